@@ -1,0 +1,33 @@
+// Owns nothing: references to the long-lived modules that handlers need.
+// Built by app/server after every module exists; outlives every session.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace rushcast {
+namespace config { struct config; }
+namespace hub { class hub; }
+namespace auth { class authenticator; }
+namespace limits { class rate_limiter; }
+namespace obs { class metrics; }
+namespace engine { class registry; }
+}  // namespace rushcast
+
+namespace rushcast::api {
+
+struct context {
+  const config::config& cfg;
+  hub::hub& hub;
+  engine::registry& engines;
+  auth::authenticator& auth;
+  limits::rate_limiter& rate;
+  obs::metrics& metrics;
+  std::atomic<bool> ready{false};  // /readyz: set once listeners are bound and the store is recovered
+};
+
+// Epoch milliseconds of the server clock; the one clock every "serverTime" comes from.
+std::int64_t now_ms();
+
+}  // namespace rushcast::api

@@ -1,0 +1,46 @@
+// Owns the plain request/response structs that cross from net/ into api/ (no Beast here).
+// Used by net::http_session (fills request, writes response) and every api handler.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rushcast::api {
+
+struct request {
+  std::string method;   // "GET", "POST", "OPTIONS", ...
+  std::string target;   // raw target with query string
+  std::string path;     // decoded path without query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string remote_ip;
+  unsigned version = 11;
+
+  std::optional<std::string> header(std::string_view lower_name) const;
+  std::optional<std::string> param(std::string_view name) const;
+};
+
+struct response {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // Content-Type etc.
+  std::string body;
+  bool close = false;  // close the connection after writing
+
+  static response json(unsigned status, std::string body);
+  static response text(unsigned status, std::string body, std::string content_type);
+};
+
+// A handler may answer later and from any thread (engine strands, store thread): the
+// session posts the response back to its own shard. Called exactly once.
+using responder = std::function<void(response)>;
+
+// Parses "a=b&c=%20d" into a map (percent and '+' decoding). Pure.
+std::map<std::string, std::string> parse_query(std::string_view qs);
+std::string percent_decode(std::string_view s);
+
+}  // namespace rushcast::api

@@ -1,0 +1,60 @@
+// Owns the WebSocket JSON protocol: parsing a text message, dispatching by "type", the
+// error replies. Used by net::ws_session for each complete text message.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace rushcast::api {
+
+struct context;
+
+// The session as the protocol sees it. Implemented by net::ws_session.
+class ws_client {
+public:
+  virtual ~ws_client() = default;
+  // On the session's shard thread only:
+  virtual void send_text(std::string json_text) = 0;  // a direct reply (never conflated)
+  // Subscribes and queues replay/snapshots; returns errc::forbidden etc. for refused topics.
+  virtual void subscribe(const std::vector<std::string>& topics) = 0;
+  virtual void unsubscribe(const std::vector<std::string>& topics) = 0;
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+  virtual const std::string& user_id() const = 0;   // token's sub, or userId param; may be empty
+  virtual const std::string& remote_ip() const = 0;
+  // Thread-safe: returns a function that posts a reply to this session from any thread
+  // (engine strands); it does nothing once the session is gone.
+  virtual std::function<void(std::string)> async_sender() = 0;
+};
+
+// A message handler. msg is the parsed object; ref is the client's "ref" (null if absent) and
+// must be echoed in the reply. Runs on the session's shard thread.
+using ws_handler = std::function<void(ws_client&, const nlohmann::json& msg,
+                                      const nlohmann::json& ref)>;
+
+class ws_protocol {
+public:
+  explicit ws_protocol(context& ctx);
+  void add(std::string type, ws_handler h);
+  // Parses and dispatches one text message; malformed JSON, non-object, unknown type each get
+  // {"type":"error","code":...,"message":...,"ref":...} and the connection stays open.
+  void on_message(ws_client& c, std::string_view text) const;
+
+private:
+  context& ctx_;
+  std::map<std::string, ws_handler, std::less<>> handlers_;
+};
+
+// Reply helpers shared by every handler.
+std::string ws_error(std::string_view code, std::string_view message, const nlohmann::json& ref);
+
+void register_core_ws(ws_protocol& p, context& ctx);     // subscribe, unsubscribe, publish, ping
+void register_sale_ws(ws_protocol& p, context& ctx);     // seckill
+void register_auction_ws(ws_protocol& p, context& ctx);  // bid
+
+}  // namespace rushcast::api

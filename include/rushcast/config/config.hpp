@@ -1,0 +1,121 @@
+// Owns the typed view of config/rushcast.json after validation; read-only after start-up.
+// Used by app/ to build every module, and by modules to read their own section.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rushcast::config {
+
+struct listen_cfg {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;  // 0 = ephemeral (tests); the bound port goes to --port-file
+};
+
+struct log_cfg {
+  std::string level = "info";   // trace|debug|info|warn|error|critical|off
+  std::string format = "text";  // text|json
+  std::string file;             // empty = stderr; reopened on SIGHUP
+};
+
+// Every bound of the daemon: what it is, and (docs/CONFIG.md) what happens at it.
+struct limits_cfg {
+  std::size_t max_header_bytes = 8192;          // 431
+  std::size_t max_body_bytes = 65536;           // 413
+  std::size_t max_ws_message_bytes = 65536;     // close 1009
+  std::size_t max_connections = 100000;         // 503 + Retry-After
+  std::size_t max_connections_per_ip = 50000;   // 503 + Retry-After
+  std::size_t max_queue_bytes = 1048576;        // per-connection send queue: close 4008 / end SSE
+  std::uint32_t handshake_timeout_ms = 10000;   // request head must arrive within this
+  std::uint32_t idle_timeout_ms = 60000;        // idle keep-alive HTTP connection closed
+  std::uint32_t max_long_poll_ms = 30000;       // long-poll timeout clamp
+};
+
+struct sse_cfg {
+  std::uint32_t retry_ms = 3000;  // sent as "retry:" at stream start
+};
+
+struct websocket_cfg {
+  std::vector<std::string> paths{"/ws", "/"};
+  std::uint32_t ping_ms = 25000;  // a peer silent for two intervals is dropped
+};
+
+struct history_cfg {
+  std::size_t max_events_per_topic = 1000;
+  std::uint32_t max_age_ms = 300000;
+};
+
+struct auth_cfg {
+  std::string mode = "off";  // off|jwt
+  std::string jwt_secret;    // HS256 secret, required when mode == jwt
+  std::string publish_key;   // bearer key for POST /api/publish; empty = publish API disabled
+};
+
+struct cors_cfg {
+  std::vector<std::string> allow_origins{"*"};
+};
+
+struct rate_limit_cfg {
+  double per_user_per_s = 5;     // token bucket refill per user (seckill, bid, publish by clients)
+  double per_user_burst = 10;
+  double per_ip_per_s = 2000;    // token bucket per remote address over all requests
+  double per_ip_burst = 4000;
+  std::uint32_t ws_abuse_strikes = 20;  // rate-limited WS messages in a row before close 4029
+};
+
+struct storage_cfg {
+  std::string backend = "sqlite";  // sqlite|redis (redis: not yet implemented -> exit 2)
+  std::string path = "rushcast.db";  // relative to data_dir
+  std::string redis_url;
+  std::string synchronous = "full";  // full|normal: SQLite PRAGMA synchronous
+  std::uint32_t group_commit_max = 512;  // requests per transaction at most
+};
+
+struct sale_cfg {
+  std::string id;
+  std::string name;
+  std::int64_t stock = 0;
+  std::string start_at;  // ISO-8601 UTC or "+30s"; resolved once on first start and stored
+  std::string end_at;
+  std::int64_t per_user_limit = 1;
+  std::int64_t process_rate_per_s = 0;  // 0 = as fast as the store commits
+};
+
+struct auction_cfg {
+  std::string id;
+  std::string name;
+  std::int64_t start_price = 0;
+  std::int64_t min_increment = 1;
+  std::int64_t reserve_price = 0;
+  std::string start_at;
+  std::string end_at;
+  std::int64_t extend_window_ms = 0;
+  std::int64_t extend_by_ms = 0;
+};
+
+struct config {
+  listen_cfg listen;
+  unsigned threads = 0;  // 0 = number of cores
+  log_cfg log;
+  limits_cfg limits;
+  std::uint32_t heartbeat_ms = 15000;
+  std::uint32_t coalesce_ms = 50;
+  std::uint32_t countdown_sync_ms = 10000;
+  std::uint32_t shutdown_timeout_ms = 5000;
+  std::vector<std::string> default_topics;  // topics of a bare /sse-updates
+  sse_cfg sse;
+  websocket_cfg websocket;
+  history_cfg history;
+  auth_cfg auth;
+  cors_cfg cors;
+  rate_limit_cfg rate_limit;
+  storage_cfg storage;
+  std::string data_dir = "data";
+  std::string static_dir = "web";
+  std::vector<sale_cfg> sales;
+  std::vector<auction_cfg> auctions;
+};
+
+}  // namespace rushcast::config

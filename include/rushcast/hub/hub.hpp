@@ -1,0 +1,87 @@
+// Owns topics, their bounded histories and the per-shard subscriber indexes; the single entry
+// point every publish goes through (a future Redis broker mirrors exactly this call).
+// Used by engines and api/ (publish), sessions (subscribe/unsubscribe), app/ (construction).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "rushcast/config/config.hpp"
+#include "rushcast/hub/frame.hpp"
+#include "rushcast/hub/subscriber.hpp"
+
+namespace rushcast::hub {
+
+enum class transport { sse, websocket, long_poll };
+
+// A state event a topic's owner computes on demand (current stock, countdown with a fresh
+// serverTime, auction price or init...). Sent after replay, without id.
+struct snapshot_event {
+  std::string name;
+  std::string data_json;
+};
+// Must be thread-safe: called from any shard thread while subscribing.
+using snapshot_fn = std::function<std::vector<snapshot_event>(transport)>;
+
+struct subscribe_result {
+  bool resync = false;         // the Last-Event-ID gap could not be replayed
+  std::string resync_reason;   // "epoch" (server restarted) | "too_old" | "bad_id"
+  std::vector<frame_ptr> replay;    // history after last_event_id, in order, no duplicates
+  std::vector<frame_ptr> snapshot;  // snapshot frames (seq 0), one per snapshot_event
+};
+
+struct publish_result {
+  std::string id;
+  std::uint64_t seq = 0;
+};
+
+class hub {
+public:
+  // executors[i] runs shard i (one thread each). epoch distinguishes this process's ids from
+  // a previous run's (resync after restart).
+  hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
+      std::string epoch);
+  ~hub();
+  hub(const hub&) = delete;
+  hub& operator=(const hub&) = delete;
+
+  // Thread-safe; any thread. Orders the event (id, history), encodes it once, and posts the
+  // shared frame to each shard that has subscribers of the topic. state = conflatable.
+  publish_result publish(std::string_view topic, std::string_view name,
+                         std::string_view data_json, bool state = false);
+
+  // On sub's shard thread only. Registers sub for topics and returns what must be written
+  // before any live frame: replay after last_event_id (when given) and snapshots. Live frames
+  // ordered after the replay reach sub.deliver() later; none is delivered twice.
+  subscribe_result subscribe(const std::shared_ptr<subscriber>& sub,
+                             const std::vector<std::string>& topics,
+                             const std::optional<std::string>& last_event_id,
+                             transport t);
+  void unsubscribe(subscriber& sub, const std::vector<std::string>& topics);
+  // Called from the subscriber's destructor or close path, on its shard thread.
+  void unsubscribe_all(subscriber& sub);
+
+  // History after last_event_id for topics (long-poll); thread-safe.
+  subscribe_result history_since(const std::vector<std::string>& topics,
+                                 const std::optional<std::string>& last_event_id);
+
+  // Registers the snapshot source of one topic (engines at start-up). Thread-safe.
+  void set_snapshot(std::string topic, snapshot_fn fn);
+
+  const std::string& epoch() const;
+  std::uint64_t last_seq() const;  // thread-safe
+  std::size_t topic_count() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rushcast::hub

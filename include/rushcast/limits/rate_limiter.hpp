@@ -1,0 +1,40 @@
+// Owns token buckets per user and per remote IP (bounded maps; least recently used evicted).
+// Used by api handlers (seckill, bid, publish) and sessions (per-IP request rate).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "rushcast/config/config.hpp"
+
+namespace rushcast::limits {
+
+class rate_limiter {
+public:
+  explicit rate_limiter(const config::rate_limit_cfg& cfg, std::size_t max_keys = 1'000'000);
+  ~rate_limiter();
+  // Thread-safe. 0 = allowed (a token taken); otherwise milliseconds until one is available.
+  std::uint32_t check_user(std::string_view user_id, std::int64_t now_ms);
+  std::uint32_t check_ip(std::string_view ip, std::int64_t now_ms);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Counts connections per IP against limits.max_connections(_per_ip). Thread-safe.
+class connection_limiter {
+public:
+  connection_limiter(std::size_t max_total, std::size_t max_per_ip);
+  ~connection_limiter();
+  bool try_acquire(std::string_view ip);  // false = over capacity (503)
+  void release(std::string_view ip);
+  std::size_t total() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rushcast::limits

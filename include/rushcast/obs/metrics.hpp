@@ -1,0 +1,64 @@
+// Owns the process's counters and gauges, and their Prometheus text form.
+// Incremented lock-free from every module; rendered by GET /metrics and the dashboard feed.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace rushcast::obs {
+
+// Cumulative histogram of publish-to-write latency, in microseconds.
+class latency_histogram {
+public:
+  static constexpr std::array<std::uint64_t, 14> bounds_us{
+      50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+      5000000};
+  void observe_us(std::uint64_t us);
+  std::string render(const std::string& name) const;
+
+private:
+  std::array<std::atomic<std::uint64_t>, bounds_us.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> sum_us_{0};
+  std::atomic<std::uint64_t> count_{0};
+};
+
+class metrics {
+public:
+  // Connections now open, by transport.
+  std::atomic<std::int64_t> sse_connections{0};
+  std::atomic<std::int64_t> ws_connections{0};
+  std::atomic<std::int64_t> long_poll_waiters{0};
+  std::atomic<std::int64_t> http_connections{0};
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_rejected{0};  // over capacity
+
+  std::atomic<std::uint64_t> events_published{0};   // hub::publish calls
+  std::atomic<std::uint64_t> events_delivered{0};   // frames handed to sockets
+  std::atomic<std::uint64_t> events_conflated{0};   // state frames replaced in a queue
+  std::atomic<std::uint64_t> slow_consumer_drops{0};  // connections closed at the queue cap
+  std::atomic<std::uint64_t> http_requests{0};
+  std::atomic<std::uint64_t> rate_limited{0};
+
+  // Admissions by outcome (queued, sold_out, duplicate, not_started, ended, rate_limited).
+  void count_admission(const std::string& outcome);
+  void count_bid(const std::string& outcome);
+  // Per-sale/auction gauges the engines refresh.
+  void set_gauge(const std::string& name, const std::string& labels, std::int64_t value);
+
+  latency_histogram publish_to_write;
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render() const;
+
+private:
+  mutable std::mutex mu_;  // guards the maps below (admissions are rare next to deliveries)
+  std::map<std::string, std::uint64_t> admissions_;
+  std::map<std::string, std::uint64_t> bids_;
+  std::map<std::string, std::int64_t> gauges_;  // key: name{labels}
+};
+
+}  // namespace rushcast::obs

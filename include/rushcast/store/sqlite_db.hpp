@@ -1,0 +1,51 @@
+// Owns the SQLite file (WAL), its one writer thread and group commit: many callers' writes
+// share one transaction and one fsync. Used by the sqlite_*_store classes only.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/system/error_code.hpp>
+
+#include "rushcast/config/config.hpp"
+
+struct sqlite3;
+
+namespace rushcast::store {
+
+class sqlite_db {
+public:
+  // Opens (creating) path, sets WAL and PRAGMA synchronous from cfg, starts the writer
+  // thread. Throws std::runtime_error on failure (start-up only).
+  sqlite_db(const std::string& path, const config::storage_cfg& cfg);
+  ~sqlite_db();  // stop()
+  sqlite_db(const sqlite_db&) = delete;
+  sqlite_db& operator=(const sqlite_db&) = delete;
+
+  // Start-up only, on the calling thread, before any submit(): schema, recovery reads.
+  // Throws on SQL error.
+  void exec(const std::string& sql);
+  void with_connection(const std::function<void(sqlite3*)>& fn);
+
+  // Queues a write. The writer thread runs up to storage.group_commit_max queued works in one
+  // transaction; after COMMIT returns (durable per PRAGMA synchronous) it calls every done(ec)
+  // on the writer thread, in submit order; callers post back to their own strand. If the batch
+  // fails, each work is retried in its own transaction so one bad write fails alone.
+  // work returns an error code to fail its own write (its changes are rolled back).
+  using work_fn = std::function<boost::system::error_code(sqlite3*)>;
+  using done_fn = std::function<void(boost::system::error_code)>;
+  void submit(work_fn work, done_fn done);
+
+  // Commits what is queued, then stops the writer thread. Idempotent.
+  void stop();
+
+  std::size_t pending() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rushcast::store

@@ -1,0 +1,100 @@
+#include "rushcast/obs/metrics.hpp"
+
+#include <sstream>
+
+namespace rushcast::obs {
+
+void latency_histogram::observe_us(std::uint64_t us) {
+  std::size_t i = 0;
+  while (i < bounds_us.size() && us > bounds_us[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(us, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string latency_histogram::render(const std::string& name) const {
+  std::ostringstream o;
+  o << "# TYPE " << name << " histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds_us.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    o << name << "_bucket{le=\"" << static_cast<double>(bounds_us[i]) / 1e6 << "\"} "
+      << cumulative << "\n";
+  }
+  cumulative += buckets_[bounds_us.size()].load(std::memory_order_relaxed);
+  o << name << "_bucket{le=\"+Inf\"} " << cumulative << "\n";
+  o << name << "_sum " << static_cast<double>(sum_us_.load()) / 1e6 << "\n";
+  o << name << "_count " << count_.load() << "\n";
+  return o.str();
+}
+
+void metrics::count_admission(const std::string& outcome) {
+  std::lock_guard lk(mu_);
+  ++admissions_[outcome];
+}
+
+void metrics::count_bid(const std::string& outcome) {
+  std::lock_guard lk(mu_);
+  ++bids_[outcome];
+}
+
+void metrics::set_gauge(const std::string& name, const std::string& labels, std::int64_t value) {
+  std::lock_guard lk(mu_);
+  gauges_[name + "{" + labels + "}"] = value;
+}
+
+std::string metrics::render() const {
+  std::ostringstream o;
+  auto gauge = [&](const char* name, const char* help, std::int64_t v) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+      << name << " " << v << "\n";
+  };
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+      << name << " " << v << "\n";
+  };
+  o << "# HELP rushcast_connections Open connections by transport.\n"
+       "# TYPE rushcast_connections gauge\n";
+  o << "rushcast_connections{transport=\"sse\"} " << sse_connections.load() << "\n";
+  o << "rushcast_connections{transport=\"websocket\"} " << ws_connections.load() << "\n";
+  o << "rushcast_connections{transport=\"long_poll\"} " << long_poll_waiters.load() << "\n";
+  o << "rushcast_connections{transport=\"http\"} " << http_connections.load() << "\n";
+  counter("rushcast_connections_accepted_total", "Accepted TCP connections.",
+          connections_accepted.load());
+  counter("rushcast_connections_rejected_total", "Connections refused over capacity.",
+          connections_rejected.load());
+  counter("rushcast_events_published_total", "Events published into the hub.",
+          events_published.load());
+  counter("rushcast_events_delivered_total", "Event frames written to subscriber sockets.",
+          events_delivered.load());
+  counter("rushcast_events_conflated_total", "State frames replaced by a newer one in a queue.",
+          events_conflated.load());
+  counter("rushcast_slow_consumer_drops_total", "Connections closed at their send-queue cap.",
+          slow_consumer_drops.load());
+  counter("rushcast_http_requests_total", "HTTP requests routed.", http_requests.load());
+  counter("rushcast_rate_limited_total", "Requests refused by a rate limit.",
+          rate_limited.load());
+  {
+    std::lock_guard lk(mu_);
+    o << "# HELP rushcast_admissions_total Seckill admissions by outcome.\n"
+         "# TYPE rushcast_admissions_total counter\n";
+    for (auto& [k, v] : admissions_)
+      o << "rushcast_admissions_total{outcome=\"" << k << "\"} " << v << "\n";
+    o << "# HELP rushcast_bids_total Auction bids by outcome.\n"
+         "# TYPE rushcast_bids_total counter\n";
+    for (auto& [k, v] : bids_) o << "rushcast_bids_total{outcome=\"" << k << "\"} " << v << "\n";
+    std::string last;
+    for (auto& [k, v] : gauges_) {
+      auto name = k.substr(0, k.find('{'));
+      if (name != last) o << "# TYPE " << name << " gauge\n";
+      last = name;
+      o << k << " " << v << "\n";
+    }
+  }
+  o << "# HELP rushcast_publish_to_write_seconds Time from hub publish to socket write.\n";
+  o << publish_to_write.render("rushcast_publish_to_write_seconds");
+  (void)gauge;
+  return o.str();
+}
+
+}  // namespace rushcast::obs
