@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 namespace rushcast::obs {
 
 void latency_histogram::observe_us(std::uint64_t us) {
@@ -41,6 +43,25 @@ void metrics::count_bid(const std::string& outcome) {
 void metrics::set_gauge(const std::string& name, const std::string& labels, std::int64_t value) {
   std::lock_guard lk(mu_);
   gauges_[name + "{" + labels + "}"] = value;
+}
+
+nlohmann::json metrics::to_json() const {
+  nlohmann::json j;
+  j["connections"] = {{"sse", sse_connections.load()},
+                      {"websocket", ws_connections.load()},
+                      {"long_poll", long_poll_waiters.load()},
+                      {"http", http_connections.load()}};
+  j["events_published"] = events_published.load();
+  j["events_delivered"] = events_delivered.load();
+  j["events_conflated"] = events_conflated.load();
+  j["slow_consumer_drops"] = slow_consumer_drops.load();
+  j["http_requests"] = http_requests.load();
+  j["rate_limited"] = rate_limited.load();
+  std::lock_guard lk(mu_);
+  j["admissions"] = admissions_;
+  j["bids"] = bids_;
+  j["gauges"] = gauges_;
+  return j;
 }
 
 std::string metrics::render() const {

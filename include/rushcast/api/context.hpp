@@ -8,7 +8,7 @@
 
 namespace rushcast {
 namespace config { struct config; }
-namespace hub { class hub; }
+namespace hub { class hub; class presence; }
 namespace auth { class authenticator; }
 namespace limits { class rate_limiter; }
 namespace obs { class metrics; }
@@ -20,6 +20,7 @@ namespace rushcast::api {
 struct context {
   const config::config& cfg;
   hub::hub& hub;
+  hub::presence& presence;
   engine::registry& engines;
   auth::authenticator& auth;
   limits::rate_limiter& rate;

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace rushcast::obs {
 
 // Cumulative histogram of publish-to-write latency, in microseconds.
@@ -51,6 +53,8 @@ public:
 
   latency_histogram publish_to_write;
 
+  // The same figures as one JSON object (the dashboard's sys:stats feed).
+  nlohmann::json to_json() const;
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
 
