@@ -1,0 +1,132 @@
+// Owns the integration tests' view of rushcast: the real daemon as a child process and
+// blocking HTTP, SSE and WebSocket clients (Beast) with timeouts. Used by every integration test.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace rushcast::test {
+
+using namespace std::chrono_literals;
+using headers_t = std::map<std::string, std::string>;
+
+// The real daemon on 127.0.0.1:0 with a config of a minimal base merged (JSON merge-patch)
+// with overrides, its own temp dir, and --port-file to learn the bound port.
+class daemon {
+public:
+  explicit daemon(nlohmann::json overrides = nlohmann::json::object(), std::string data_dir = "");
+  ~daemon();
+  daemon(const daemon&) = delete;
+  daemon& operator=(const daemon&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  pid_t pid() const { return pid_; }
+  const nlohmann::json& config() const { return config_; }
+  std::string log() const;  // what the daemon printed so far
+
+  void kill9();      // SIGKILL and reap: a crash
+  int terminate();   // SIGTERM, wait up to 15 s (then SIGKILL); returns the exit status
+  void restart();    // start again with the same config and data dir (new port)
+  bool running() const { return pid_ > 0; }
+
+private:
+  void start();
+  std::string dir_;
+  std::string data_dir_;
+  nlohmann::json config_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// Blocks until pid exits or timeout; returns the exit status or -1 on timeout.
+int wait_exit(pid_t pid, std::chrono::milliseconds timeout);
+
+struct http_reply {
+  unsigned status = 0;
+  headers_t headers;  // lower-case names
+  std::string body;
+  nlohmann::json json() const { return nlohmann::json::parse(body); }
+};
+
+// One request on a fresh connection (Connection: close).
+http_reply http(std::uint16_t port, const std::string& method, const std::string& target,
+                const std::string& body = "", headers_t headers = {});
+
+// Several requests on one keep-alive connection.
+class http_conn {
+public:
+  explicit http_conn(std::uint16_t port);
+  ~http_conn();
+  http_reply request(const std::string& method, const std::string& target,
+                     const std::string& body = "", headers_t headers = {});
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+struct sse_event {
+  std::string id, event, data;
+  nlohmann::json json() const { return nlohmann::json::parse(data); }
+};
+
+// A streaming SSE reader over a raw socket (handles chunked and identity bodies).
+class sse_client {
+public:
+  sse_client(std::uint16_t port, const std::string& target, headers_t headers = {});
+  ~sse_client();
+  unsigned status() const;
+  const headers_t& headers() const;
+  // Next event (comments skipped and counted); nullopt on timeout or end of stream.
+  std::optional<sse_event> next(std::chrono::milliseconds timeout = 5s);
+  // Next event with this name, skipping others.
+  std::optional<sse_event> next_named(const std::string& name, std::chrono::milliseconds timeout = 5s);
+  std::optional<unsigned> retry_ms() const;
+  std::size_t comments_seen() const;
+  bool eof() const;
+  // Waits for the server to end the stream; true when it did within timeout.
+  bool wait_eof(std::chrono::milliseconds timeout);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+class ws_client {
+public:
+  ws_client(std::uint16_t port, const std::string& path = "/ws", headers_t headers = {});
+  ~ws_client();
+  void send(const std::string& text);
+  void send_json(const nlohmann::json& j);
+  // Next text message as JSON; nullopt on timeout or close.
+  std::optional<nlohmann::json> recv(std::chrono::milliseconds timeout = 5s);
+  // Next message whose "type" is type, skipping others.
+  std::optional<nlohmann::json> recv_type(const std::string& type,
+                                          std::chrono::milliseconds timeout = 5s);
+  // Waits for the server's close; its code.
+  std::optional<std::uint16_t> close_code(std::chrono::milliseconds timeout = 5s);
+  bool closed() const;
+  void close();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Publishes through POST /api/publish with the test publish key; returns the event id.
+std::string publish(std::uint16_t port, const std::string& topic, const std::string& event,
+                    const nlohmann::json& data);
+
+inline constexpr const char* test_publish_key = "test-publish-key";
+
+}  // namespace rushcast::test
