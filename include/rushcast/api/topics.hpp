@@ -16,6 +16,8 @@ errc check_subscribe(std::string_view topic, std::string_view user_id, bool auth
 // Clients may publish only on "chat:" topics.
 errc check_client_publish(std::string_view topic);
 bool valid_topic(std::string_view topic);
+// Event names a publisher may choose: 1..64 bytes of [A-Za-z0-9_.-].
+bool valid_event_name(std::string_view name);
 // "a,b" -> {"a","b"}; empty entries dropped.
 std::vector<std::string> split_topics(std::string_view csv);
 

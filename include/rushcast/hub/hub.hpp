@@ -17,6 +17,10 @@
 #include "rushcast/hub/frame.hpp"
 #include "rushcast/hub/subscriber.hpp"
 
+namespace rushcast::obs {
+class metrics;
+}
+
 namespace rushcast::hub {
 
 enum class transport { sse, websocket, long_poll };
@@ -29,13 +33,20 @@ struct snapshot_event {
 };
 // Must be thread-safe: called from any shard thread while subscribing.
 using snapshot_fn = std::function<std::vector<snapshot_event>(transport)>;
+// The snapshot source of a family of topics ("chat:" -> every room); gets the full topic.
+using snapshot_prefix_fn =
+    std::function<std::vector<snapshot_event>(const std::string& topic, transport)>;
 
 struct subscribe_result {
   bool resync = false;         // the Last-Event-ID gap could not be replayed
   std::string resync_reason;   // "epoch" (server restarted) | "too_old" | "bad_id"
+  frame_ptr resync_frame;      // when resync: the "resync" event {"reason"} (seq 0), ready to send
   std::vector<frame_ptr> replay;    // history after last_event_id, in order, no duplicates
   std::vector<frame_ptr> snapshot;  // snapshot frames (seq 0), one per snapshot_event
 };
+
+// What a subscriber writes first, in this order: resync_frame (when resync), replay, snapshot.
+// On resync the replay is empty: the client refetches, and the snapshot gives it the state.
 
 struct publish_result {
   std::string id;
@@ -74,10 +85,16 @@ public:
 
   // Registers the snapshot source of one topic (engines at start-up). Thread-safe.
   void set_snapshot(std::string topic, snapshot_fn fn);
+  // Registers the snapshot source of every topic starting with prefix; an exact set_snapshot
+  // wins over a prefix, and a longer prefix over a shorter one. Thread-safe.
+  void set_snapshot_prefix(std::string prefix, snapshot_prefix_fn fn);
+  // Counts publishes into m->events_published; nullptr (the default) counts nothing. Call
+  // before the first publish.
+  void set_metrics(obs::metrics* m);
 
   const std::string& epoch() const;
   std::uint64_t last_seq() const;  // thread-safe
-  std::size_t topic_count() const;
+  std::size_t topic_count() const;  // topics with at least one subscriber, over all shards
 
 private:
   struct impl;

@@ -2,6 +2,7 @@
 // Implemented by net::sse_session, net::ws_session and the long-poll waiter.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 #include "rushcast/hub/frame.hpp"
@@ -17,6 +18,13 @@ public:
   virtual void deliver(const frame_ptr& f) = 0;
   // Shard index (0..threads-1) this subscriber lives on; fixed for its lifetime.
   virtual std::size_t shard() const = 0;
+
+private:
+  friend class hub;
+  // Topics this subscriber holds in the hub, kept by the hub. Once it is 0, unsubscribe_all
+  // returns without touching the shard's index, so the usual "close path, then destructor"
+  // pair of calls is safe even if the destructor runs on another thread.
+  std::atomic<std::size_t> hub_topics_{0};
 };
 
 }  // namespace rushcast::hub

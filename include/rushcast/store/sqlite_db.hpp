@@ -15,6 +15,10 @@ struct sqlite3;
 
 namespace rushcast::store {
 
+// SQLite result codes as error values (category "sqlite"); rc SQLITE_OK is success.
+const boost::system::error_category& sqlite_category() noexcept;
+boost::system::error_code sqlite_error(int rc) noexcept;
+
 class sqlite_db {
 public:
   // Opens (creating) path, sets WAL and PRAGMA synchronous from cfg, starts the writer

@@ -1,0 +1,41 @@
+// Owns the shared JSON-in/JSON-out helpers of the HTTP API: body parsing with the contract's
+// errors, the {"error","message"} body, and the userId rule. Used by every api/ handler.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/system/result.hpp>
+#include <nlohmann/json.hpp>
+
+#include "rushcast/api/errc.hpp"
+#include "rushcast/api/http_types.hpp"
+
+namespace rushcast::api {
+
+// Parses req.body as one JSON object. A Content-Type other than application/json (parameters
+// such as ";charset=utf-8" allowed; a missing Content-Type is accepted for curl's sake) ->
+// errc::unsupported_media_type (415); malformed JSON or a non-object -> errc::bad_json (400).
+boost::system::result<nlohmann::json> parse_json_body(const request& req);
+
+// {"error": error_name(e), "message": message} plus every key of extra (an object or null),
+// with http_status(e) and Content-Type application/json.
+response error_response(errc e, std::string message, nlohmann::json extra = {});
+
+// 200 (or status) with body j.dump(), Content-Type application/json.
+response json_response(const nlohmann::json& j, unsigned status = 200);
+
+// 429 rate_limited with {"retryAfterMs", "scope"} and a Retry-After header in whole seconds
+// (rounded up, at least 1).
+response rate_limited_response(std::uint32_t retry_after_ms, std::string_view scope);
+
+// A userId as the contract accepts it: non-empty (else missing_user_id), at most 128 bytes and
+// no control characters (else bad_user_id). errc::ok when good.
+errc check_user_id(std::string_view user_id);
+
+// Reads an optional string member: absent or null -> "" ; a non-string -> errc::bad_request.
+boost::system::result<std::string> optional_string(const nlohmann::json& obj,
+                                                   std::string_view key);
+
+}  // namespace rushcast::api

@@ -1,0 +1,127 @@
+// Owns one running sale: its strand, the pure engine::sale, durable admissions and orders via
+// store::sale_store, phase/countdown timers, coalesced stock/queue events and metrics.
+// Built by engine::start_sales; called by api/sale_routes (HTTP and WebSocket seckill).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "rushcast/api/errc.hpp"
+#include "rushcast/engine/sale.hpp"
+
+namespace rushcast {
+namespace hub { class hub; class coalescer; }
+namespace obs { class metrics; }
+namespace store { class sale_store; struct recovered_sale; }
+}  // namespace rushcast
+
+namespace rushcast::engine {
+
+// The public figures of a sale; a copy is kept under a mutex so that any thread (snapshots,
+// GET /api/sales/ID) reads it without visiting the strand.
+struct sale_view {
+  std::string id;
+  std::string name;
+  std::int64_t stock = 0;
+  std::int64_t total = 0;
+  std::int64_t queued = 0;
+  std::int64_t head = 0;
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  bool all_reserved = false;
+  // The phase at now_ms (time decides upcoming/ended; reservations decide sold_out).
+  sale_phase phase_at(std::int64_t now_ms) const;
+};
+
+// The answer to one purchase request.
+struct admit_reply {
+  errc code = errc::ok;     // ok, not_started, ended, duplicate, internal, unavailable
+  bool sold_out = false;    // with ok: sold out, not queued
+  std::int64_t position = 0;  // with ok and !sold_out
+  user_answer earlier;      // with duplicate
+  std::int64_t start_ms = 0;  // with not_started
+};
+
+struct sale_runner_options {
+  std::int64_t process_rate_per_s = 0;  // 0 = as fast as the store commits
+  std::chrono::milliseconds coalesce{50};
+  std::chrono::milliseconds countdown_sync{10000};
+  std::size_t max_in_flight = 1024;     // order commits outstanding at once
+};
+
+class sale_runner : public std::enable_shared_from_this<sale_runner> {
+public:
+  using clock_fn = sale::clock_fn;
+
+  sale_runner(boost::asio::any_io_executor executor, hub::hub& h, obs::metrics& m,
+              std::shared_ptr<store::sale_store> st, sale_params params,
+              sale_runner_options opt, clock_fn clock);
+  ~sale_runner();
+
+  // Start-up, before run(): the durable admissions found in the store.
+  void recover(const store::recovered_sale& r);
+  // Registers the snapshot, publishes the first countdown, starts timers and processing.
+  void run();
+  // Cancels timers, flushes coalesced events; commits in flight still complete. Thread-safe;
+  // returns once the strand has done it (or after a short bound when the strand is not run).
+  void stop();
+
+  // Thread-safe. done runs on the sale's strand once the answer is known: for "queued" only
+  // after the admission is durable.
+  void admit(std::string user_id, std::function<void(admit_reply)> done);
+  // Thread-safe. done runs on the strand with the user's latest answer.
+  void result_for(std::string user_id, std::function<void(user_answer)> done);
+
+  sale_view view() const;  // thread-safe
+  const std::string& id() const noexcept { return id_; }
+
+private:
+  struct shared_view {
+    mutable std::mutex mu;
+    sale_view v;
+  };
+
+  void refresh_view();
+  void publish_countdown();
+  void publish_state();
+  void note_phase();
+  void arm_phase_timer();
+  void arm_sync_timer();
+  void arm_process_timer();
+  void pump(std::int64_t budget);
+  void on_admit_durable(std::int64_t position, boost::system::error_code ec,
+                        const std::function<void(admit_reply)>& done);
+  void on_order_durable(std::int64_t position, boost::system::error_code ec);
+
+  const std::string id_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  hub::hub& hub_;
+  obs::metrics& metrics_;
+  std::shared_ptr<store::sale_store> store_;
+  sale_runner_options opt_;
+  clock_fn clock_;
+  sale sale_;
+  std::unique_ptr<hub::coalescer> coalescer_;
+  boost::asio::steady_timer phase_timer_;
+  boost::asio::steady_timer sync_timer_;
+  boost::asio::steady_timer process_timer_;
+  std::shared_ptr<shared_view> view_;
+  std::string topic_;
+  sale_phase last_phase_ = sale_phase::upcoming;
+  std::size_t in_flight_ = 0;
+  double credit_ = 0;  // orders the rate allows now (process_rate_per_s > 0)
+  std::chrono::steady_clock::time_point last_tick_{};
+  bool stopped_ = false;
+  bool retry_armed_ = false;
+};
+
+}  // namespace rushcast::engine

@@ -1,0 +1,75 @@
+// Owns one keep-alive HTTP connection: parsing under the header/body limits, timeouts, the
+// per-IP request rate, and routing to ws_session, sse_session, long_poll or api::router.
+// Created by net::listener on the connection's shard.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "rushcast/api/errc.hpp"
+#include "rushcast/api/http_types.hpp"
+#include "rushcast/net/services.hpp"
+
+namespace rushcast::net {
+
+class http_session : public drainable, public std::enable_shared_from_this<http_session> {
+public:
+  // over_capacity: answer 503 (Retry-After: 1) at once, then close gracefully.
+  http_session(services& svc, net::shard& sh, boost::asio::ip::tcp::socket socket,
+               conn_slot_ptr slot, bool over_capacity = false);
+  ~http_session() override;
+
+  void run();
+  // Closes an idle keep-alive connection now; a busy one after its answer.
+  void drain() override;
+
+  // Who subscribes to what, from a request's parameters (same for SSE, WebSocket, long-poll).
+  struct subscription {
+    std::string user_id;
+    std::vector<std::string> topics;
+  };
+
+private:
+  using request_t = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void do_read();
+  void on_read(boost::system::error_code ec, std::size_t n);
+  void handle(request_t&& req);
+  void start_sse();
+  void start_ws(request_t&& req);
+  void start_long_poll();
+  // errc::ok, or the contract error (401, 403, 400) with a message in why.
+  errc resolve(subscription& out, std::string& why) const;
+  void send_error(errc e, std::string message, bool close = false);
+  void write_response(api::response r);
+  void on_write(bool keep_alive, boost::system::error_code ec);
+  void linger_close();
+  void linger_read();
+  std::string cors_origin() const;
+
+  services& svc_;
+  net::shard& shard_;
+  boost::beast::tcp_stream stream_;
+  conn_slot_ptr slot_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  api::request req_;
+  std::shared_ptr<void> res_;  // the response being written
+  bool first_ = true;
+  bool busy_ = false;        // a request is being answered
+  bool keep_alive_ = true;   // of the current request
+  bool handed_off_ = false;  // the socket went to an SSE or WebSocket session
+  bool closed_ = false;
+  bool over_capacity_ = false;
+};
+
+}  // namespace rushcast::net

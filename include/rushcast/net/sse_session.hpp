@@ -1,0 +1,67 @@
+// Owns one Server-Sent Events stream: its socket (no read buffer), heartbeat, and the drain of
+// its write_queue in gathered writes. Created by net::http_session for GET /sse-updates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "rushcast/hub/subscriber.hpp"
+#include "rushcast/net/services.hpp"
+#include "rushcast/net/write_queue.hpp"
+
+namespace rushcast::net {
+
+class sse_session : public hub::subscriber,
+                    public drainable,
+                    public std::enable_shared_from_this<sse_session> {
+public:
+  // On sh's thread. head = the full HTTP response head (status line .. blank line).
+  sse_session(services& svc, net::shard& sh, boost::asio::ip::tcp::socket socket,
+              conn_slot_ptr slot, std::string head, std::vector<std::string> topics,
+              std::optional<std::string> last_event_id);
+  ~sse_session() override;
+
+  // Subscribes, queues head + "retry:" + resync/replay/snapshot, starts heartbeat and the
+  // wait for the peer's close.
+  void run();
+
+  void deliver(const hub::frame_ptr& f) override;
+  std::size_t shard() const override { return shard_.index(); }
+  // Ends the stream after what is queued (clients reconnect with Last-Event-ID).
+  void drain() override { end_stream(); }
+
+private:
+  void push_frame(const hub::frame_ptr& f);
+  void do_write();
+  void on_write(boost::system::error_code ec, std::size_t n);
+  void wait_peer();
+  void on_readable(boost::system::error_code ec);
+  void arm_heartbeat();
+  void end_stream();
+  void close_now();
+
+  services& svc_;
+  net::shard& shard_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer heartbeat_;
+  conn_slot_ptr slot_;
+  std::vector<std::string> topics_;
+  std::optional<std::string> last_event_id_;
+  hub::frame_ptr head_;
+  write_queue queue_;
+  std::vector<hub::frame_ptr> batch_;
+  std::vector<boost::asio::const_buffer> bufs_;
+  bool writing_ = false;
+  bool wrote_since_tick_ = false;
+  bool ending_ = false;  // flush, then end the stream
+  bool closed_ = false;
+  bool counted_ = false;
+};
+
+}  // namespace rushcast::net

@@ -1,0 +1,56 @@
+// Owns the durable record of a sale: its resolved times and stock, and every admission with
+// its position, user and result. Used by engine::sale_runner; sqlite_sale_store implements it
+// today, a Redis store would implement the same seam.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/system/error_code.hpp>
+
+namespace rushcast::store {
+
+// What a sale was started with, stored on its first start so that "+30s" resolves once.
+struct sale_meta {
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  std::int64_t stock_total = 0;
+};
+
+struct admission_record {
+  std::int64_t position = 0;
+  std::string user_id;
+  std::int64_t user_seq = 1;  // the user's n-th purchase in this sale (per_user_limit)
+  bool done = false;          // worked off: order placed
+  std::string order_id;       // when done
+  std::int64_t ts_ms = 0;     // admission time
+};
+
+struct recovered_sale {
+  std::optional<sale_meta> meta;
+  std::vector<admission_record> admissions;  // in position order
+};
+
+class sale_store {
+public:
+  using done_fn = std::function<void(boost::system::error_code)>;
+  virtual ~sale_store() = default;
+
+  // Start-up only, on the calling thread. Throws std::runtime_error on a store error.
+  virtual recovered_sale load(const std::string& sale_id) = 0;
+  virtual void set_meta(const std::string& sale_id, const sale_meta& meta) = 0;
+
+  // Durable writes. done(ec) runs once the write is durable (or failed), on a store thread;
+  // callers post back to their own strand. A position or (user, user_seq) already taken
+  // fails the write.
+  virtual void admit(const std::string& sale_id, const admission_record& a, done_fn done) = 0;
+  // Marks a queued position as worked off with its order id; fails when the position is not
+  // queued.
+  virtual void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
+                        done_fn done) = 0;
+};
+
+}  // namespace rushcast::store

@@ -1,0 +1,30 @@
+// Owns the sale tables in the SQLite file (sale_meta, sale_admissions) and their statements.
+// Used by engine::start_sales, which gives one instance to every sale runner.
+#pragma once
+
+#include <memory>
+
+#include "rushcast/store/sale_store.hpp"
+
+namespace rushcast::store {
+
+class sqlite_db;
+
+class sqlite_sale_store : public sale_store {
+public:
+  // Creates the tables when missing (start-up; throws std::runtime_error on SQL error).
+  explicit sqlite_sale_store(sqlite_db& db);
+  ~sqlite_sale_store() override;
+
+  recovered_sale load(const std::string& sale_id) override;
+  void set_meta(const std::string& sale_id, const sale_meta& meta) override;
+  void admit(const std::string& sale_id, const admission_record& a, done_fn done) override;
+  void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
+                done_fn done) override;
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace rushcast::store

@@ -1,0 +1,158 @@
+// Owns the core HTTP routes: backend publish, server time, health, readiness, metrics and the
+// static files of the demo pages. Registered by app/server on the router.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/api/json_body.hpp"
+#include "rushcast/api/router.hpp"
+#include "rushcast/api/topics.hpp"
+#include "rushcast/auth/authenticator.hpp"
+#include "rushcast/config/config.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+namespace rushcast::api {
+namespace {
+
+// Static files larger than this are not served: the directory holds small demo pages.
+constexpr std::uintmax_t max_static_bytes = 8 * 1024 * 1024;
+
+std::string_view content_type_for(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
+// A request path is served only when every segment is a plain name: no "..", no ".", no
+// backslash or NUL, so nothing outside static_dir can be named.
+bool safe_static_path(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
+    std::string_view seg = path.substr(start, slash == std::string_view::npos
+                                                  ? std::string_view::npos
+                                                  : slash - start);
+    if (seg == ".." || seg == ".") return false;
+    for (char c : seg)
+      if (c == '\\' || c == '\0') return false;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+void serve_static(const context& ctx, const request& req, responder& respond) {
+  if (ctx.cfg.static_dir.empty() || !safe_static_path(req.path)) {
+    respond(error_response(errc::not_found, "no such resource"));
+    return;
+  }
+  namespace fs = std::filesystem;
+  std::string rel = req.path.substr(1);
+  fs::path file = fs::path(ctx.cfg.static_dir) / rel;
+  std::error_code ec;
+  if (rel.empty() || req.path.back() == '/' || fs::is_directory(file, ec)) file /= "index.html";
+  auto size = fs::file_size(file, ec);
+  if (ec || !fs::is_regular_file(file, ec) || size > max_static_bytes) {
+    respond(error_response(errc::not_found, "no such resource"));
+    return;
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    respond(error_response(errc::internal, "could not read the file"));
+    return;
+  }
+  std::string_view type = content_type_for(file);
+  response r = response::text(200, std::move(body), std::string(type));
+  // Pages change with each deploy and are tiny: always revalidate them.
+  if (type.starts_with("text/html")) r.headers.emplace_back("Cache-Control", "no-cache");
+  respond(std::move(r));
+}
+
+void publish(context& ctx, const request& req, responder& respond) {
+  auto authz = req.header("authorization");
+  if (!authz || authz->empty()) {
+    response r = error_response(errc::unauthorized, "Authorization: Bearer <publish key> required");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(r));
+    return;
+  }
+  if (!ctx.auth.check_publish_key(req)) {
+    respond(error_response(errc::forbidden, "wrong publish key"));
+    return;
+  }
+  auto body = parse_json_body(req);
+  if (!body) {
+    errc e = static_cast<errc>(body.error().value());
+    respond(error_response(e, e == errc::unsupported_media_type
+                                  ? "Content-Type must be application/json"
+                                  : "the body must be a JSON object"));
+    return;
+  }
+  const nlohmann::json& j = *body;
+  auto topic = j.find("topic");
+  if (topic == j.end() || !topic->is_string() ||
+      !valid_topic(topic->get_ref<const std::string&>())) {
+    respond(error_response(errc::bad_request, "\"topic\" must match [A-Za-z0-9:_.-]{1,128}"));
+    return;
+  }
+  std::string event = "message";
+  if (auto ev = j.find("event"); ev != j.end() && !ev->is_null()) {
+    if (!ev->is_string() || !valid_event_name(ev->get_ref<const std::string&>())) {
+      respond(error_response(errc::bad_request, "\"event\" must match [A-Za-z0-9_.-]{1,64}"));
+      return;
+    }
+    event = ev->get<std::string>();
+  }
+  auto data = j.find("data");
+  if (data == j.end() || !data->is_object()) {
+    respond(error_response(errc::bad_request, "\"data\" must be a JSON object"));
+    return;
+  }
+  auto published = ctx.hub.publish(topic->get_ref<const std::string&>(), event,
+                                   data->dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace));
+  respond(json_response({{"id", published.id}}));
+}
+
+}  // namespace
+
+void register_core_routes(router& r, context& ctx) {
+  r.add("POST", "/api/publish", [&ctx](const request& req, responder respond) {
+    publish(ctx, req, respond);
+  });
+  r.add("GET", "/time", [](const request&, responder respond) {
+    respond(json_response({{"serverTime", now_ms()}}));
+  });
+  r.add("GET", "/healthz", [](const request&, responder respond) {
+    respond(json_response({{"status", "ok"}}));
+  });
+  r.add("GET", "/readyz", [&ctx](const request&, responder respond) {
+    if (ctx.ready.load(std::memory_order_acquire))
+      respond(json_response({{"status", "ready"}}));
+    else
+      respond(error_response(errc::unavailable, "starting or draining"));
+  });
+  r.add("GET", "/metrics", [&ctx](const request&, responder respond) {
+    respond(response::text(200, ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"));
+  });
+  // The catch-all: every GET no other route claims is a static file (or 404).
+  r.add_prefix("GET", "/", [&ctx](const request& req, responder respond) {
+    serve_static(ctx, req, respond);
+  });
+}
+
+}  // namespace rushcast::api

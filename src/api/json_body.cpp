@@ -1,0 +1,74 @@
+// Owns the shared JSON body parsing, error bodies and the userId rule of the HTTP API.
+// Used by core, sale and auction handlers.
+#include "rushcast/api/json_body.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rushcast::api {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view media = trim(content_type.substr(0, content_type.find(';')));
+  constexpr std::string_view want = "application/json";
+  return media.size() == want.size() &&
+         std::equal(media.begin(), media.end(), want.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+}  // namespace
+
+boost::system::result<nlohmann::json> parse_json_body(const request& req) {
+  if (auto ct = req.header("content-type"); ct && !is_json_media_type(*ct))
+    return make_error_code(errc::unsupported_media_type);
+  // No exceptions on the request path: a discarded value marks malformed input.
+  nlohmann::json j = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return make_error_code(errc::bad_json);
+  return j;
+}
+
+response error_response(errc e, std::string message, nlohmann::json extra) {
+  nlohmann::json body = nlohmann::json::object();
+  if (extra.is_object()) body = std::move(extra);
+  body["error"] = std::string(error_name(e));
+  body["message"] = std::move(message);
+  return response::json(http_status(e),
+                        body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+response json_response(const nlohmann::json& j, unsigned status) {
+  return response::json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+response rate_limited_response(std::uint32_t retry_after_ms, std::string_view scope) {
+  response r = error_response(errc::rate_limited, "too many requests",
+                              {{"retryAfterMs", retry_after_ms}, {"scope", scope}});
+  std::uint32_t seconds = std::max<std::uint32_t>(1, (retry_after_ms + 999) / 1000);
+  r.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return r;
+}
+
+errc check_user_id(std::string_view user_id) {
+  if (user_id.empty()) return errc::missing_user_id;
+  if (user_id.size() > 128) return errc::bad_user_id;
+  for (unsigned char c : user_id)
+    if (c < 0x20 || c == 0x7f) return errc::bad_user_id;
+  return errc::ok;
+}
+
+boost::system::result<std::string> optional_string(const nlohmann::json& obj,
+                                                   std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::string{};
+  if (!it->is_string()) return make_error_code(errc::bad_request);
+  return it->get<std::string>();
+}
+
+}  // namespace rushcast::api

@@ -1,0 +1,213 @@
+// Owns the seckill HTTP routes (POST /api/seckill, GET /api/sales[/ID[/result]]) and the
+// WebSocket "seckill" message. Registered by app/server at start-up; calls engine::sale_runner.
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/api/json_body.hpp"
+#include "rushcast/api/router.hpp"
+#include "rushcast/api/ws_protocol.hpp"
+#include "rushcast/auth/authenticator.hpp"
+#include "rushcast/engine/registry.hpp"
+#include "rushcast/engine/sale_runner.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+namespace rushcast::api {
+namespace {
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// One seckill answer, independent of the transport: ok with a body whose "status" names it,
+// or a contract error with its message and extra fields.
+struct outcome {
+  errc code = errc::ok;
+  std::string message;
+  nlohmann::json body = nlohmann::json::object();  // ok: the reply; error: extra fields
+  std::uint32_t retry_after_ms = 0;                // rate_limited
+};
+
+using outcome_fn = std::function<void(outcome)>;
+
+outcome error_outcome(errc e, std::string message, nlohmann::json extra = nlohmann::json::object()) {
+  return outcome{e, std::move(message), std::move(extra), 0};
+}
+
+nlohmann::json answer_json(const engine::user_answer& a) {
+  nlohmann::json j{{"status", engine::answer_name(a.status)}};
+  if (a.status == engine::user_answer::queued || a.status == engine::user_answer::success)
+    j["position"] = a.position;
+  if (a.status == engine::user_answer::success) j["orderId"] = a.order_id;
+  return j;
+}
+
+outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
+  switch (r.code) {
+    case errc::ok:
+      if (r.sold_out) return outcome{errc::ok, {}, {{"status", "sold_out"}, {"saleId", sale_id}}};
+      return outcome{errc::ok,
+                     {},
+                     {{"status", "queued"}, {"position", r.position}, {"saleId", sale_id}}};
+    case errc::not_started:
+      return error_outcome(errc::not_started, "the sale has not started",
+                           {{"saleId", sale_id}, {"startTime", r.start_ms}});
+    case errc::ended:
+      return error_outcome(errc::ended, "the sale has ended", {{"saleId", sale_id}});
+    case errc::duplicate: {
+      nlohmann::json extra{{"saleId", sale_id}, {"position", r.earlier.position}};
+      extra["result"] = engine::answer_name(r.earlier.status);
+      if (!r.earlier.order_id.empty()) extra["orderId"] = r.earlier.order_id;
+      return error_outcome(errc::duplicate, "one purchase per user: this is your earlier answer",
+                           std::move(extra));
+    }
+    case errc::unavailable:
+      return error_outcome(errc::unavailable, "the server is shutting down");
+    default:
+      return error_outcome(errc::internal, "the admission could not be stored; try again");
+  }
+}
+
+// The rules shared by HTTP and WebSocket, after the transport found the user and sale id.
+// done may run on the sale's strand.
+void seckill(context& ctx, const std::string& user_id, const std::string& sale_id,
+             outcome_fn done) {
+  if (errc e = check_user_id(user_id); e != errc::ok)
+    return done(error_outcome(e, e == errc::missing_user_id
+                                     ? "userId is required"
+                                     : "userId must be 1..128 bytes without control characters"));
+  auto runner = ctx.engines.sale(sale_id);
+  if (!runner) return done(error_outcome(errc::not_found, "no such sale"));
+  if (std::uint32_t wait = ctx.rate.check_user(user_id, now_ms()); wait != 0) {
+    ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    ctx.metrics.count_admission("rate_limited");
+    ctx.hub.publish("user:" + user_id, "ratelimit",
+                    dump({{"retryAfterMs", wait}, {"scope", "user"}}));
+    outcome o = error_outcome(errc::rate_limited, "too many requests",
+                              {{"retryAfterMs", wait}, {"scope", "user"}});
+    o.retry_after_ms = wait;
+    return done(std::move(o));
+  }
+  runner->admit(user_id, [id = runner->id(), done = std::move(done)](engine::admit_reply r) {
+    done(from_reply(id, r));
+  });
+}
+
+void on_seckill_http(context& ctx, const request& req, responder respond) {
+  auto body = parse_json_body(req);
+  if (!body) {
+    errc e = body.error() == make_error_code(errc::unsupported_media_type)
+                 ? errc::unsupported_media_type
+                 : errc::bad_json;
+    return respond(error_response(e, e == errc::bad_json ? "the body must be one JSON object"
+                                                         : "Content-Type must be application/json"));
+  }
+  auto user = optional_string(*body, "userId");
+  auto sale_id = optional_string(*body, "saleId");
+  if (!user) return respond(error_response(errc::bad_user_id, "userId must be a string"));
+  if (!sale_id) return respond(error_response(errc::bad_request, "saleId must be a string"));
+  auto acting = ctx.auth.acting_user(req, *user);
+  if (!acting) {
+    return respond(error_response(errc::unauthorized, "a valid token is required"));
+  }
+  seckill(ctx, *acting, *sale_id, [respond = std::move(respond)](outcome o) {
+    if (o.code == errc::ok) return respond(json_response(o.body));
+    if (o.code == errc::rate_limited)
+      return respond(rate_limited_response(o.retry_after_ms, "user"));
+    respond(error_response(o.code, std::move(o.message), std::move(o.body)));
+  });
+}
+
+nlohmann::json sale_json(const engine::sale_view& v, std::int64_t now) {
+  return {{"id", v.id},         {"name", v.name},
+          {"stock", v.stock},   {"total", v.total},
+          {"queued", v.queued}, {"head", v.head},
+          {"phase", engine::phase_name(v.phase_at(now))},
+          {"startTime", v.start_ms},
+          {"endTime", v.end_ms},
+          {"serverTime", now}};
+}
+
+// GET /api/sales/ID and GET /api/sales/ID/result?userId=U
+void on_sales_get(context& ctx, const request& req, responder respond) {
+  constexpr std::string_view prefix = "/api/sales/";
+  std::string rest = req.path.substr(prefix.size());
+  bool want_result = false;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    if (rest.substr(slash) != "/result")
+      return respond(error_response(errc::not_found, "no such resource"));
+    want_result = true;
+    rest.resize(slash);
+  }
+  if (rest.empty()) return respond(error_response(errc::not_found, "no such sale"));
+  auto it = ctx.engines.sales.find(rest);
+  if (it == ctx.engines.sales.end())
+    return respond(error_response(errc::not_found, "no such sale"));
+  auto runner = it->second;
+  if (!want_result) return respond(json_response(sale_json(runner->view(), now_ms())));
+
+  auto acting = ctx.auth.acting_user(req, req.param("userId").value_or(""));
+  if (!acting) return respond(error_response(errc::unauthorized, "a valid token is required"));
+  if (errc e = check_user_id(*acting); e != errc::ok)
+    return respond(error_response(e, e == errc::missing_user_id ? "userId is required"
+                                                                 : "userId is not valid"));
+  runner->result_for(*acting, [respond = std::move(respond),
+                               id = runner->id()](engine::user_answer a) {
+    nlohmann::json j = answer_json(a);
+    j["saleId"] = id;
+    respond(json_response(j));
+  });
+}
+
+void on_sales_list(context& ctx, const request&, responder respond) {
+  nlohmann::json list = nlohmann::json::array();
+  const std::int64_t now = now_ms();
+  for (const auto& [id, runner] : ctx.engines.sales) list.push_back(sale_json(runner->view(), now));
+  respond(json_response({{"sales", std::move(list)}}));
+}
+
+void on_seckill_ws(context& ctx, ws_client& c, const nlohmann::json& msg,
+                   const nlohmann::json& ref) {
+  auto user = optional_string(msg, "userId");
+  auto sale_id = optional_string(msg, "saleId");
+  if (!user || !sale_id) {
+    c.send_text(ws_error("bad_request", "userId and saleId must be strings", ref));
+    return;
+  }
+  // With auth on the session's identity is the user; with it off a message may name one.
+  std::string acting = ctx.auth.jwt_on() || user->empty() ? c.user_id() : *user;
+  seckill(ctx, acting, *sale_id, [send = c.async_sender(), ref](outcome o) {
+    nlohmann::json j = std::move(o.body);
+    if (o.code == errc::ok) {
+      j["type"] = j["status"];
+    } else {
+      j["type"] = "error";
+      j["code"] = error_name(o.code);
+      j["message"] = std::move(o.message);
+    }
+    if (!ref.is_null()) j["ref"] = ref;
+    send(dump(j));
+  });
+}
+
+}  // namespace
+
+void register_sale_routes(router& r, context& ctx) {
+  r.add("POST", "/api/seckill",
+        [&ctx](const request& req, responder respond) { on_seckill_http(ctx, req, std::move(respond)); });
+  r.add("GET", "/api/sales",
+        [&ctx](const request& req, responder respond) { on_sales_list(ctx, req, std::move(respond)); });
+  r.add_prefix("GET", "/api/sales/",
+               [&ctx](const request& req, responder respond) { on_sales_get(ctx, req, std::move(respond)); });
+}
+
+void register_sale_ws(ws_protocol& p, context& ctx) {
+  p.add("seckill", [&ctx](ws_client& c, const nlohmann::json& msg, const nlohmann::json& ref) {
+    on_seckill_ws(ctx, c, msg, ref);
+  });
+}
+
+}  // namespace rushcast::api

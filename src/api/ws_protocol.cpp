@@ -1,0 +1,53 @@
+// Owns the WebSocket JSON protocol: parse one text message, dispatch by "type", error replies.
+// Used by net::ws_session for each complete text message, on the session's shard thread.
+#include "rushcast/api/ws_protocol.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rushcast/api/context.hpp"
+
+namespace rushcast::api {
+
+ws_protocol::ws_protocol(context& ctx) : ctx_(ctx) {}
+
+void ws_protocol::add(std::string type, ws_handler h) { handlers_[std::move(type)] = std::move(h); }
+
+void ws_protocol::on_message(ws_client& c, std::string_view text) const {
+  nlohmann::json msg = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (msg.is_discarded() || !msg.is_object()) {
+    c.send_text(ws_error("bad_json", "a message must be one JSON object", nullptr));
+    return;
+  }
+  nlohmann::json ref = nullptr;
+  if (auto it = msg.find("ref"); it != msg.end()) ref = *it;
+
+  auto type_it = msg.find("type");
+  if (type_it == msg.end() || !type_it->is_string()) {
+    c.send_text(ws_error("bad_request", "\"type\" must be a string", ref));
+    return;
+  }
+  auto h = handlers_.find(type_it->get_ref<const std::string&>());
+  if (h == handlers_.end()) {
+    c.send_text(ws_error("unknown_type", "unknown message type", ref));
+    return;
+  }
+  // Handlers validate their fields, but a field of an unexpected JSON type must never take the
+  // connection (or the shard thread) down: it is the client's error.
+  try {
+    h->second(c, msg, ref);
+  } catch (const nlohmann::json::exception&) {
+    c.send_text(ws_error("bad_request", "malformed message fields", ref));
+  } catch (const std::exception& e) {
+    spdlog::error("ws handler {} failed: {}", h->first, e.what());
+    c.send_text(ws_error("internal", "internal error", ref));
+  }
+}
+
+std::string ws_error(std::string_view code, std::string_view message, const nlohmann::json& ref) {
+  nlohmann::ordered_json j{{"type", "error"}, {"code", code}, {"message", message}};
+  if (!ref.is_null()) j["ref"] = ref;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace rushcast::api

@@ -1,0 +1,303 @@
+// Start-up and drain order of the daemon. Start: config -> logs (main) -> store -> engines
+// (recovery) -> listener bound -> port file -> ready -> READY=1. Drain (SIGTERM/SIGINT): stop
+// accepting, STOPPING=1, every session ends per its transport, engines stop, the store flushes,
+// threads stop; anything still open after shutdown_timeout_ms is cut.
+#include "rushcast/app/server.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/api/router.hpp"
+#include "rushcast/api/ws_protocol.hpp"
+#include "rushcast/app/sd_notify.hpp"
+#include "rushcast/auth/authenticator.hpp"
+#include "rushcast/config/load.hpp"
+#include "rushcast/engine/engines.hpp"
+#include "rushcast/engine/registry.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/hub/presence.hpp"
+#include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/net/listener.hpp"
+#include "rushcast/net/services.hpp"
+#include "rushcast/net/shard.hpp"
+#include "rushcast/obs/log.hpp"
+#include "rushcast/obs/metrics.hpp"
+#include "rushcast/store/sqlite_db.hpp"
+
+namespace rushcast::app {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Ids of this run must not look like ids of the previous one (clients resync after restart).
+std::string make_epoch() {
+  std::random_device rd;
+  auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                    static_cast<std::uint64_t>(now);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return std::string(buf, 10);
+}
+
+void write_port_file(const std::string& path, std::uint16_t port) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) throw std::runtime_error("cannot write port file " + tmp);
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+struct server::impl {
+  config::config cfg;
+  std::string port_file;
+
+  // Declared first, destroyed last but one: see teardown() for the order that matters.
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<std::unique_ptr<net::shard>> shards;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+
+  obs::metrics metrics;
+  std::unique_ptr<hub::hub> hub;
+  std::unique_ptr<hub::presence> presence;
+  std::unique_ptr<store::sqlite_db> db;
+  engine::registry registry;
+  std::unique_ptr<auth::authenticator> auth;
+  std::unique_ptr<limits::rate_limiter> rate;
+  std::unique_ptr<limits::connection_limiter> conns;
+  std::unique_ptr<api::context> ctx;
+  std::unique_ptr<api::router> router;
+  std::unique_ptr<api::ws_protocol> ws;
+  std::unique_ptr<net::services> svc;
+  std::shared_ptr<net::listener> listener;
+
+  std::unique_ptr<asio::signal_set> signals;
+  std::unique_ptr<asio::steady_timer> stats_timer;
+  std::unique_ptr<asio::steady_timer> watchdog_timer;
+  std::chrono::microseconds watchdog_every{0};
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop_requested = false;
+  bool engines_started = false;
+
+  asio::io_context& control() { return *iocs.front(); }
+
+  void start();
+  void wait_and_drain();
+  void teardown();
+  void arm_stats();
+  void arm_watchdog();
+  void wait_signal();
+};
+
+void server::impl::start() {
+  if (cfg.storage.backend != "sqlite")
+    throw config::config_error("storage.backend: \"" + cfg.storage.backend +
+                               "\" is not implemented (use \"sqlite\")");
+  unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<asio::any_io_executor> executors;
+  for (unsigned i = 0; i < n; ++i) {
+    iocs.push_back(std::make_unique<asio::io_context>(1));
+    shards.push_back(std::make_unique<net::shard>(i, *iocs.back()));
+    executors.push_back(iocs.back()->get_executor());
+  }
+
+  hub = std::make_unique<hub::hub>(executors, cfg.history, make_epoch());
+  hub->set_metrics(&metrics);
+  presence = std::make_unique<hub::presence>(*hub);
+
+  fs::path data_dir(cfg.data_dir);
+  fs::create_directories(data_dir);
+  auto db_path = data_dir / cfg.storage.path;
+  db = std::make_unique<store::sqlite_db>(db_path.string(), cfg.storage);
+
+  // Engines run their strands on shard 0; recovery reads happen here, before any connection.
+  engine::engine_deps deps{control().get_executor(), *hub, *db, cfg, metrics};
+  engine::start_sales(registry, deps);
+  engine::start_auctions(registry, deps);
+  engines_started = true;
+
+  auth = std::make_unique<auth::authenticator>(cfg.auth);
+  rate = std::make_unique<limits::rate_limiter>(cfg.rate_limit);
+  conns = std::make_unique<limits::connection_limiter>(cfg.limits.max_connections,
+                                                       cfg.limits.max_connections_per_ip);
+  ctx.reset(new api::context{cfg, *hub, *presence, registry, *auth, *rate, metrics});
+  router = std::make_unique<api::router>(*ctx);
+  api::register_core_routes(*router, *ctx);
+  api::register_sale_routes(*router, *ctx);
+  api::register_auction_routes(*router, *ctx);
+  ws = std::make_unique<api::ws_protocol>(*ctx);
+  api::register_core_ws(*ws, *ctx);
+  api::register_sale_ws(*ws, *ctx);
+  api::register_auction_ws(*ws, *ctx);
+  svc.reset(new net::services{*ctx, *router, *ws, *conns, shards});
+
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(cfg.listen.address, ec);
+  if (ec) throw config::config_error("listen.address: not an IP address: " + cfg.listen.address);
+  try {
+    listener = std::make_shared<net::listener>(*svc, control(),
+                                               asio::ip::tcp::endpoint(addr, cfg.listen.port));
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot listen on " + cfg.listen.address + ":" +
+                             std::to_string(cfg.listen.port) + ": " + e.code().message());
+  }
+  listener->run();
+  spdlog::info("listening on {}:{} with {} thread(s), data_dir {}", cfg.listen.address,
+               listener->port(), n, cfg.data_dir);
+  if (!port_file.empty()) write_port_file(port_file, listener->port());
+
+  signals = std::make_unique<asio::signal_set>(control(), SIGTERM, SIGINT, SIGHUP);
+  wait_signal();
+  stats_timer = std::make_unique<asio::steady_timer>(control());
+  arm_stats();
+  watchdog_timer = std::make_unique<asio::steady_timer>(control());
+
+  for (auto& ioc : iocs) guards.push_back(asio::make_work_guard(*ioc));
+  for (auto& ioc : iocs)
+    threads.emplace_back([io = ioc.get()] {
+      for (;;) {
+        try {
+          io->run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw: log and keep the shard serving its other connections.
+          spdlog::error("shard handler threw: {}", e.what());
+        }
+      }
+    });
+  ctx->ready = true;
+  sd_notify("READY=1");
+  if (auto w = watchdog_interval()) {
+    watchdog_every = *w;
+    asio::post(control(), [this] { arm_watchdog(); });
+  }
+}
+
+void server::impl::wait_signal() {
+  signals->async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reopening logs");
+      obs::reopen_logs();
+      return wait_signal();
+    }
+    spdlog::info("{}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    std::lock_guard lk(mu);
+    stop_requested = true;
+    cv.notify_all();
+  });
+}
+
+void server::impl::arm_stats() {
+  stats_timer->expires_after(std::chrono::milliseconds(1000));
+  stats_timer->async_wait([this](boost::system::error_code ec) {
+    if (ec || svc->draining.load()) return;
+    auto j = metrics.to_json();
+    j["serverTime"] = api::now_ms();
+    hub->publish("sys:stats", "stats", j.dump(), true);
+    arm_stats();
+  });
+}
+
+void server::impl::arm_watchdog() {
+  sd_notify("WATCHDOG=1");
+  watchdog_timer->expires_after(watchdog_every);
+  watchdog_timer->async_wait([this](boost::system::error_code ec) {
+    if (!ec) arm_watchdog();
+  });
+}
+
+void server::impl::wait_and_drain() {
+  {
+    std::unique_lock lk(mu);
+    cv.wait(lk, [this] { return stop_requested; });
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(cfg.shutdown_timeout_ms);
+  sd_notify("STOPPING=1");
+  ctx->ready = false;
+  svc->draining = true;
+  listener->stop();
+  for (auto& sh : shards) asio::post(sh->ioc(), [s = sh.get()] { s->drain_all(); });
+  engine::stop_sales(registry);
+  engine::stop_auctions(registry);
+  engines_started = false;
+  // Sessions close themselves (WebSocket close handshakes, SSE ends, long-poll answers).
+  while (conns->total() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (conns->total() > 0)
+    spdlog::warn("drain: {} connection(s) still open after {} ms, closing them", conns->total(),
+                 cfg.shutdown_timeout_ms);
+  db->stop();
+  spdlog::info("drained; store flushed");
+}
+
+void server::impl::teardown() {
+  if (engines_started) {
+    engine::stop_sales(registry);
+    engine::stop_auctions(registry);
+    engines_started = false;
+  }
+  guards.clear();
+  for (auto& ioc : iocs) ioc->stop();
+  for (auto& t : threads)
+    if (t.joinable()) t.join();
+  threads.clear();
+  if (svc) svc->stopped = true;
+  // Every I/O object must die before its io_context; objects kept alive by pending handlers
+  // die inside the io_context's own shutdown, which is allowed.
+  signals.reset();
+  stats_timer.reset();
+  watchdog_timer.reset();
+  listener.reset();
+  registry.sales.clear();
+  registry.auctions.clear();
+  while (!iocs.empty()) iocs.pop_back();
+  if (db) db->stop();
+}
+
+server::server(config::config cfg, std::string port_file) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->port_file = std::move(port_file);
+}
+
+server::~server() { impl_->teardown(); }
+
+int server::run() {
+  impl_->start();
+  impl_->wait_and_drain();
+  impl_->teardown();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace rushcast::app

@@ -1,0 +1,398 @@
+// Owns one live auction: its strand, end and countdown timers, store commits and publishing.
+// Built by engine::start_auctions; called by api/auction_routes (HTTP and WebSocket bids).
+#include "rushcast/engine/auction_runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rushcast/config/config.hpp"
+#include "rushcast/hub/coalescer.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/obs/metrics.hpp"
+#include "rushcast/store/auction_store.hpp"
+
+namespace rushcast::engine {
+namespace {
+
+std::int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json opt_json(const std::optional<std::string>& s) {
+  return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
+}
+
+nlohmann::json opt_json(const std::optional<std::int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+// What other threads may read: only bids the store has committed, so a snapshot or a GET never
+// shows a price that a crash could take back.
+struct auction_runner::view {
+  std::int64_t price = 0;
+  std::optional<std::string> leader;
+  std::uint64_t bid_count = 0;
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  bool ended = false;
+  std::optional<std::string> winner;
+  std::optional<std::int64_t> final_price;
+  std::deque<bid_record> recent;
+
+  std::string_view phase(std::int64_t now) const {
+    if (ended || now >= end_ms) return "ended";
+    if (now < start_ms) return "upcoming";
+    return "open";
+  }
+};
+
+struct auction_runner::timers {
+  timers(const boost::asio::any_io_executor& ex, hub::hub& h, std::chrono::milliseconds window)
+      : strand(boost::asio::make_strand(ex)),
+        end(strand),
+        start(strand),
+        sync(strand),
+        coalesce(strand, h, window) {}
+  boost::asio::strand<boost::asio::any_io_executor> strand;
+  boost::asio::steady_timer end;
+  boost::asio::steady_timer start;
+  boost::asio::steady_timer sync;
+  hub::coalescer coalesce;
+  bool stopped = false;
+};
+
+auction_runner::auction_runner(std::string id, std::string name, auction_rules rules,
+                               engine_deps& deps, std::shared_ptr<store::auction_store> store)
+    : id_(std::move(id)),
+      name_(std::move(name)),
+      rules_(rules),
+      deps_(deps),
+      store_(std::move(store)),
+      t_(std::make_unique<timers>(deps.executor, deps.hub,
+                                  std::chrono::milliseconds(deps.cfg.coalesce_ms))),
+      auction_(id_, name_, rules_, system_now_ms),
+      price_gauge_labels_("auction=\"" + id_ + "\""),
+      view_(std::make_unique<view>()) {}
+
+auction_runner::~auction_runner() = default;
+
+void auction_runner::start(const store::recovered_auction& rec, std::int64_t current_end_ms,
+                           bool ended) {
+  std::vector<bid_record> bids;
+  bids.reserve(rec.bids.size());
+  for (const auto& b : rec.bids) bids.push_back(bid_record{b.seq, b.user_id, b.amount, b.ts_ms});
+  auction_.restore(bids, current_end_ms, ended);
+  {
+    std::lock_guard lk(view_mu_);
+    view_->price = auction_.current_price();
+    view_->leader = auction_.leader();
+    view_->bid_count = auction_.bid_count();
+    view_->start_ms = rules_.start_ms;
+    view_->end_ms = auction_.end_ms();
+    view_->ended = ended;
+    view_->recent = auction_.recent_bids();
+    if (ended) {
+      auto o = auction_.outcome();
+      view_->winner = o.winner;
+      view_->final_price = o.final_price;
+    }
+  }
+  deps_.metrics.set_gauge("rushcast_auction_price", price_gauge_labels_, auction_.current_price());
+
+  std::weak_ptr<auction_runner> weak = weak_from_this();
+  deps_.hub.set_snapshot(topic(), [weak](hub::transport tr) {
+    std::vector<hub::snapshot_event> out;
+    auto self = weak.lock();
+    if (!self) return out;
+    view v;
+    {
+      std::lock_guard lk(self->view_mu_);
+      v = *self->view_;
+    }
+    std::int64_t now = system_now_ms();
+    if (tr == hub::transport::websocket) {
+      nlohmann::json init{
+          {"auctionId", self->id_},
+          {"item",
+           {{"id", self->id_},
+            {"name", self->name_},
+            {"currentPrice", v.price},
+            {"leadingUser", opt_json(v.leader)},
+            {"bidCount", v.bid_count}}},
+          {"countdown", v.end_ms},
+          {"startTime", v.start_ms},
+          {"endTime", v.end_ms},
+          {"serverTime", now},
+          {"phase", v.phase(now)},
+          {"minIncrement", self->rules_.min_increment},
+          {"startPrice", self->rules_.start_price}};
+      out.push_back({"init", dump(init)});
+    } else {
+      out.push_back({"price_update", self->price_json(v)});
+    }
+    out.push_back({"countdown", self->countdown_json(v, now)});
+    if (v.ended)
+      out.push_back({"auction_end", dump({{"auctionId", self->id_},
+                                          {"winner", opt_json(v.winner)},
+                                          {"finalPrice", opt_json(v.final_price)}})});
+    return out;
+  });
+
+  boost::asio::post(t_->strand, [self = shared_from_this()] {
+    if (self->auction_.ended()) return;
+    self->arm_start_timer();
+    self->arm_sync_timer();
+    self->arm_end_timer();
+  });
+}
+
+void auction_runner::stop() {
+  boost::asio::post(t_->strand, [self = shared_from_this()] {
+    self->t_->stopped = true;
+    self->t_->end.cancel();
+    self->t_->start.cancel();
+    self->t_->sync.cancel();
+    self->t_->coalesce.stop();
+  });
+}
+
+void auction_runner::bid(std::string user, std::int64_t amount, bid_done done) {
+  boost::asio::post(t_->strand, [self = shared_from_this(), user = std::move(user), amount,
+                                 done = std::move(done)]() mutable {
+    self->on_bid(std::move(user), amount, std::move(done));
+  });
+}
+
+void auction_runner::on_bid(std::string user, std::int64_t amount, bid_done done) {
+  bid_reply r;
+  r.auction_id = id_;
+  r.bid_amount = amount;
+  r.min_increment = rules_.min_increment;
+  r.start_ms = rules_.start_ms;
+  if (store_failed_ || t_->stopped) {
+    r.code = errc::unavailable;
+    r.current_price = auction_.current_price();
+    deps_.metrics.count_bid("unavailable");
+    done(std::move(r));
+    return;
+  }
+  auto res = auction_.place_bid(user, amount);
+  if (!res) {
+    auto refusal = auction_.refusal(static_cast<errc>(res.error().value()));
+    r.code = refusal.code;
+    r.current_price = refusal.current_price;
+    r.min_acceptable = refusal.min_acceptable;
+    r.end_ms = auction_.end_ms();
+    deps_.metrics.count_bid(std::string(error_name(refusal.code)));
+    done(std::move(r));
+    return;
+  }
+  bid_accepted acc = std::move(*res);
+  store::stored_bid sb{acc.bid.seq, acc.bid.user, acc.bid.amount, acc.bid.ts_ms};
+  // The writer completes commits in submit order, so on_committed runs in bid order too.
+  store_->append_bid(id_, sb, acc.end_ms,
+                     [self = shared_from_this(), acc = std::move(acc),
+                      done = std::move(done)](boost::system::error_code ec) mutable {
+                       auto& strand = self->t_->strand;
+                       boost::asio::post(strand, [self = std::move(self), acc = std::move(acc),
+                                                  done = std::move(done), ec]() mutable {
+                         self->on_committed(std::move(acc), ec, std::move(done));
+                       });
+                     });
+}
+
+void auction_runner::on_committed(bid_accepted acc, boost::system::error_code ec,
+                                  bid_done done) {
+  bid_reply r;
+  r.auction_id = id_;
+  r.bid_amount = acc.bid.amount;
+  r.min_increment = rules_.min_increment;
+  r.start_ms = rules_.start_ms;
+  r.end_ms = acc.end_ms;
+  if (ec) {
+    // Memory already holds this bid and maybe later ones; answering anything but an error
+    // would promise what a restart could not keep, so the auction stops taking bids.
+    spdlog::critical("auction {}: bid {} could not be stored ({}); refusing further bids", id_,
+                     acc.bid.seq, ec.message());
+    store_failed_ = true;
+    r.code = errc::unavailable;
+    deps_.metrics.count_bid("unavailable");
+    done(std::move(r));
+    return;
+  }
+  view v;
+  {
+    std::lock_guard lk(view_mu_);
+    view_->price = acc.bid.amount;
+    view_->leader = acc.bid.user;
+    view_->bid_count = acc.bid.seq;
+    view_->end_ms = std::max(view_->end_ms, acc.end_ms);
+    view_->recent.push_back(acc.bid);
+    if (view_->recent.size() > auction::recent_capacity) view_->recent.pop_front();
+    v.price = view_->price;
+    v.leader = view_->leader;
+    v.bid_count = view_->bid_count;
+    v.start_ms = view_->start_ms;
+    v.end_ms = view_->end_ms;
+  }
+  r.current_price = acc.bid.amount;
+  deps_.metrics.count_bid("accepted");
+  deps_.metrics.set_gauge("rushcast_auction_price", price_gauge_labels_, acc.bid.amount);
+  done(std::move(r));
+  t_->coalesce.update(topic(), "price_update", price_json(v));
+  if (acc.extended) publish_countdown();
+}
+
+std::string auction_runner::price_json(const view& v) const {
+  return dump({{"auctionId", id_},
+               {"currentPrice", v.price},
+               {"leadingUser", opt_json(v.leader)},
+               {"bidCount", v.bid_count},
+               {"endTime", v.end_ms}});
+}
+
+std::string auction_runner::countdown_json(const view& v, std::int64_t now) const {
+  return dump({{"auctionId", id_},
+               {"startTime", v.start_ms},
+               {"endTime", v.end_ms},
+               {"serverTime", now},
+               {"phase", v.phase(now)}});
+}
+
+void auction_runner::publish_countdown() {
+  view v;
+  {
+    std::lock_guard lk(view_mu_);
+    v.start_ms = view_->start_ms;
+    v.end_ms = view_->end_ms;
+    v.ended = view_->ended;
+  }
+  t_->coalesce.update(topic(), "countdown", countdown_json(v, system_now_ms()));
+}
+
+void auction_runner::arm_start_timer() {
+  std::int64_t wait = rules_.start_ms - system_now_ms();
+  if (wait <= 0) return;
+  t_->start.expires_after(std::chrono::milliseconds(wait));
+  t_->start.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->t_->stopped) return;
+    self->publish_countdown();  // phase change: upcoming -> open
+  });
+}
+
+void auction_runner::arm_sync_timer() {
+  if (deps_.cfg.countdown_sync_ms == 0) return;
+  t_->sync.expires_after(std::chrono::milliseconds(deps_.cfg.countdown_sync_ms));
+  t_->sync.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->t_->stopped || self->auction_.ended()) return;
+    self->publish_countdown();
+    self->arm_sync_timer();
+  });
+}
+
+void auction_runner::arm_end_timer() {
+  std::int64_t wait = std::max<std::int64_t>(0, auction_.end_ms() - system_now_ms());
+  t_->end.expires_after(std::chrono::milliseconds(wait));
+  t_->end.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->t_->stopped) return;
+    self->on_end();
+  });
+}
+
+void auction_runner::on_end() {
+  if (auction_.ended() || ending_) return;
+  if (!auction_.due()) {  // a soft close moved the end since the timer was armed
+    arm_end_timer();
+    return;
+  }
+  ending_ = true;
+  auction_outcome outcome = auction_.finish();
+  t_->sync.cancel();
+  // Submitted after every accepted bid, so its completion follows theirs: the end is
+  // announced only once every bid it counts is durable, and the ended flag is too.
+  store_->mark_ended(id_, [self = shared_from_this(),
+                           outcome = std::move(outcome)](boost::system::error_code ec) mutable {
+    boost::asio::post(self->t_->strand, [self, outcome = std::move(outcome), ec] {
+      if (ec)
+        spdlog::error("auction {}: storing its end failed ({}); announcing it anyway", self->id_,
+                      ec.message());
+      {
+        std::lock_guard lk(self->view_mu_);
+        self->view_->ended = true;
+        self->view_->winner = outcome.winner;
+        self->view_->final_price = outcome.final_price;
+      }
+      const std::string topic = self->topic();
+      self->publish_countdown();
+      // Pending price and countdown go out before the end, so no watcher sees a price after it.
+      self->t_->coalesce.flush();
+      self->deps_.hub.publish(topic, "auction_end",
+                              dump({{"auctionId", self->id_},
+                                    {"winner", opt_json(outcome.winner)},
+                                    {"finalPrice", opt_json(outcome.final_price)}}));
+      for (const auto& r : outcome.results) {
+        self->deps_.hub.publish("user:" + r.user, "result",
+                                dump({{"auctionId", self->id_},
+                                      {"result", r.won ? "won" : "lost"},
+                                      {"finalPrice", opt_json(outcome.final_price)},
+                                      {"bidAmount", r.highest_bid}}));
+      }
+      spdlog::info("auction {} ended: winner {}, final price {}", self->id_,
+                   outcome.winner.value_or("none"),
+                   outcome.final_price ? std::to_string(*outcome.final_price) : "none");
+    });
+  });
+}
+
+nlohmann::json auction_runner::state_json(std::size_t last_bids) const {
+  view v;
+  {
+    std::lock_guard lk(view_mu_);
+    v = *view_;
+  }
+  std::int64_t now = system_now_ms();
+  nlohmann::json bids = nlohmann::json::array();
+  std::size_t skip = v.recent.size() > last_bids ? v.recent.size() - last_bids : 0;
+  for (std::size_t i = skip; i < v.recent.size(); ++i) {
+    const auto& b = v.recent[i];
+    bids.push_back({{"seq", b.seq}, {"userId", b.user}, {"amount", b.amount}, {"time", b.ts_ms}});
+  }
+  std::int64_t next = v.bid_count == 0 ? std::max<std::int64_t>(rules_.start_price, 1)
+                                       : v.price + std::max<std::int64_t>(rules_.min_increment, 1);
+  nlohmann::json j{{"id", id_},
+                   {"auctionId", id_},
+                   {"name", name_},
+                   {"currentPrice", v.price},
+                   {"leadingUser", opt_json(v.leader)},
+                   {"bidCount", v.bid_count},
+                   {"startPrice", rules_.start_price},
+                   {"minIncrement", rules_.min_increment},
+                   {"minNextBid", next},
+                   {"reserveMet", v.bid_count > 0 && v.price >= rules_.reserve_price},
+                   {"phase", v.phase(now)},
+                   {"startTime", v.start_ms},
+                   {"endTime", v.end_ms},
+                   {"serverTime", now},
+                   {"bids", std::move(bids)}};
+  if (v.ended) {
+    j["winner"] = opt_json(v.winner);
+    j["finalPrice"] = opt_json(v.final_price);
+  }
+  return j;
+}
+
+}  // namespace rushcast::engine

@@ -1,0 +1,357 @@
+// One sale on its strand: admissions answered only once durable, orders worked off in
+// admission order at process_rate_per_s, countdown/stock/queue events, snapshot and gauges.
+// Built by engine::start_sales; driven by api/sale_routes.
+#include "rushcast/engine/sale_runner.hpp"
+
+#include <algorithm>
+#include <future>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rushcast/hub/coalescer.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/obs/metrics.hpp"
+#include "rushcast/store/sale_store.hpp"
+
+namespace rushcast::engine {
+namespace asio = boost::asio;
+
+namespace {
+
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string stock_json(const sale_view& v) {
+  return dump({{"saleId", v.id}, {"stock", v.stock}, {"total", v.total}});
+}
+
+std::string queue_json(const sale_view& v) {
+  return dump({{"saleId", v.id}, {"head", v.head}, {"queued", v.queued}});
+}
+
+std::string countdown_of(const sale_view& v, std::int64_t now) {
+  return dump({{"saleId", v.id},
+               {"startTime", v.start_ms},
+               {"endTime", v.end_ms},
+               {"serverTime", now},
+               {"phase", phase_name(v.phase_at(now))}});
+}
+
+}  // namespace
+
+sale_phase sale_view::phase_at(std::int64_t now_ms) const {
+  if (now_ms < start_ms) return sale_phase::upcoming;
+  if (now_ms >= end_ms) return sale_phase::ended;
+  return all_reserved ? sale_phase::sold_out : sale_phase::open;
+}
+
+sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metrics& m,
+                         std::shared_ptr<store::sale_store> st, sale_params params,
+                         sale_runner_options opt, clock_fn clock)
+    : id_(params.id),
+      strand_(asio::make_strand(executor)),
+      hub_(h),
+      metrics_(m),
+      store_(std::move(st)),
+      opt_(opt),
+      clock_(clock),
+      sale_(std::move(params), clock),
+      coalescer_(std::make_unique<hub::coalescer>(strand_, h, opt.coalesce)),
+      phase_timer_(strand_),
+      sync_timer_(strand_),
+      process_timer_(strand_),
+      view_(std::make_shared<shared_view>()),
+      topic_("sale:" + id_) {
+  refresh_view();
+}
+
+sale_runner::~sale_runner() = default;
+
+void sale_runner::recover(const store::recovered_sale& r) {
+  std::vector<recovered_admission> list;
+  list.reserve(r.admissions.size());
+  for (const auto& a : r.admissions)
+    list.push_back({a.position, a.user_id, a.user_seq, a.done, a.ts_ms});
+  sale_.recover(std::move(list));
+  refresh_view();
+  if (!r.admissions.empty())
+    spdlog::info("sale {}: recovered {} admission(s), {} sold, {} waiting", id_,
+                 r.admissions.size(), sale_.sold(), sale_.queued());
+}
+
+void sale_runner::run() {
+  // The snapshot reads only the shared copy: it runs on shard threads, never on the strand.
+  hub_.set_snapshot(topic_, [view = view_, clock = clock_](hub::transport) {
+    sale_view v;
+    {
+      std::lock_guard lk(view->mu);
+      v = view->v;
+    }
+    const std::int64_t now = clock();
+    return std::vector<hub::snapshot_event>{{"stock", stock_json(v)},
+                                            {"countdown", countdown_of(v, now)},
+                                            {"queue", queue_json(v)}};
+  });
+  asio::post(strand_, [self = shared_from_this()] {
+    self->last_phase_ = self->sale_.phase();
+    self->publish_countdown();
+    self->publish_state();
+    self->arm_phase_timer();
+    self->arm_sync_timer();
+    self->last_tick_ = std::chrono::steady_clock::now();
+    if (self->opt_.process_rate_per_s > 0)
+      self->arm_process_timer();
+    else
+      self->pump(-1);
+  });
+}
+
+void sale_runner::stop() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto fut = done->get_future();
+  asio::post(strand_, [self = shared_from_this(), done] {
+    if (!self->stopped_) {
+      self->stopped_ = true;
+      self->phase_timer_.cancel();
+      self->sync_timer_.cancel();
+      self->process_timer_.cancel();
+      self->coalescer_->stop();
+    }
+    done->set_value();
+  });
+  // Drain calls this from the main thread while the shards still run; the bound only matters
+  // when they do not (a start-up failure).
+  fut.wait_for(std::chrono::seconds(1));
+}
+
+sale_view sale_runner::view() const {
+  std::lock_guard lk(view_->mu);
+  return view_->v;
+}
+
+void sale_runner::refresh_view() {
+  const auto& p = sale_.params();
+  sale_view v;
+  v.id = p.id;
+  v.name = p.name;
+  v.stock = sale_.stock();
+  v.total = sale_.total();
+  v.queued = sale_.queued();
+  v.head = sale_.head();
+  v.start_ms = p.start_ms;
+  v.end_ms = p.end_ms;
+  v.all_reserved = sale_.reserved() >= sale_.total();
+  {
+    std::lock_guard lk(view_->mu);
+    view_->v = v;
+  }
+  const std::string labels = "sale=\"" + id_ + "\"";
+  metrics_.set_gauge("rushcast_sale_stock", labels, v.stock);
+  metrics_.set_gauge("rushcast_sale_queued", labels, v.queued);
+}
+
+void sale_runner::publish_countdown() {
+  hub_.publish(topic_, "countdown", countdown_of(view(), clock_()), true);
+}
+
+void sale_runner::publish_state() {
+  sale_view v = view();
+  coalescer_->update(topic_, "stock", stock_json(v));
+  coalescer_->update(topic_, "queue", queue_json(v));
+}
+
+void sale_runner::note_phase() {
+  sale_phase now = sale_.phase();
+  if (now == last_phase_) return;
+  spdlog::info("sale {}: {} -> {}", id_, phase_name(last_phase_), phase_name(now));
+  last_phase_ = now;
+  // State before the countdown, so a client that sees "sold_out" already has the last stock.
+  coalescer_->flush();
+  publish_countdown();
+}
+
+void sale_runner::arm_phase_timer() {
+  const std::int64_t now = clock_();
+  const auto& p = sale_.params();
+  std::int64_t next = now < p.start_ms ? p.start_ms : (now < p.end_ms ? p.end_ms : -1);
+  if (next < 0 || stopped_) return;
+  phase_timer_.expires_after(std::chrono::milliseconds(next - now));
+  phase_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    auto self = w.lock();
+    if (ec || !self || self->stopped_) return;
+    // The steady clock may fire a little early against the wall clock: re-arm until the
+    // phase really changed, so the countdown never announces a phase that has not begun.
+    self->note_phase();
+    self->arm_phase_timer();
+  });
+}
+
+void sale_runner::arm_sync_timer() {
+  if (stopped_ || opt_.countdown_sync.count() <= 0) return;
+  sync_timer_.expires_after(opt_.countdown_sync);
+  sync_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+    auto self = w.lock();
+    if (ec || !self || self->stopped_) return;
+    self->publish_countdown();
+    self->arm_sync_timer();
+  });
+}
+
+void sale_runner::arm_process_timer() {
+  if (stopped_) return;
+  const auto interval = std::chrono::milliseconds(
+      std::max<std::int64_t>(10, 1000 / std::max<std::int64_t>(1, opt_.process_rate_per_s)));
+  process_timer_.expires_after(interval);
+  process_timer_.async_wait([w = weak_from_this(), interval](boost::system::error_code ec) {
+    auto self = w.lock();
+    if (ec || !self || self->stopped_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed_ms =
+        std::chrono::duration<double, std::milli>(now - self->last_tick_).count();
+    self->last_tick_ = now;
+    const double rate = static_cast<double>(self->opt_.process_rate_per_s);
+    // No banking of idle time: at most one interval's worth (and at least one order) at once.
+    const double cap = std::max(1.0, rate * static_cast<double>(interval.count()) / 1000.0);
+    self->credit_ = std::min(cap, self->credit_ + elapsed_ms * rate / 1000.0);
+    auto budget = static_cast<std::int64_t>(self->credit_);
+    if (budget > 0) self->pump(budget);
+    self->arm_process_timer();
+  });
+}
+
+// On the strand. Hands the next durable positions to the store, in order; budget < 0 means
+// no rate limit (bounded only by max_in_flight).
+void sale_runner::pump(std::int64_t budget) {
+  while (!stopped_ && in_flight_ < opt_.max_in_flight && budget != 0) {
+    auto pos = sale_.take_next();
+    if (!pos) break;
+    if (budget > 0) {
+      --budget;
+      credit_ -= 1;
+    }
+    ++in_flight_;
+    store_->complete(id_, *pos, sale_.order_id_for(*pos),
+                     [w = weak_from_this(), p = *pos](boost::system::error_code ec) {
+                       auto self = w.lock();
+                       if (!self) return;
+                       asio::post(self->strand_,
+                                  [self, p, ec] { self->on_order_durable(p, ec); });
+                     });
+  }
+}
+
+void sale_runner::on_order_durable(std::int64_t position, boost::system::error_code ec) {
+  --in_flight_;
+  if (ec) {
+    spdlog::warn("sale {}: order {} not stored ({}); retrying", id_, position, ec.message());
+    sale_.retry(position);
+    if (opt_.process_rate_per_s == 0 && !retry_armed_ && !stopped_) {
+      retry_armed_ = true;
+      process_timer_.expires_after(std::chrono::milliseconds(200));
+      process_timer_.async_wait([w = weak_from_this()](boost::system::error_code e) {
+        auto self = w.lock();
+        if (!self) return;
+        self->retry_armed_ = false;
+        if (!e && !self->stopped_) self->pump(-1);
+      });
+    }
+    return;
+  }
+  sale_.completed(position);
+  refresh_view();
+  const admission_slot* s = sale_.slot(position);
+  if (s) {
+    hub_.publish("user:" + s->user_id, "result",
+                 dump({{"saleId", id_},
+                       {"result", "success"},
+                       {"orderId", sale_.order_id_for(position)},
+                       {"position", position},
+                       {"stock", sale_.stock()}}));
+  }
+  publish_state();
+  note_phase();
+  if (opt_.process_rate_per_s == 0) pump(-1);
+}
+
+void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> done) {
+  asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
+                       done = std::move(done)]() mutable {
+    admit_reply reply;
+    if (self->stopped_) {
+      reply.code = errc::unavailable;
+      return done(reply);
+    }
+    auto r = self->sale_.admit(user);
+    if (r.has_error()) {
+      const auto& ec = r.error();
+      if (ec == make_error_code(errc::not_started)) {
+        reply.code = errc::not_started;
+        reply.start_ms = self->sale_.params().start_ms;
+        self->metrics_.count_admission("not_started");
+      } else if (ec == make_error_code(errc::ended)) {
+        reply.code = errc::ended;
+        self->metrics_.count_admission("ended");
+      } else {
+        reply.code = errc::duplicate;
+        reply.earlier = self->sale_.answer_for(user);
+        self->metrics_.count_admission("duplicate");
+      }
+      self->note_phase();
+      return done(reply);
+    }
+    if (r->kind == admit_decision::sold_out) {
+      reply.sold_out = true;
+      self->metrics_.count_admission("sold_out");
+      self->note_phase();
+      return done(reply);
+    }
+    // The unit is reserved now; the answer waits for the store.
+    const std::int64_t position = r->position;
+    store::admission_record rec;
+    rec.position = position;
+    rec.user_id = user;
+    rec.user_seq = r->user_seq;
+    rec.ts_ms = self->clock_();
+    self->refresh_view();
+    self->note_phase();
+    self->store_->admit(self->id_, rec,
+                        [w = self->weak_from_this(), position,
+                         done = std::move(done)](boost::system::error_code ec) mutable {
+                          auto s = w.lock();
+                          if (!s) return;
+                          asio::post(s->strand_, [s, position, ec, done = std::move(done)] {
+                            s->on_admit_durable(position, ec, done);
+                          });
+                        });
+  });
+}
+
+void sale_runner::on_admit_durable(std::int64_t position, boost::system::error_code ec,
+                                   const std::function<void(admit_reply)>& done) {
+  admit_reply reply;
+  if (ec) {
+    spdlog::error("sale {}: admission {} not stored: {}", id_, position, ec.message());
+    sale_.release(position);
+    refresh_view();
+    note_phase();
+    reply.code = errc::internal;
+    return done(reply);
+  }
+  sale_.admitted(position);
+  refresh_view();
+  metrics_.count_admission("queued");
+  reply.position = position;
+  done(reply);
+  publish_state();
+  if (opt_.process_rate_per_s == 0) pump(-1);
+}
+
+void sale_runner::result_for(std::string user_id, std::function<void(user_answer)> done) {
+  asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
+                       done = std::move(done)] { done(self->sale_.answer_for(user)); });
+}
+
+}  // namespace rushcast::engine

@@ -1,0 +1,109 @@
+// Per-topic rings of shared frames, trimmed by count on append and by age on every access.
+// A topic keeps the seq of its last evicted event, so a replay that would skip it is detected.
+#include "rushcast/hub/history.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace rushcast::hub {
+
+history::history(config::history_cfg cfg, std::string epoch, clock_fn now_ms)
+    : cfg_(cfg), epoch_(std::move(epoch)), now_ms_(std::move(now_ms)) {}
+
+void history::expire(ring& r, std::int64_t now) {
+  while (!r.items.empty() && r.items.size() > cfg_.max_events_per_topic) {
+    r.evicted_seq = r.items.front().f->seq;
+    r.items.pop_front();
+  }
+  if (cfg_.max_age_ms == 0) return;
+  const std::int64_t oldest = now - static_cast<std::int64_t>(cfg_.max_age_ms);
+  while (!r.items.empty() && r.items.front().at_ms < oldest) {
+    r.evicted_seq = r.items.front().f->seq;
+    r.items.pop_front();
+  }
+}
+
+void history::append(const frame_ptr& f) {
+  last_seq_ = std::max(last_seq_, f->seq);
+  auto& r = topics_[f->topic];
+  r.items.push_back(item{f, now_ms_()});
+  expire(r, r.items.back().at_ms);
+}
+
+std::string history::make_id(std::uint64_t seq) const {
+  std::string id = epoch_;
+  id += '-';
+  id += std::to_string(seq);
+  return id;
+}
+
+std::optional<std::uint64_t> history::parse_id(std::string_view id, std::string& reason) const {
+  auto dash = id.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size()) {
+    reason = "bad_id";
+    return std::nullopt;
+  }
+  auto digits = id.substr(dash + 1);
+  std::uint64_t seq = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) {
+    reason = "bad_id";
+    return std::nullopt;
+  }
+  if (id.substr(0, dash) != epoch_) {
+    reason = "epoch";
+    return std::nullopt;
+  }
+  // An id this run never issued cannot be a position in its stream.
+  if (seq > last_seq_) {
+    reason = "bad_id";
+    return std::nullopt;
+  }
+  return seq;
+}
+
+history::since_result history::since(const std::vector<std::string>& topics,
+                                     std::string_view last_event_id) {
+  since_result out;
+  auto seq = parse_id(last_event_id, out.reason);
+  if (!seq) {
+    out.resync = true;
+    return out;
+  }
+  return since_seq(topics, *seq);
+}
+
+history::since_result history::since_seq(const std::vector<std::string>& topics,
+                                         std::uint64_t last_seq) {
+  since_result out;
+  const std::int64_t now = now_ms_();
+  std::vector<std::string> unique = topics;
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  for (const auto& t : unique) {
+    auto it = topics_.find(t);
+    if (it == topics_.end()) continue;
+    auto& r = it->second;
+    expire(r, now);
+    if (r.evicted_seq > last_seq) {
+      out.resync = true;
+      out.reason = "too_old";
+      out.frames.clear();
+      return out;
+    }
+    auto first = std::upper_bound(r.items.begin(), r.items.end(), last_seq,
+                                  [](std::uint64_t s, const item& i) { return s < i.f->seq; });
+    for (auto i = first; i != r.items.end(); ++i) out.frames.push_back(i->f);
+  }
+  // Each frame belongs to one topic and topics are unique, so sorting leaves no duplicates.
+  std::sort(out.frames.begin(), out.frames.end(),
+            [](const frame_ptr& a, const frame_ptr& b) { return a->seq < b->seq; });
+  return out;
+}
+
+std::size_t history::size(const std::string& topic) const {
+  auto it = topics_.find(topic);
+  return it == topics_.end() ? 0 : it->second.items.size();
+}
+
+}  // namespace rushcast::hub

@@ -1,0 +1,340 @@
+// One keep-alive HTTP connection, one request at a time. Upgrades and streams take the socket
+// over; everything else goes through api::router, whose answer may come from another thread.
+#include "rushcast/net/http_session.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/api/json_body.hpp"
+#include "rushcast/api/router.hpp"
+#include "rushcast/api/topics.hpp"
+#include "rushcast/auth/authenticator.hpp"
+#include "rushcast/config/config.hpp"
+#include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/net/long_poll.hpp"
+#include "rushcast/net/sse_session.hpp"
+#include "rushcast/net/ws_session.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+namespace rushcast::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+constexpr std::uint32_t kDefaultLongPollMs = 25000;
+
+}  // namespace
+
+http_session::http_session(services& svc, net::shard& sh, asio::ip::tcp::socket socket,
+                           conn_slot_ptr slot, bool over_capacity)
+    : svc_(svc),
+      shard_(sh),
+      stream_(std::move(socket)),
+      slot_(std::move(slot)),
+      over_capacity_(over_capacity) {}
+
+http_session::~http_session() {
+  shard_.remove(this);
+  svc_.ctx.metrics.http_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void http_session::run() {
+  svc_.ctx.metrics.http_connections.fetch_add(1, std::memory_order_relaxed);
+  shard_.add(shared_from_this());
+  if (over_capacity_) {
+    // Answer before reading anything: the request does not matter, and reading it would let a
+    // flood of refused clients hold us busy.
+    return send_error(errc::over_capacity, "too many connections, retry", true);
+  }
+  do_read();
+}
+
+void http_session::drain() {
+  if (handed_off_ || closed_) return;
+  keep_alive_ = false;
+  if (!busy_) {
+    closed_ = true;
+    stream_.cancel();
+    boost::system::error_code ec;
+    stream_.socket().close(ec);
+  }
+}
+
+void http_session::do_read() {
+  const auto& lim = svc_.ctx.cfg.limits;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+  parser_->body_limit(lim.max_body_bytes);
+  // The first request head must arrive within the handshake timeout; later ones within the
+  // keep-alive idle timeout.
+  stream_.expires_after(std::chrono::milliseconds(first_ ? lim.handshake_timeout_ms
+                                                         : lim.idle_timeout_ms));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                     self->on_read(ec, n);
+                   });
+}
+
+void http_session::on_read(boost::system::error_code ec, std::size_t) {
+  if (closed_) return;
+  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
+  if (ec == beast::error::timeout) {
+    spdlog::debug("http {}: {} timeout", slot_->ip(), first_ ? "handshake" : "idle");
+    return;
+  }
+  if (ec == http::error::header_limit) {
+    spdlog::debug("http {}: header too large", slot_->ip());
+    return send_error(errc::header_too_large, "request header exceeds limits.max_header_bytes",
+                      true);
+  }
+  if (ec == http::error::body_limit) {
+    spdlog::debug("http {}: body too large", slot_->ip());
+    return send_error(errc::payload_too_large, "request body exceeds limits.max_body_bytes", true);
+  }
+  if (ec) {
+    // Parse errors answer 400; socket errors and a peer gone mid-request end quietly.
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::partial_message) {
+      spdlog::debug("http {}: bad request: {}", slot_->ip(), ec.message());
+      return send_error(errc::bad_request, "malformed HTTP request", true);
+    }
+    return;
+  }
+  first_ = false;
+  stream_.expires_never();
+  handle(parser_->release());
+}
+
+void http_session::handle(request_t&& req) {
+  busy_ = true;
+  keep_alive_ = req.keep_alive() && !svc_.draining.load();
+  svc_.ctx.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
+
+  req_ = api::request{};
+  req_.method = std::string(req.method_string());
+  req_.target = std::string(req.target());
+  auto q = req_.target.find('?');
+  req_.path = api::percent_decode(std::string_view(req_.target).substr(0, q));
+  if (q != std::string::npos) req_.query = api::parse_query(std::string_view(req_.target).substr(q + 1));
+  for (const auto& f : req) req_.headers[lower(f.name_string())] = std::string(f.value());
+  req_.remote_ip = slot_->ip();
+  req_.version = req.version();
+
+  auto retry_ms = svc_.ctx.rate.check_ip(req_.remote_ip, api::now_ms());
+  if (retry_ms > 0) {
+    svc_.ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    return write_response(api::rate_limited_response(retry_ms, "ip"));
+  }
+
+  const auto& paths = svc_.ctx.cfg.websocket.paths;
+  if (beast::websocket::is_upgrade(req) &&
+      std::find(paths.begin(), paths.end(), req_.path) != paths.end())
+    return start_ws(std::move(req));
+  if (req_.method == "GET" && req_.path == "/sse-updates") return start_sse();
+  if (req_.method == "GET" && req_.path == "/long-poll") return start_long_poll();
+
+  req_.body = std::move(req.body());
+  auto self = shared_from_this();
+  svc_.router.dispatch(req_, [self](api::response r) {
+    // The router may answer from an engine strand or the store thread.
+    auto ex = self->stream_.get_executor();
+    asio::post(ex, [self = std::move(self), r = std::move(r)]() mutable {
+      self->write_response(std::move(r));
+    });
+  });
+}
+
+errc http_session::resolve(subscription& out, std::string& why) const {
+  auto id = svc_.ctx.auth.identify(req_);
+  if (!id) {
+    why = "missing or invalid token";
+    return errc::unauthorized;
+  }
+  out.user_id = id->user_id;
+  auto tp = req_.param("topics");
+  out.topics = tp ? api::split_topics(*tp) : svc_.ctx.cfg.default_topics;
+  if (!out.user_id.empty()) {
+    std::string own = "user:" + out.user_id;
+    if (std::find(out.topics.begin(), out.topics.end(), own) == out.topics.end())
+      out.topics.push_back(std::move(own));
+  }
+  // Duplicates in the list would be subscribed twice.
+  std::sort(out.topics.begin(), out.topics.end());
+  out.topics.erase(std::unique(out.topics.begin(), out.topics.end()), out.topics.end());
+  for (const auto& t : out.topics) {
+    auto e = api::check_subscribe(t, out.user_id, svc_.ctx.auth.jwt_on());
+    if (e != errc::ok) {
+      why = (e == errc::forbidden ? "topic not allowed: " : "bad topic: ") + t;
+      return e;
+    }
+  }
+  return errc::ok;
+}
+
+std::string http_session::cors_origin() const {
+  const auto& allow = svc_.ctx.cfg.cors.allow_origins;
+  if (std::find(allow.begin(), allow.end(), "*") != allow.end()) return "*";
+  auto origin = req_.header("origin");
+  if (origin && std::find(allow.begin(), allow.end(), *origin) != allow.end()) return *origin;
+  return {};
+}
+
+void http_session::start_sse() {
+  if (svc_.draining.load())
+    return send_error(errc::unavailable, "server shutting down", true);
+  subscription sub;
+  std::string why;
+  if (auto e = resolve(sub, why); e != errc::ok) return send_error(e, why);
+  std::optional<std::string> last = req_.header("last-event-id");
+  if (!last) last = req_.param("lastEventId");
+  if (last && last->empty()) last.reset();
+
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-cache\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: keep-alive\r\n";
+  if (auto o = cors_origin(); !o.empty()) head += "Access-Control-Allow-Origin: " + o + "\r\n";
+  head += "\r\n";
+
+  handed_off_ = true;
+  stream_.expires_never();
+  auto s = std::make_shared<sse_session>(svc_, shard_, stream_.release_socket(), std::move(slot_),
+                                         std::move(head), std::move(sub.topics), std::move(last));
+  spdlog::debug("sse {}: stream opened", req_.remote_ip);
+  s->run();
+}
+
+void http_session::start_ws(request_t&& req) {
+  ws_params p;
+  p.remote_ip = req_.remote_ip;
+  if (svc_.draining.load()) {
+    p.refuse_code = 1001;
+    p.refuse_reason = "server shutting down";
+  } else {
+    subscription sub;
+    std::string why;
+    auto e = resolve(sub, why);
+    p.user_id = sub.user_id;
+    p.topics = std::move(sub.topics);
+    if (e == errc::unauthorized) {
+      p.refuse_code = 4001;
+    } else if (e == errc::forbidden) {
+      p.refuse_code = 4003;
+    } else if (e != errc::ok) {
+      p.refuse_code = 1008;
+    }
+    p.refuse_reason = why;
+    if (auto u = req_.param("username"); u && !svc_.ctx.auth.jwt_on()) p.username = *u;
+  }
+  handed_off_ = true;
+  stream_.expires_never();
+  auto s = std::make_shared<ws_session>(svc_, shard_, stream_.release_socket(), std::move(slot_),
+                                        std::move(req), std::move(p));
+  s->run();
+}
+
+void http_session::start_long_poll() {
+  subscription sub;
+  std::string why;
+  if (auto e = resolve(sub, why); e != errc::ok) return send_error(e, why);
+  std::uint32_t max_ms = svc_.ctx.cfg.limits.max_long_poll_ms;
+  std::uint32_t timeout_ms = std::min(kDefaultLongPollMs, max_ms);
+  if (auto t = req_.param("timeout")) {
+    char* end = nullptr;
+    long long v = std::strtoll(t->c_str(), &end, 10);
+    if (t->empty() || *end != '\0' || v < 0)
+      return send_error(errc::bad_request, "timeout must be a non-negative integer (ms)");
+    timeout_ms = static_cast<std::uint32_t>(std::min<long long>(v, max_ms));
+  }
+  std::optional<std::string> since = req_.param("since");
+  if (!since) since = req_.header("last-event-id");
+  if (since && since->empty()) since.reset();
+  if (svc_.draining.load()) timeout_ms = 0;
+
+  auto self = shared_from_this();
+  auto origin = cors_origin();
+  auto lp = std::make_shared<long_poll>(
+      svc_, shard_, std::move(sub.topics), std::move(since), timeout_ms,
+      [self, origin](api::response r) {
+        if (!origin.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+        r.headers.emplace_back("Cache-Control", "no-cache");
+        self->write_response(std::move(r));
+      });
+  lp->run();
+}
+
+void http_session::send_error(errc e, std::string message, bool close) {
+  auto r = api::error_response(e, std::move(message));
+  if (auto o = cors_origin(); !o.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", o);
+  if (e == errc::unavailable || e == errc::over_capacity) r.headers.emplace_back("Retry-After", "1");
+  r.close = r.close || close;
+  busy_ = true;
+  write_response(std::move(r));
+}
+
+void http_session::write_response(api::response r) {
+  if (closed_) return;
+  auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(r.status), req_.version ? req_.version : 11);
+  res->set(http::field::server, "rushcast");
+  for (auto& [k, v] : r.headers) res->set(k, v);
+  res->body() = std::move(r.body);
+  bool keep = keep_alive_ && !r.close && !svc_.draining.load();
+  res->keep_alive(keep);
+  res->prepare_payload();
+  res_ = res;
+  stream_.expires_after(std::chrono::milliseconds(svc_.ctx.cfg.limits.idle_timeout_ms));
+  http::async_write(stream_, *res,
+                    [self = shared_from_this(), keep](boost::system::error_code ec, std::size_t) {
+                      self->on_write(keep, ec);
+                    });
+}
+
+void http_session::on_write(bool keep_alive, boost::system::error_code ec) {
+  res_.reset();
+  busy_ = false;
+  if (ec) return;
+  if (!keep_alive) return linger_close();
+  do_read();
+}
+
+void http_session::linger_close() {
+  // Closing with unread request bytes would reset the connection and could destroy the answer
+  // before the client reads it: send FIN, then discard input until the peer closes (bounded).
+  boost::system::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return;
+  stream_.expires_after(std::chrono::seconds(2));
+  buffer_.clear();
+  linger_read();
+}
+
+void http_session::linger_read() {
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                            if (ec) return;
+                            self->buffer_.clear();
+                            self->linger_read();
+                          });
+}
+
+}  // namespace rushcast::net

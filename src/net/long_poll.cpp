@@ -1,0 +1,102 @@
+// GET /long-poll: the same subscription path as SSE, answered with one JSON document.
+#include "rushcast/net/long_poll.hpp"
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+namespace rushcast::net {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The event's data object, exactly as published: the frame's SSE "data:" line.
+nlohmann::json data_of(const hub::frame& f) {
+  auto pos = f.sse.find("data: ");
+  if (pos == std::string::npos) return nlohmann::json::object();
+  pos += 6;
+  auto end = f.sse.find('\n', pos);
+  auto j = nlohmann::json::parse(f.sse.substr(pos, end == std::string::npos ? end : end - pos),
+                                 nullptr, false);
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+}  // namespace
+
+long_poll::long_poll(services& svc, net::shard& sh, std::vector<std::string> topics,
+                     std::optional<std::string> since, std::uint32_t timeout_ms,
+                     std::function<void(api::response)> done)
+    : svc_(svc),
+      shard_(sh),
+      timer_(sh.executor()),
+      topics_(std::move(topics)),
+      since_(std::move(since)),
+      timeout_ms_(timeout_ms),
+      done_(std::move(done)) {}
+
+long_poll::~long_poll() {
+  svc_.ctx.hub.unsubscribe_all(*this);
+  shard_.remove(this);
+  if (waiting_) svc_.ctx.metrics.long_poll_waiters.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::string long_poll::render(const std::vector<hub::frame_ptr>& events,
+                              const std::string& last_event_id, const std::string& resync) {
+  auto list = nlohmann::json::array();
+  for (const auto& f : events)
+    list.push_back({{"id", f->id}, {"topic", f->topic}, {"event", f->name}, {"data", data_of(*f)}});
+  nlohmann::json j{{"events", std::move(list)}};
+  if (!resync.empty()) j["resync"] = resync;
+  j["lastEventId"] = last_event_id;
+  return j.dump();
+}
+
+void long_poll::run() {
+  auto self = shared_from_this();
+  auto r = svc_.ctx.hub.subscribe(self, topics_, since_, hub::transport::long_poll);
+  if (r.resync) {
+    resync_ = r.resync_reason;
+    return answer();
+  }
+  if (!r.replay.empty()) {
+    events_ = std::move(r.replay);
+    return answer();
+  }
+  shard_.add(self);
+  waiting_ = true;
+  svc_.ctx.metrics.long_poll_waiters.fetch_add(1, std::memory_order_relaxed);
+  timer_.expires_after(std::chrono::milliseconds(timeout_ms_));
+  timer_.async_wait([self](boost::system::error_code ec) {
+    if (!ec) self->answer();
+  });
+}
+
+void long_poll::deliver(const hub::frame_ptr& f) {
+  if (answered_ || f->seq == 0) return;
+  events_.push_back(f);
+  // Answer after the current sweep so events published together leave together.
+  if (events_.size() == 1)
+    asio::post(shard_.executor(), [self = shared_from_this()] { self->answer(); });
+}
+
+void long_poll::answer() {
+  if (answered_) return;
+  answered_ = true;
+  timer_.cancel();
+  svc_.ctx.hub.unsubscribe_all(*this);
+  std::string last;
+  if (!events_.empty())
+    last = events_.back()->id;
+  else if (!resync_.empty() || !since_)
+    last = svc_.ctx.hub.epoch() + "-" + std::to_string(svc_.ctx.hub.last_seq());
+  else
+    last = *since_;
+  auto done = std::move(done_);
+  done(api::response::json(200, render(events_, last, resync_)));
+}
+
+}  // namespace rushcast::net

@@ -1,0 +1,197 @@
+// One SSE stream. No read is kept pending (an idle stream costs ~1 KiB): the peer's close is
+// noticed by waiting for readability and peeking with a non-blocking read.
+#include "rushcast/net/sse_session.hpp"
+
+#include <chrono>
+#include <span>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/config/config.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+namespace rushcast::net {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::int64_t realtime_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+hub::frame_ptr text_frame(std::string sse) {
+  auto f = std::make_shared<hub::frame>();
+  f->sse = std::move(sse);
+  return f;
+}
+
+const hub::frame_ptr& ping_frame() {
+  static const hub::frame_ptr f = text_frame(": ping\n\n");
+  return f;
+}
+
+}  // namespace
+
+sse_session::sse_session(services& svc, net::shard& sh, asio::ip::tcp::socket socket,
+                         conn_slot_ptr slot, std::string head, std::vector<std::string> topics,
+                         std::optional<std::string> last_event_id)
+    : svc_(svc),
+      shard_(sh),
+      socket_(std::move(socket)),
+      heartbeat_(socket_.get_executor()),
+      slot_(std::move(slot)),
+      topics_(std::move(topics)),
+      last_event_id_(std::move(last_event_id)),
+      head_(text_frame(std::move(head) + "retry: " +
+                       std::to_string(svc.ctx.cfg.sse.retry_ms) + "\n\n")),
+      queue_(svc.ctx.cfg.limits.max_queue_bytes) {}
+
+sse_session::~sse_session() {
+  svc_.ctx.hub.unsubscribe_all(*this);
+  shard_.remove(this);
+  if (counted_) svc_.ctx.metrics.sse_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void sse_session::run() {
+  auto self = shared_from_this();
+  counted_ = true;
+  svc_.ctx.metrics.sse_connections.fetch_add(1, std::memory_order_relaxed);
+  shard_.add(self);
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  auto r = svc_.ctx.hub.subscribe(self, topics_, last_event_id_, hub::transport::sse);
+  // The head alone is written before anything else; a long replay can never refuse it.
+  queue_.push(std::move(head_), 0);
+  if (r.resync && r.resync_frame) push_frame(r.resync_frame);
+  for (auto& f : r.replay) push_frame(f);
+  for (auto& f : r.snapshot) push_frame(f);
+  topics_.clear();
+  topics_.shrink_to_fit();
+  last_event_id_.reset();
+  do_write();
+  wait_peer();
+  arm_heartbeat();
+}
+
+void sse_session::deliver(const hub::frame_ptr& f) {
+  if (ending_ || closed_) return;
+  push_frame(f);
+}
+
+void sse_session::push_frame(const hub::frame_ptr& f) {
+  auto r = queue_.push(f, f->sse.size());
+  if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
+  if (r.over_cap) {
+    svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("sse {}: send queue over {} bytes, ending the stream", slot_->ip(),
+                 queue_.max_bytes());
+    ending_ = true;
+    queue_.clear();
+    // Never close inside the hub's fan-out: post it.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (!self->writing_) self->close_now();
+    });
+    return;
+  }
+  if (r.was_empty && !writing_)
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+}
+
+void sse_session::do_write() {
+  if (writing_ || closed_) return;
+  if (queue_.empty()) {
+    if (ending_) close_now();
+    return;
+  }
+  batch_.clear();
+  bufs_.clear();
+  queue_.take_batch(batch_);
+  for (auto& f : batch_) bufs_.emplace_back(f->sse.data(), f->sse.size());
+  writing_ = true;
+  asio::async_write(socket_, std::span<const asio::const_buffer>(bufs_.data(), bufs_.size()),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                      self->on_write(ec, n);
+                    });
+}
+
+void sse_session::on_write(boost::system::error_code ec, std::size_t) {
+  writing_ = false;
+  wrote_since_tick_ = true;
+  auto& m = svc_.ctx.metrics;
+  if (!ec) {
+    std::size_t events = 0;
+    bool sampled = false;
+    for (auto& f : batch_) {
+      if (f->seq == 0 && f->name.empty()) continue;  // head, ping
+      ++events;
+      // One latency sample per write: the oldest published frame of the batch (the worst).
+      if (!sampled && f->published_ns > 0) {
+        sampled = true;
+        auto us = (realtime_ns() - f->published_ns) / 1000;
+        m.publish_to_write.observe_us(us > 0 ? static_cast<std::uint64_t>(us) : 0);
+      }
+    }
+    m.events_delivered.fetch_add(events, std::memory_order_relaxed);
+  }
+  batch_.clear();
+  bufs_.clear();
+  if (ec) {
+    if (ec != asio::error::operation_aborted)
+      spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
+    return close_now();
+  }
+  do_write();
+}
+
+void sse_session::wait_peer() {
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       self->on_readable(ec);
+                     });
+}
+
+void sse_session::on_readable(boost::system::error_code ec) {
+  if (ec || closed_) return;
+  // A client sends nothing after its request: readable means EOF, a reset, or junk to drop.
+  char buf[512];
+  std::size_t n = socket_.read_some(asio::buffer(buf), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_peer();
+  if (ec || n == 0) return close_now();
+  wait_peer();
+}
+
+void sse_session::arm_heartbeat() {
+  heartbeat_.expires_after(std::chrono::milliseconds(svc_.ctx.cfg.heartbeat_ms));
+  heartbeat_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_ || self->ending_) return;
+    if (!self->wrote_since_tick_ && !self->writing_ && self->queue_.empty())
+      self->push_frame(ping_frame());
+    self->wrote_since_tick_ = false;
+    self->arm_heartbeat();
+  });
+}
+
+void sse_session::end_stream() {
+  if (ending_ || closed_) return;
+  ending_ = true;
+  if (!writing_) do_write();
+}
+
+void sse_session::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  svc_.ctx.hub.unsubscribe_all(*this);
+  heartbeat_.cancel();
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  socket_.close(ec);
+}
+
+}  // namespace rushcast::net

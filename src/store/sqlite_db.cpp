@@ -1,0 +1,263 @@
+// Owns the SQLite connection, its writer thread and group commit: queued works share one
+// BEGIN IMMEDIATE ... COMMIT (one fsync), each inside its own SAVEPOINT so a failing work
+// rolls back alone. Used by the sqlite_*_store classes.
+#include "rushcast/store/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "rushcast/api/errc.hpp"
+
+namespace rushcast::store {
+namespace {
+
+class sqlite_category_impl : public boost::system::error_category {
+public:
+  const char* name() const noexcept override { return "sqlite"; }
+  std::string message(int rc) const override { return sqlite3_errstr(rc); }
+};
+
+}  // namespace
+
+const boost::system::error_category& sqlite_category() noexcept {
+  static const sqlite_category_impl cat;
+  return cat;
+}
+
+boost::system::error_code sqlite_error(int rc) noexcept {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return {};
+  return {rc, sqlite_category()};
+}
+
+struct sqlite_db::impl {
+  struct item {
+    work_fn work;
+    done_fn done;
+  };
+
+  sqlite3* db = nullptr;
+  config::storage_cfg cfg;
+  std::size_t batch_max = 512;
+
+  // Serialises every use of db: the writer's batches and start-up calls from other threads.
+  std::mutex db_mu;
+
+  mutable std::mutex q_mu;
+  std::condition_variable q_cv;
+  std::deque<item> queue;
+  bool stopping = false;
+  std::atomic<std::size_t> pending{0};
+  std::thread writer;
+
+  // Prepared once: these run for every work of every batch.
+  sqlite3_stmt* begin = nullptr;
+  sqlite3_stmt* commit = nullptr;
+  sqlite3_stmt* rollback = nullptr;
+  sqlite3_stmt* savepoint = nullptr;
+  sqlite3_stmt* release = nullptr;
+  sqlite3_stmt* rollback_to = nullptr;
+
+  int step(sqlite3_stmt* s) {
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+  }
+
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite prepare '") + sql + "': " + sqlite3_errmsg(db));
+    return s;
+  }
+
+  void exec_or_throw(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      throw std::runtime_error("sqlite: " + sql + ": " + msg);
+    }
+  }
+
+  // Runs one work inside a savepoint of the open transaction.
+  boost::system::error_code run_in_savepoint(item& it) {
+    if (int rc = step(savepoint); rc != SQLITE_OK) return sqlite_error(rc);
+    boost::system::error_code ec = run_work(it);
+    if (ec) {
+      step(rollback_to);
+      step(release);
+      return ec;
+    }
+    if (int rc = step(release); rc != SQLITE_OK) return sqlite_error(rc);
+    return {};
+  }
+
+  boost::system::error_code run_work(item& it) {
+    try {
+      return it.work(db);
+    } catch (const std::exception& e) {
+      spdlog::error("store: a write threw: {}", e.what());
+      return make_error_code(errc::internal);
+    }
+  }
+
+  // The whole batch in one transaction; false when BEGIN or COMMIT failed (nothing kept).
+  bool run_batch(std::vector<item>& batch, std::vector<boost::system::error_code>& results) {
+    if (step(begin) != SQLITE_OK) return false;
+    for (std::size_t i = 0; i < batch.size(); ++i) results[i] = run_in_savepoint(batch[i]);
+    if (int rc = step(commit); rc != SQLITE_OK) {
+      spdlog::warn("store: group commit of {} writes failed: {}", batch.size(), sqlite3_errstr(rc));
+      step(rollback);
+      return false;
+    }
+    return true;
+  }
+
+  // One work, one transaction: the fallback when a batch could not commit.
+  boost::system::error_code run_alone(item& it) {
+    if (int rc = step(begin); rc != SQLITE_OK) return sqlite_error(rc);
+    boost::system::error_code ec = run_work(it);
+    if (ec) {
+      step(rollback);
+      return ec;
+    }
+    if (int rc = step(commit); rc != SQLITE_OK) {
+      step(rollback);
+      return sqlite_error(rc);
+    }
+    return {};
+  }
+
+  void writer_loop() {
+    std::vector<item> batch;
+    std::vector<boost::system::error_code> results;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lk(q_mu);
+        q_cv.wait(lk, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping and drained
+        std::size_t n = std::min(batch_max, queue.size());
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      results.assign(batch.size(), {});
+      {
+        std::lock_guard lk(db_mu);
+        if (!run_batch(batch, results))
+          for (std::size_t i = 0; i < batch.size(); ++i) results[i] = run_alone(batch[i]);
+      }
+      // Callbacks run without any lock held: they may submit() again.
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        pending.fetch_sub(1, std::memory_order_relaxed);
+        if (batch[i].done) {
+          try {
+            batch[i].done(results[i]);
+          } catch (const std::exception& e) {
+            spdlog::error("store: a commit callback threw: {}", e.what());
+          }
+        }
+      }
+    }
+  }
+};
+
+sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
+    : impl_(std::make_unique<impl>()) {
+  impl_->cfg = cfg;
+  impl_->batch_max = std::max<std::size_t>(1, cfg.group_commit_max);
+  int rc = sqlite3_open_v2(path.c_str(), &impl_->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = impl_->db ? sqlite3_errmsg(impl_->db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(impl_->db);
+    impl_->db = nullptr;
+    throw std::runtime_error("sqlite: cannot open " + path + ": " + msg);
+  }
+  try {
+    sqlite3_busy_timeout(impl_->db, 5000);
+    impl_->exec_or_throw("PRAGMA journal_mode=WAL");
+    std::string sync = cfg.synchronous == "normal" ? "NORMAL" : "FULL";
+    impl_->exec_or_throw("PRAGMA synchronous=" + sync);
+    impl_->exec_or_throw("PRAGMA foreign_keys=ON");
+    impl_->begin = impl_->prepare("BEGIN IMMEDIATE");
+    impl_->commit = impl_->prepare("COMMIT");
+    impl_->rollback = impl_->prepare("ROLLBACK");
+    impl_->savepoint = impl_->prepare("SAVEPOINT w");
+    impl_->release = impl_->prepare("RELEASE w");
+    impl_->rollback_to = impl_->prepare("ROLLBACK TO w");
+  } catch (...) {
+    for (auto* s : {impl_->begin, impl_->commit, impl_->rollback, impl_->savepoint,
+                    impl_->release, impl_->rollback_to})
+      sqlite3_finalize(s);
+    sqlite3_close_v2(impl_->db);
+    impl_->db = nullptr;
+    throw;
+  }
+  impl_->writer = std::thread([this] { impl_->writer_loop(); });
+}
+
+sqlite_db::~sqlite_db() {
+  stop();
+  for (auto* s : {impl_->begin, impl_->commit, impl_->rollback, impl_->savepoint, impl_->release,
+                  impl_->rollback_to})
+    sqlite3_finalize(s);
+  // close_v2: statements the stores still hold are finalised later without leaking the file.
+  if (impl_->db) sqlite3_close_v2(impl_->db);
+}
+
+void sqlite_db::exec(const std::string& sql) {
+  std::lock_guard lk(impl_->db_mu);
+  impl_->exec_or_throw(sql);
+}
+
+void sqlite_db::with_connection(const std::function<void(sqlite3*)>& fn) {
+  std::lock_guard lk(impl_->db_mu);
+  fn(impl_->db);
+}
+
+void sqlite_db::submit(work_fn work, done_fn done) {
+  {
+    std::lock_guard lk(impl_->q_mu);
+    if (!impl_->stopping) {
+      impl_->queue.push_back({std::move(work), std::move(done)});
+      impl_->pending.fetch_add(1, std::memory_order_relaxed);
+      impl_->q_cv.notify_one();
+      return;
+    }
+  }
+  // After stop() nothing is written; the caller learns it at once.
+  if (done) done(make_error_code(errc::unavailable));
+}
+
+void sqlite_db::stop() {
+  {
+    std::lock_guard lk(impl_->q_mu);
+    impl_->stopping = true;
+  }
+  impl_->q_cv.notify_all();
+  // A commit callback that stops the db must not wait for its own thread.
+  if (!impl_->writer.joinable()) return;
+  if (impl_->writer.get_id() == std::this_thread::get_id())
+    impl_->writer.detach();
+  else
+    impl_->writer.join();
+}
+
+std::size_t sqlite_db::pending() const { return impl_->pending.load(std::memory_order_relaxed); }
+
+}  // namespace rushcast::store

@@ -1,0 +1,191 @@
+// Owns the sale tables and their prepared statements; admissions and completions go through
+// sqlite_db's group commit. Used by engine::sale_runner via the sale_store interface.
+#include "rushcast/store/sqlite_sale_store.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+#include "rushcast/api/errc.hpp"
+#include "rushcast/store/sqlite_db.hpp"
+
+namespace rushcast::store {
+namespace {
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS sale_meta (
+  sale_id TEXT PRIMARY KEY,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  stock_total INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sale_admissions (
+  sale_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  user_id TEXT NOT NULL,
+  user_seq INTEGER NOT NULL DEFAULT 1,
+  status INTEGER NOT NULL DEFAULT 0,
+  order_id TEXT,
+  ts_ms INTEGER NOT NULL,
+  PRIMARY KEY (sale_id, position),
+  UNIQUE (sale_id, user_id, user_seq)
+);
+)sql";
+
+// status column: 0 queued (admitted, waiting), 1 done (order placed).
+constexpr int status_done = 1;
+
+struct stmt_guard {
+  sqlite3_stmt* s = nullptr;
+  ~stmt_guard() { sqlite3_finalize(s); }
+};
+
+void prepare_or_throw(sqlite3* db, const char* sql, stmt_guard& g) {
+  if (sqlite3_prepare_v2(db, sql, -1, &g.s, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("sqlite_sale_store: ") + sqlite3_errmsg(db));
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+           : std::string{};
+}
+
+}  // namespace
+
+struct sqlite_sale_store::impl {
+  sqlite_db& db;
+  // Prepared on first use, on the writer thread, and used only there.
+  sqlite3_stmt* insert_admission = nullptr;
+  sqlite3_stmt* complete_admission = nullptr;
+
+  explicit impl(sqlite_db& d) : db(d) {}
+  ~impl() {
+    sqlite3_finalize(insert_admission);
+    sqlite3_finalize(complete_admission);
+  }
+
+  static boost::system::error_code ensure(sqlite3* c, sqlite3_stmt*& s, const char* sql) {
+    if (s) return {};
+    return sqlite_error(sqlite3_prepare_v2(c, sql, -1, &s, nullptr));
+  }
+
+  static boost::system::error_code run(sqlite3_stmt* s) {
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE ? boost::system::error_code{} : sqlite_error(rc);
+  }
+};
+
+sqlite_sale_store::sqlite_sale_store(sqlite_db& db) : impl_(std::make_shared<impl>(db)) {
+  db.exec(schema);
+}
+
+sqlite_sale_store::~sqlite_sale_store() = default;
+
+recovered_sale sqlite_sale_store::load(const std::string& sale_id) {
+  recovered_sale out;
+  impl_->db.with_connection([&](sqlite3* c) {
+    {
+      stmt_guard g;
+      prepare_or_throw(c, "SELECT start_ms, end_ms, stock_total FROM sale_meta WHERE sale_id=?",
+                       g);
+      sqlite3_bind_text(g.s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
+                        SQLITE_TRANSIENT);
+      int rc = sqlite3_step(g.s);
+      if (rc == SQLITE_ROW)
+        out.meta = sale_meta{sqlite3_column_int64(g.s, 0), sqlite3_column_int64(g.s, 1),
+                             sqlite3_column_int64(g.s, 2)};
+      else if (rc != SQLITE_DONE)
+        throw std::runtime_error(std::string("sqlite_sale_store load: ") + sqlite3_errmsg(c));
+    }
+    stmt_guard g;
+    prepare_or_throw(c,
+                     "SELECT position, user_id, user_seq, status, order_id, ts_ms "
+                     "FROM sale_admissions WHERE sale_id=? ORDER BY position",
+                     g);
+    sqlite3_bind_text(g.s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
+                      SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(g.s)) == SQLITE_ROW) {
+      admission_record a;
+      a.position = sqlite3_column_int64(g.s, 0);
+      a.user_id = column_text(g.s, 1);
+      a.user_seq = sqlite3_column_int64(g.s, 2);
+      a.done = sqlite3_column_int(g.s, 3) == status_done;
+      a.order_id = column_text(g.s, 4);
+      a.ts_ms = sqlite3_column_int64(g.s, 5);
+      out.admissions.push_back(std::move(a));
+    }
+    if (rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("sqlite_sale_store load: ") + sqlite3_errmsg(c));
+  });
+  return out;
+}
+
+void sqlite_sale_store::set_meta(const std::string& sale_id, const sale_meta& meta) {
+  impl_->db.with_connection([&](sqlite3* c) {
+    stmt_guard g;
+    prepare_or_throw(c,
+                     "INSERT INTO sale_meta(sale_id, start_ms, end_ms, stock_total) "
+                     "VALUES(?,?,?,?) ON CONFLICT(sale_id) DO UPDATE SET "
+                     "start_ms=excluded.start_ms, end_ms=excluded.end_ms, "
+                     "stock_total=excluded.stock_total",
+                     g);
+    sqlite3_bind_text(g.s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(g.s, 2, meta.start_ms);
+    sqlite3_bind_int64(g.s, 3, meta.end_ms);
+    sqlite3_bind_int64(g.s, 4, meta.stock_total);
+    if (sqlite3_step(g.s) != SQLITE_DONE)
+      throw std::runtime_error(std::string("sqlite_sale_store set_meta: ") + sqlite3_errmsg(c));
+  });
+}
+
+void sqlite_sale_store::admit(const std::string& sale_id, const admission_record& a,
+                              done_fn done) {
+  impl_->db.submit(
+      [self = impl_, sale_id, a](sqlite3* c) -> boost::system::error_code {
+        if (auto ec = impl::ensure(c, self->insert_admission,
+                                   "INSERT INTO sale_admissions(sale_id, position, user_id, "
+                                   "user_seq, status, order_id, ts_ms) VALUES(?,?,?,?,0,NULL,?)"))
+          return ec;
+        sqlite3_stmt* s = self->insert_admission;
+        sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, a.position);
+        sqlite3_bind_text(s, 3, a.user_id.data(), static_cast<int>(a.user_id.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, a.user_seq);
+        sqlite3_bind_int64(s, 5, a.ts_ms);
+        return impl::run(s);
+      },
+      std::move(done));
+}
+
+void sqlite_sale_store::complete(const std::string& sale_id, std::int64_t position,
+                                 std::string order_id, done_fn done) {
+  impl_->db.submit(
+      [self = impl_, sale_id, position,
+       order_id = std::move(order_id)](sqlite3* c) -> boost::system::error_code {
+        if (auto ec = impl::ensure(c, self->complete_admission,
+                                   "UPDATE sale_admissions SET status=1, order_id=? "
+                                   "WHERE sale_id=? AND position=? AND status=0"))
+          return ec;
+        sqlite3_stmt* s = self->complete_admission;
+        sqlite3_bind_text(s, 1, order_id.data(), static_cast<int>(order_id.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, sale_id.data(), static_cast<int>(sale_id.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, position);
+        if (auto ec = impl::run(s)) return ec;
+        // Nothing updated: the position is unknown or already done; the caller's view is wrong.
+        if (sqlite3_changes(c) != 1) return make_error_code(errc::not_found);
+        return {};
+      },
+      std::move(done));
+}
+
+}  // namespace rushcast::store

@@ -1,0 +1,38 @@
+// A real api::context for unit tests: a one-shard hub on an io_context that is never run
+// (publishes land in history; nothing is delivered), real auth, limits and metrics.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include "rushcast/api/context.hpp"
+#include "rushcast/auth/authenticator.hpp"
+#include "rushcast/config/config.hpp"
+#include "rushcast/engine/registry.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/hub/presence.hpp"
+#include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+namespace rushcast::test {
+
+struct api_fixture {
+  explicit api_fixture(config::config c = {}) : cfg(std::move(c)) {}
+  config::config cfg;
+  boost::asio::io_context io;
+  hub::hub hub{std::vector<boost::asio::any_io_executor>{io.get_executor()}, cfg.history,
+               "e1"};
+  hub::presence presence{hub};
+  engine::registry engines;
+  auth::authenticator auth{cfg.auth};
+  limits::rate_limiter rate{cfg.rate_limit};
+  obs::metrics metrics;
+  api::context ctx{cfg, hub, presence, engines, auth, rate, metrics};
+
+  // The frames published on topic after a marker event: what a publish really put in history.
+  std::string marker(const std::string& topic) { return hub.publish(topic, "marker", "{}").id; }
+  std::vector<hub::frame_ptr> since(const std::string& topic, const std::string& marker_id) {
+    return hub.history_since({topic}, marker_id).replay;
+  }
+};
+
+}  // namespace rushcast::test

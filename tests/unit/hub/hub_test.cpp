@@ -1,0 +1,402 @@
+#include "rushcast/hub/hub.hpp"
+
+#include <memory>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "recording_subscriber.hpp"
+#include "rushcast/obs/metrics.hpp"
+
+using namespace rushcast::hub;
+using rushcast::hub::test::recording_subscriber;
+
+namespace {
+
+struct shards {
+  explicit shards(std::size_t n = 1, std::size_t history = 1000) : ctx(n) {
+    std::vector<boost::asio::any_io_executor> ex;
+    for (auto& c : ctx) ex.push_back(c.get_executor());
+    h = std::make_unique<hub>(ex, rushcast::config::history_cfg{history, 0}, "E");
+  }
+  void poll() {
+    for (bool more = true; more;) {
+      more = false;
+      for (auto& c : ctx) {
+        c.restart();
+        if (c.poll() > 0) more = true;
+      }
+    }
+  }
+  std::vector<boost::asio::io_context> ctx;
+  std::unique_ptr<hub> h;
+};
+
+std::vector<std::uint64_t> seqs(const std::vector<frame_ptr>& frames) {
+  std::vector<std::uint64_t> out;
+  for (auto& f : frames) out.push_back(f->seq);
+  return out;
+}
+
+std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::uint64_t> out;
+  for (auto s = first; s <= last; ++s) out.push_back(s);
+  return out;
+}
+
+std::string data(int i) { return nlohmann::json{{"i", i}}.dump(); }
+
+}  // namespace
+
+TEST(Hub, PublishAssignsIdsInOrder) {
+  shards s;
+  auto a = s.h->publish("t", "m", "{}");
+  auto b = s.h->publish("u", "m", "{}");
+  EXPECT_EQ(a.seq, 1u);
+  EXPECT_EQ(a.id, "E-1");
+  EXPECT_EQ(b.seq, 2u);
+  EXPECT_EQ(s.h->last_seq(), 2u);
+  EXPECT_EQ(s.h->epoch(), "E");
+}
+
+TEST(Hub, DeliversManyPublishesInOrder) {
+  shards s;
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(sub, {"t"}, std::nullopt, transport::sse);
+  EXPECT_TRUE(r.replay.empty());
+  for (int i = 1; i <= 2000; ++i) s.h->publish("t", "m", data(i));
+  s.h->publish("other", "m", "{}");
+  EXPECT_TRUE(sub->got.empty());  // nothing is delivered outside the shard's thread
+  s.poll();
+  ASSERT_EQ(sub->got.size(), 2000u);
+  EXPECT_EQ(seqs(sub->got), range(1, 2000));
+  EXPECT_EQ(sub->got.back()->sse, "id: E-2000\nevent: m\ndata: {\"i\":2000}\n\n");
+}
+
+TEST(Hub, OneFrameIsSharedByEverySubscriber) {
+  shards s;
+  auto a = std::make_shared<recording_subscriber>();
+  auto b = std::make_shared<recording_subscriber>();
+  s.h->subscribe(a, {"t"}, std::nullopt, transport::sse);
+  s.h->subscribe(b, {"t"}, std::nullopt, transport::websocket);
+  s.h->publish("t", "m", "{}");
+  s.poll();
+  ASSERT_EQ(a->got.size(), 1u);
+  ASSERT_EQ(b->got.size(), 1u);
+  EXPECT_EQ(a->got[0].get(), b->got[0].get());
+}
+
+TEST(Hub, PostsOncePerBurstAndOnlyToShardsWithSubscribers) {
+  shards s(2);
+  auto sub = std::make_shared<recording_subscriber>(0);
+  s.h->subscribe(sub, {"t"}, std::nullopt, transport::sse);
+  for (int i = 0; i < 50; ++i) s.h->publish("t", "m", "{}");
+  s.ctx[1].restart();
+  EXPECT_EQ(s.ctx[1].poll(), 0u);  // shard 1 follows nothing
+  s.ctx[0].restart();
+  EXPECT_EQ(s.ctx[0].poll_one(), 1u);  // one handler drained the whole burst
+  EXPECT_EQ(sub->got.size(), 50u);
+  EXPECT_EQ(s.ctx[0].poll(), 0u);
+}
+
+TEST(Hub, TwoShardsEachGetEveryEventInOrder) {
+  shards s(2);
+  auto a = std::make_shared<recording_subscriber>(0);
+  auto b = std::make_shared<recording_subscriber>(1);
+  s.h->subscribe(a, {"t", "u"}, std::nullopt, transport::sse);
+  s.h->subscribe(b, {"t"}, std::nullopt, transport::sse);
+  for (int i = 1; i <= 300; ++i) s.h->publish(i % 3 == 0 ? "u" : "t", "m", data(i));
+  s.poll();
+  EXPECT_EQ(seqs(a->got), range(1, 300));
+  std::vector<std::uint64_t> only_t;
+  for (std::uint64_t i = 1; i <= 300; ++i)
+    if (i % 3 != 0) only_t.push_back(i);
+  EXPECT_EQ(seqs(b->got), only_t);
+}
+
+TEST(Hub, SubscribeMidStreamGivesReplayThenLiveWithoutDuplicateOrGap) {
+  shards s;
+  auto early = std::make_shared<recording_subscriber>();
+  s.h->subscribe(early, {"t"}, std::nullopt, transport::sse);
+  for (int i = 1; i <= 10; ++i) s.h->publish("t", "m", data(i));
+  // Frames 1..10 still sit in the shard's queue when `late` arrives with Last-Event-ID 3.
+  auto late = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(late, {"t"}, std::string("E-3"), transport::sse);
+  EXPECT_FALSE(r.resync);
+  EXPECT_EQ(seqs(r.replay), range(4, 10));
+  for (int i = 11; i <= 15; ++i) s.h->publish("t", "m", data(i));
+  s.poll();
+  EXPECT_EQ(seqs(late->got), range(11, 15));
+  EXPECT_EQ(seqs(early->got), range(1, 15));
+}
+
+TEST(Hub, SubscribeInsideALongSweepStartsAfterIt) {
+  shards s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 600; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  s.h->publish("t", "m", data(1));
+  s.h->publish("t", "m", data(2));
+  s.ctx[0].restart();
+  s.ctx[0].poll_one();  // part of frame 1's sweep
+  auto late = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(late, {"t"}, std::string("E-1"), transport::sse);
+  EXPECT_EQ(seqs(r.replay), range(2, 2));
+  s.h->publish("t", "m", data(3));
+  s.poll();
+  EXPECT_EQ(seqs(late->got), range(3, 3));
+  for (auto& sub : subs) ASSERT_EQ(seqs(sub->got), range(1, 3));
+}
+
+TEST(Hub, ChunkedSweepYieldsAndKeepsOrder) {
+  shards s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 1000; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  for (int i = 1; i <= 20; ++i) s.h->publish("t", "m", data(i));
+  std::size_t runs = 0;
+  std::uint64_t next_seq = 21;
+  s.ctx[0].restart();
+  while (s.ctx[0].poll_one() > 0) {
+    ++runs;
+    std::size_t delivered = 0;
+    for (auto& sub : subs) delivered += sub->got.size();
+    // Never more than one budget of deliveries per handler run.
+    ASSERT_LE(delivered, runs * 256);
+    // Publishes get in between runs and queue behind the sweep.
+    if (runs % 7 == 0 && next_seq <= 40) s.h->publish("t", "m", data(next_seq++));
+    s.ctx[0].restart();
+  }
+  EXPECT_GT(runs, 20u * 1000 / 256);
+  for (auto& sub : subs) ASSERT_EQ(seqs(sub->got), range(1, next_seq - 1));
+}
+
+TEST(Hub, UnsubscribeStopsDeliveryOfQueuedFrames) {
+  shards s;
+  auto a = std::make_shared<recording_subscriber>();
+  auto b = std::make_shared<recording_subscriber>();
+  s.h->subscribe(a, {"t", "u"}, std::nullopt, transport::sse);
+  s.h->subscribe(b, {"t"}, std::nullopt, transport::sse);
+  s.h->publish("t", "m", "{}");
+  s.h->unsubscribe(*a, {"t"});
+  s.h->publish("u", "m", "{}");
+  s.poll();
+  EXPECT_EQ(seqs(a->got), range(2, 2));
+  EXPECT_EQ(seqs(b->got), range(1, 1));
+  s.h->unsubscribe_all(*a);
+  s.h->unsubscribe_all(*b);
+  EXPECT_EQ(s.h->topic_count(), 0u);
+  s.h->publish("t", "m", "{}");
+  s.ctx[0].restart();
+  EXPECT_EQ(s.ctx[0].poll(), 0u);  // nobody left: nothing is posted
+}
+
+TEST(Hub, SubscribersLeavingMidSweepAreNeitherCalledNorSkipped) {
+  shards s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 600; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  s.h->publish("t", "m", "{}");
+  s.ctx[0].restart();
+  s.ctx[0].poll_one();  // 256 of 600 visited
+  // Sessions close on their shard: they leave the hub, then die.
+  for (int i = 0; i < 300; ++i) {
+    s.h->unsubscribe_all(*subs[i]);
+    subs[i].reset();
+  }
+  s.poll();
+  for (int i = 300; i < 600; ++i) ASSERT_EQ(subs[i]->got.size(), 1u) << i;
+}
+
+TEST(Hub, ResubscribingIsNoDuplicate) {
+  shards s;
+  auto a = std::make_shared<recording_subscriber>();
+  s.h->subscribe(a, {"t"}, std::nullopt, transport::sse);
+  s.h->publish("t", "m", "{}");
+  auto r = s.h->subscribe(a, {"t", "t"}, std::string("E-0"), transport::websocket);
+  EXPECT_TRUE(r.replay.empty());  // already live on t
+  s.h->publish("t", "m", "{}");
+  s.poll();
+  EXPECT_EQ(seqs(a->got), range(1, 2));
+}
+
+TEST(Hub, ResyncComesWithSnapshotAndNoReplay) {
+  shards s(1, 2);
+  s.h->set_snapshot("sale:1", [](transport) {
+    return std::vector<snapshot_event>{{"stock", R"({"stock":3})"}, {"countdown", "{}"}};
+  });
+  for (int i = 0; i < 5; ++i) s.h->publish("sale:1", "stock", "{}");
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(sub, {"sale:1"}, std::string("E-1"), transport::sse);
+  EXPECT_TRUE(r.resync);
+  EXPECT_EQ(r.resync_reason, "too_old");
+  ASSERT_TRUE(r.resync_frame);
+  EXPECT_EQ(r.resync_frame->sse, "event: resync\ndata: {\"reason\":\"too_old\"}\n\n");
+  EXPECT_TRUE(r.replay.empty());
+  ASSERT_EQ(r.snapshot.size(), 2u);
+  EXPECT_EQ(r.snapshot[0]->name, "stock");
+  EXPECT_EQ(r.snapshot[0]->seq, 0u);
+  EXPECT_EQ(r.snapshot[0]->ws_payload, R"({"type":"stock","topic":"sale:1","stock":3})");
+  EXPECT_EQ(r.snapshot[1]->name, "countdown");
+
+  auto other = std::make_shared<recording_subscriber>();
+  EXPECT_EQ(s.h->subscribe(other, {"sale:1"}, std::string("X-1"), transport::sse).resync_reason,
+            "epoch");
+  auto third = std::make_shared<recording_subscriber>();
+  EXPECT_EQ(s.h->subscribe(third, {"sale:1"}, std::string("garbage"), transport::sse)
+                .resync_reason,
+            "bad_id");
+}
+
+TEST(Hub, ReplayPrecedesSnapshotWithoutResync) {
+  shards s;
+  s.h->set_snapshot("sale:1", [](transport) {
+    return std::vector<snapshot_event>{{"stock", R"({"stock":3})"}};
+  });
+  s.h->publish("sale:1", "stock", "{}");
+  s.h->publish("sale:1", "stock", "{}");
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(sub, {"sale:1"}, std::string("E-1"), transport::sse);
+  EXPECT_FALSE(r.resync);
+  EXPECT_FALSE(r.resync_frame);
+  EXPECT_EQ(seqs(r.replay), range(2, 2));
+  EXPECT_EQ(r.snapshot.size(), 1u);
+  // Without Last-Event-ID: snapshot only.
+  auto fresh = std::make_shared<recording_subscriber>();
+  auto f = s.h->subscribe(fresh, {"sale:1"}, std::nullopt, transport::sse);
+  EXPECT_TRUE(f.replay.empty());
+  EXPECT_EQ(f.snapshot.size(), 1u);
+}
+
+TEST(Hub, SnapshotPrefixServesAFamilyExactWins) {
+  shards s;
+  s.h->set_snapshot_prefix("chat:", [](const std::string& topic, transport) {
+    return std::vector<snapshot_event>{{"room_state", nlohmann::json{{"room", topic}}.dump()}};
+  });
+  s.h->set_snapshot_prefix("chat:vip:", [](const std::string& topic, transport) {
+    return std::vector<snapshot_event>{{"vip_state", "{}"}};
+  });
+  s.h->set_snapshot("chat:special", [](transport t) {
+    return std::vector<snapshot_event>{
+        {"special", t == transport::websocket ? R"({"ws":true})" : R"({"ws":false})"}};
+  });
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(sub, {"chat:a", "chat:vip:b", "chat:special", "sale:x"}, std::nullopt,
+                          transport::websocket);
+  ASSERT_EQ(r.snapshot.size(), 3u);
+  EXPECT_EQ(r.snapshot[0]->ws_payload, R"({"type":"room_state","topic":"chat:a","room":"chat:a"})");
+  EXPECT_EQ(r.snapshot[1]->name, "vip_state");
+  EXPECT_EQ(r.snapshot[2]->ws_payload, R"({"type":"special","topic":"chat:special","ws":true})");
+}
+
+TEST(Hub, HistorySinceServesLongPoll) {
+  shards s;
+  s.h->publish("a", "m", "{}");
+  s.h->publish("b", "m", "{}");
+  s.h->publish("a", "m", "{}");
+  EXPECT_EQ(seqs(s.h->history_since({"a"}, std::string("E-0")).replay),
+            (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_TRUE(s.h->history_since({"a"}, std::nullopt).replay.empty());
+  EXPECT_EQ(s.h->history_since({"a"}, std::string("E-x")).resync_reason, "bad_id");
+}
+
+TEST(Hub, PublishCountsIntoMetrics) {
+  shards s;
+  rushcast::obs::metrics m;
+  s.h->set_metrics(&m);
+  s.h->publish("a", "m", "{}");
+  s.h->publish("a", "m", "{}");
+  EXPECT_EQ(m.events_published.load(), 2u);
+  EXPECT_EQ(m.events_delivered.load(), 0u);
+}
+
+TEST(Hub, EmptyTopicsAndForeignShardAreIgnored) {
+  shards s;
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = s.h->subscribe(sub, {"", "t"}, std::nullopt, transport::sse);
+  EXPECT_EQ(s.h->topic_count(), 1u);
+  EXPECT_THROW(hub({}, rushcast::config::history_cfg{}, "E"), std::invalid_argument);
+}
+
+TEST(Hub, ConcurrentPublishersAndShardThreadsKeepOneOrderWithoutLossOrDuplicate) {
+  shards s(2, 100000);
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (std::size_t i = 0; i < 40; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>(i % 2));
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  std::vector<guard> guards;
+  for (auto& c : s.ctx) guards.emplace_back(c.get_executor());
+  std::vector<std::thread> shard_threads;
+  for (auto& c : s.ctx) shard_threads.emplace_back([&c] { c.run(); });
+
+  // Joins mid-stream on its own shard's thread, replaying from the start of the stream.
+  auto late = std::make_shared<recording_subscriber>(1);
+  subscribe_result late_result;
+  constexpr int per_publisher = 3000;
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < 2; ++p) {
+    publishers.emplace_back([&, p] {
+      for (int i = 0; i < per_publisher; ++i) {
+        s.h->publish("t", "m", nlohmann::json{{"p", p}, {"i", i}}.dump());
+        if (p == 0 && i == per_publisher / 2) {
+          boost::asio::post(s.ctx[1], [&] {
+            late_result = s.h->subscribe(late, {"t"}, std::string("E-0"), transport::sse);
+          });
+        }
+      }
+    });
+  }
+  for (auto& t : publishers) t.join();
+  guards.clear();  // shards stop once their queues are drained
+  for (auto& t : shard_threads) t.join();
+
+  const auto all = range(1, 2 * per_publisher);
+  for (auto& sub : subs) ASSERT_EQ(seqs(sub->got), all);
+  // Each publisher's events keep that publisher's order.
+  int next[2] = {0, 0};
+  for (auto& f : subs[0]->got) {
+    auto j = nlohmann::json::parse(f->ws_payload);
+    int p = j["p"];
+    ASSERT_EQ(j["i"], next[p]++);
+  }
+  auto joined = seqs(late_result.replay);
+  auto live = seqs(late->got);
+  EXPECT_FALSE(late_result.resync);
+  EXPECT_FALSE(joined.empty());
+  joined.insert(joined.end(), live.begin(), live.end());
+  EXPECT_EQ(joined, all);
+}
+
+TEST(Hub, RepeatedUnsubscribeAllIsHarmless) {
+  shards s;
+  auto a = std::make_shared<recording_subscriber>();
+  auto b = std::make_shared<recording_subscriber>();
+  s.h->subscribe(a, {"t", "u"}, std::nullopt, transport::sse);
+  s.h->subscribe(b, {"t"}, std::nullopt, transport::sse);
+  s.h->unsubscribe_all(*a);
+  std::thread([&] { s.h->unsubscribe_all(*a); }).join();  // a destructor on another thread
+  s.h->unsubscribe(*a, {"t"});
+  EXPECT_EQ(s.h->topic_count(), 1u);
+  s.h->publish("t", "m", "{}");
+  s.h->publish("u", "m", "{}");
+  s.poll();
+  EXPECT_TRUE(a->got.empty());
+  EXPECT_EQ(seqs(b->got), range(1, 1));
+  // Subscribing again after leaving works and counts again.
+  s.h->subscribe(a, {"u"}, std::nullopt, transport::sse);
+  s.h->publish("u", "m", "{}");
+  s.poll();
+  EXPECT_EQ(seqs(a->got), range(3, 3));
+}

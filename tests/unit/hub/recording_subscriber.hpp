@@ -1,0 +1,23 @@
+// A real subscriber for hub tests: keeps every delivered frame, on a fixed shard.
+// Used by the hub, coalescer and presence unit tests.
+#pragma once
+
+#include <vector>
+
+#include "rushcast/hub/subscriber.hpp"
+
+namespace rushcast::hub::test {
+
+class recording_subscriber : public subscriber {
+public:
+  explicit recording_subscriber(std::size_t shard_no = 0) : shard_no_(shard_no) {}
+  void deliver(const frame_ptr& f) override { got.push_back(f); }
+  std::size_t shard() const override { return shard_no_; }
+
+  std::vector<frame_ptr> got;
+
+private:
+  std::size_t shard_no_;
+};
+
+}  // namespace rushcast::hub::test

@@ -1,0 +1,103 @@
+// Token buckets with an injected clock, key eviction, and the connection caps.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "rushcast/limits/rate_limiter.hpp"
+
+using namespace rushcast;
+
+namespace {
+
+config::rate_limit_cfg cfg(double per_s, double burst) {
+  config::rate_limit_cfg c;
+  c.per_user_per_s = per_s;
+  c.per_user_burst = burst;
+  c.per_ip_per_s = per_s * 10;
+  c.per_ip_burst = burst * 10;
+  return c;
+}
+
+}  // namespace
+
+TEST(RateLimiter, BurstThenRefusedWithWait) {
+  limits::rate_limiter r(cfg(5, 3));
+  EXPECT_EQ(r.check_user("u", 1000), 0u);
+  EXPECT_EQ(r.check_user("u", 1000), 0u);
+  EXPECT_EQ(r.check_user("u", 1000), 0u);
+  // 5 tokens per second: the next one is 200 ms away.
+  EXPECT_EQ(r.check_user("u", 1000), 200u);
+  EXPECT_EQ(r.check_user("u", 1100), 100u);
+  EXPECT_EQ(r.check_user("u", 1200), 0u);
+  EXPECT_GT(r.check_user("u", 1200), 0u);
+}
+
+TEST(RateLimiter, RefillIsCappedAtBurst) {
+  limits::rate_limiter r(cfg(1, 2));
+  EXPECT_EQ(r.check_user("u", 0), 0u);
+  EXPECT_EQ(r.check_user("u", 0), 0u);
+  // An hour idle refills only to the burst.
+  EXPECT_EQ(r.check_user("u", 3'600'000), 0u);
+  EXPECT_EQ(r.check_user("u", 3'600'000), 0u);
+  EXPECT_EQ(r.check_user("u", 3'600'000), 1000u);
+}
+
+TEST(RateLimiter, UsersAndIpsAreIndependent) {
+  limits::rate_limiter r(cfg(1, 1));
+  EXPECT_EQ(r.check_user("a", 0), 0u);
+  EXPECT_GT(r.check_user("a", 0), 0u);
+  EXPECT_EQ(r.check_user("b", 0), 0u);
+  // The same string as an IP has its own, larger bucket.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(r.check_ip("a", 0), 0u);
+  EXPECT_GT(r.check_ip("a", 0), 0u);
+}
+
+TEST(RateLimiter, ClockSteppingBackDoesNotRefill) {
+  limits::rate_limiter r(cfg(1, 1));
+  EXPECT_EQ(r.check_user("u", 10'000), 0u);
+  EXPECT_GT(r.check_user("u", 5'000), 0u);
+  EXPECT_EQ(r.check_user("u", 11'000), 0u);
+}
+
+TEST(RateLimiter, KeyCountIsBoundedByEviction) {
+  // 16 shards, one key each at most: far more keys than that must not grow memory without
+  // bound, and an evicted key comes back with a full bucket.
+  limits::rate_limiter r(cfg(1, 1), 16);
+  EXPECT_EQ(r.check_user("first", 0), 0u);
+  EXPECT_GT(r.check_user("first", 0), 0u);
+  for (int i = 0; i < 10'000; ++i) r.check_user("k" + std::to_string(i), 0);
+  EXPECT_EQ(r.check_user("first", 0), 0u);
+}
+
+TEST(ConnectionLimiter, PerIpCap) {
+  limits::connection_limiter c(100, 2);
+  EXPECT_TRUE(c.try_acquire("1.1.1.1"));
+  EXPECT_TRUE(c.try_acquire("1.1.1.1"));
+  EXPECT_FALSE(c.try_acquire("1.1.1.1"));
+  EXPECT_TRUE(c.try_acquire("2.2.2.2"));
+  EXPECT_EQ(c.total(), 3u);
+  c.release("1.1.1.1");
+  EXPECT_TRUE(c.try_acquire("1.1.1.1"));
+}
+
+TEST(ConnectionLimiter, TotalCap) {
+  limits::connection_limiter c(2, 10);
+  EXPECT_TRUE(c.try_acquire("a"));
+  EXPECT_TRUE(c.try_acquire("b"));
+  EXPECT_FALSE(c.try_acquire("c"));
+  c.release("a");
+  EXPECT_TRUE(c.try_acquire("c"));
+  EXPECT_EQ(c.total(), 2u);
+}
+
+TEST(ConnectionLimiter, UnmatchedReleaseChangesNothing) {
+  limits::connection_limiter c(1, 1);
+  EXPECT_TRUE(c.try_acquire("a"));
+  c.release("b");
+  EXPECT_EQ(c.total(), 1u);
+  EXPECT_FALSE(c.try_acquire("c"));
+  c.release("a");
+  c.release("a");
+  EXPECT_EQ(c.total(), 0u);
+  EXPECT_TRUE(c.try_acquire("c"));
+}

@@ -1,0 +1,92 @@
+// Tests sqlite_sale_store on a real temporary SQLite file: meta and admissions round trip,
+// the per-user uniqueness guard and completion of unknown positions.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "rushcast/api/errc.hpp"
+#include "rushcast/store/sqlite_db.hpp"
+#include "rushcast/store/sqlite_sale_store.hpp"
+
+using namespace rushcast;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("rushcast-salestore-" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+  std::string db() const { return (path / "s.db").string(); }
+};
+
+store::admission_record rec(std::int64_t pos, std::string user, std::int64_t seq = 1) {
+  store::admission_record a;
+  a.position = pos;
+  a.user_id = std::move(user);
+  a.user_seq = seq;
+  a.ts_ms = 1000 + pos;
+  return a;
+}
+
+}  // namespace
+
+TEST(SaleStore, RoundTripsMetaAndAdmissions) {
+  temp_dir d;
+  std::vector<boost::system::error_code> ec(6);
+  {
+    store::sqlite_db db(d.db(), config::storage_cfg{});
+    store::sqlite_sale_store st(db);
+    EXPECT_FALSE(st.load("s1").meta);
+    st.set_meta("s1", {100, 200, 3});
+    st.admit("s1", rec(2, "bob"), [&](auto e) { ec[0] = e; });
+    st.admit("s1", rec(1, "alice"), [&](auto e) { ec[1] = e; });
+    st.admit("other", rec(1, "alice"), [&](auto e) { ec[2] = e; });
+    st.complete("s1", 1, "s1-1", [&](auto e) { ec[3] = e; });
+    st.admit("s1", rec(3, "alice"), [&](auto e) { ec[4] = e; });  // same user, same seq
+    st.complete("s1", 9, "s1-9", [&](auto e) { ec[5] = e; });     // unknown position
+    db.stop();
+  }
+  EXPECT_FALSE(ec[0]);
+  EXPECT_FALSE(ec[1]);
+  EXPECT_FALSE(ec[2]);
+  EXPECT_FALSE(ec[3]);
+  EXPECT_TRUE(ec[4]);
+  EXPECT_EQ(ec[5], make_error_code(errc::not_found));
+
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db);
+  auto r = st.load("s1");
+  ASSERT_TRUE(r.meta);
+  EXPECT_EQ(r.meta->start_ms, 100);
+  EXPECT_EQ(r.meta->end_ms, 200);
+  EXPECT_EQ(r.meta->stock_total, 3);
+  ASSERT_EQ(r.admissions.size(), 2u);
+  EXPECT_EQ(r.admissions[0].position, 1);
+  EXPECT_EQ(r.admissions[0].user_id, "alice");
+  EXPECT_TRUE(r.admissions[0].done);
+  EXPECT_EQ(r.admissions[0].order_id, "s1-1");
+  EXPECT_EQ(r.admissions[1].position, 2);
+  EXPECT_EQ(r.admissions[1].user_id, "bob");
+  EXPECT_FALSE(r.admissions[1].done);
+  EXPECT_EQ(r.admissions[1].ts_ms, 1002);
+  EXPECT_EQ(st.load("other").admissions.size(), 1u);
+}
+
+TEST(SaleStore, SecondPurchaseOfAUserNeedsTheNextSeq) {
+  temp_dir d;
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db);
+  boost::system::error_code e1, e2;
+  st.admit("s", rec(1, "u", 1), [&](auto e) { e1 = e; });
+  st.admit("s", rec(2, "u", 2), [&](auto e) { e2 = e; });
+  db.stop();
+  EXPECT_FALSE(e1);
+  EXPECT_FALSE(e2);
+  EXPECT_EQ(st.load("s").admissions.size(), 2u);
+}
