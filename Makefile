@@ -5,7 +5,7 @@ CONFIG ?= config/rushcast.json
 
 APT_PACKAGES = build-essential cmake pkg-config ccache libboost1.81-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libsqlite3-dev libssl-dev
-E2E_APT_PACKAGES = curl nodejs npm nginx-light chromium systemd
+E2E_APT_PACKAGES = curl nginx chromium systemd util-linux dpkg-dev
 
 .PHONY: all deps e2e-deps build run test unit integration e2e package clean
 
@@ -20,6 +20,9 @@ e2e-deps: deps
 	@missing=""; for p in $(E2E_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@# Node may come from Debian or from a vendor package that bundles npm: check the commands.
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; fi
 	@cd tests/e2e && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
 	  npm ci --no-audit --no-fund --loglevel=error; fi
 
@@ -32,7 +35,7 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 run: build
 	$(BUILD_DIR)/rushcast --config $(CONFIG)
 
-test: build e2e-deps
+test: e2e-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
 unit: build
@@ -41,7 +44,7 @@ unit: build
 integration: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration -j$(JOBS)
 
-e2e: build e2e-deps
+e2e: e2e-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
 
 package: build
