@@ -33,6 +33,20 @@ struct outcome {
 
 using outcome_fn = std::function<void(outcome)>;
 
+// The contract code inside an error from auth/ or json_body (errc::internal for anything else).
+errc as_errc(const boost::system::error_code& ec) {
+  return ec.category() == rushcast_category() ? static_cast<errc>(ec.value()) : errc::internal;
+}
+
+std::string user_error_message(errc e) {
+  switch (e) {
+    case errc::missing_user_id: return "userId is required";
+    case errc::bad_user_id: return "userId must be 1..128 bytes without control characters";
+    case errc::unauthorized: return "a valid token is required";
+    default: return "the user could not be identified";
+  }
+}
+
 outcome error_outcome(errc e, std::string message, nlohmann::json extra = nlohmann::json::object()) {
   return outcome{e, std::move(message), std::move(extra), 0};
 }
@@ -76,9 +90,7 @@ outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
 void seckill(context& ctx, const std::string& user_id, const std::string& sale_id,
              outcome_fn done) {
   if (errc e = check_user_id(user_id); e != errc::ok)
-    return done(error_outcome(e, e == errc::missing_user_id
-                                     ? "userId is required"
-                                     : "userId must be 1..128 bytes without control characters"));
+    return done(error_outcome(e, user_error_message(e)));
   auto runner = ctx.engines.sale(sale_id);
   if (!runner) return done(error_outcome(errc::not_found, "no such sale"));
   if (std::uint32_t wait = ctx.rate.check_user(user_id, now_ms()); wait != 0) {
@@ -111,7 +123,8 @@ void on_seckill_http(context& ctx, const request& req, responder respond) {
   if (!sale_id) return respond(error_response(errc::bad_request, "saleId must be a string"));
   auto acting = ctx.auth.acting_user(req, *user);
   if (!acting) {
-    return respond(error_response(errc::unauthorized, "a valid token is required"));
+    errc e = as_errc(acting.error());
+    return respond(error_response(e, user_error_message(e)));
   }
   seckill(ctx, *acting, *sale_id, [respond = std::move(respond)](outcome o) {
     if (o.code == errc::ok) return respond(json_response(o.body));
@@ -150,10 +163,10 @@ void on_sales_get(context& ctx, const request& req, responder respond) {
   if (!want_result) return respond(json_response(sale_json(runner->view(), now_ms())));
 
   auto acting = ctx.auth.acting_user(req, req.param("userId").value_or(""));
-  if (!acting) return respond(error_response(errc::unauthorized, "a valid token is required"));
-  if (errc e = check_user_id(*acting); e != errc::ok)
-    return respond(error_response(e, e == errc::missing_user_id ? "userId is required"
-                                                                 : "userId is not valid"));
+  if (!acting) {
+    errc e = as_errc(acting.error());
+    return respond(error_response(e, user_error_message(e)));
+  }
   runner->result_for(*acting, [respond = std::move(respond),
                                id = runner->id()](engine::user_answer a) {
     nlohmann::json j = answer_json(a);
