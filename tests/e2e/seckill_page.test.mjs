@@ -13,8 +13,8 @@ before(async () => {
   browser = await launchBrowser();
   daemon = await startDaemon({
     overrides: {
-      // Opens 8 s after the daemon starts: the page must count down, then open by itself.
-      sales: [{ id: 'e2e', name: 'E2E flash sale', stock: 2, start_at: '+8s', end_at: '+1h',
+      // Opens 20 s after the daemon starts (Chromium may take seconds to launch on a busy machine): the page must count down, then open by itself.
+      sales: [{ id: 'e2e', name: 'E2E flash sale', stock: 2, start_at: '+20s', end_at: '+1h',
         per_user_limit: 1, process_rate_per_s: 0 }],
       auctions: [],
       default_topics: [],
@@ -29,13 +29,13 @@ after(async () => {
   if (daemon) await daemon.cleanup();
 });
 
-test('the seckill page counts down, opens and shows the purchase result', { timeout: 60000 },
+test('the seckill page counts down, opens and shows the purchase result', { timeout: 120000 },
   async () => {
     const page = await newPage(browser);
     await page.goto(daemon.url('/seckill.html?saleId=e2e&userId=e2e-buyer'));
     // Before the start: upcoming, a countdown that shrinks, the button disabled.
     await page.waitForFunction(() => document.getElementById('phase').textContent === 'upcoming',
-      null, { timeout: 6000 }).catch(async (e) => {
+      null, { timeout: 15000 }).catch(async (e) => {
       throw new Error(`phase "${await page.textContent('#phase')}", errors ${page.errors}: ${e.message}`);
     });
     const first = await page.textContent('#countdown');
@@ -46,7 +46,7 @@ test('the seckill page counts down, opens and shows the purchase result', { time
 
     // The server opens the sale; the page follows without a reload.
     await page.waitForFunction(() => document.getElementById('phase').textContent === 'open',
-      null, { timeout: 10000 });
+      null, { timeout: 30000 });
     await page.waitForFunction(() => !document.getElementById('buy').disabled);
     await page.click('#buy');
     await page.waitForFunction(() => /Success! Order e2e-1/.test(
