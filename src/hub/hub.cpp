@@ -4,8 +4,13 @@
 // history, encodes it once, and appends it to the dispatcher queue of every shard that has
 // subscribers of the topic. Every shard queue therefore holds frames in seq order, and a
 // shard's handler delivers them in that order. A handler is posted only on a queue's
-// empty -> non-empty transition (one post per burst); it delivers at most kSweepBudget frames
-// to subscribers per run and then re-posts itself so the shard's reads and publishes get in.
+// empty -> non-empty transition (one post per burst); it makes at most sweep_budget deliveries
+// per run and then re-posts itself so the shard's reads and publishes get in. The budget is
+// large on purpose: a delivery only queues a shared frame (~tens of ns), while the socket
+// writes run later in the sessions' own handlers. With a small budget (256 was measured) each
+// subscriber's flush ran between two frames and wrote one event per syscall; with a budget well
+// above the subscriber count, a flush finds many frames queued and gathers them into one write
+// (docs/BENCHMARKS.md, "sweep budget").
 // It resumes at the same position of the same frame's subscriber list: the topic stays pinned
 // in the topic_index meanwhile (removals become tombstones, additions append), so a resumed
 // sweep neither skips nor repeats anyone.
@@ -45,9 +50,6 @@
 namespace rushcast::hub {
 namespace {
 
-// Subscriber entries visited per handler run before yielding (PERFORMANCE.md lesson 3).
-constexpr std::size_t kSweepBudget = 256;
-
 struct string_hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept {
@@ -57,6 +59,7 @@ struct string_hash {
 
 struct shard_state {
   boost::asio::any_io_executor ex;
+  std::size_t sweep_budget = hub::default_sweep_budget;
 
   // Dispatcher: publish() pushes under mu; the shard thread swaps the queue out.
   std::mutex mu;
@@ -79,7 +82,7 @@ void post_run(const std::shared_ptr<shard_state>& s) {
 void run_shard(const std::weak_ptr<shard_state>& weak) {
   auto s = weak.lock();
   if (!s) return;  // the hub is gone
-  std::size_t budget = kSweepBudget;
+  std::size_t budget = s->sweep_budget;
   for (;;) {
     if (!s->current) {
       if (s->pending.empty()) {
@@ -180,12 +183,13 @@ struct hub::impl {
 };
 
 hub::hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
-         std::string epoch)
+         std::string epoch, std::size_t sweep_budget)
     : impl_(std::make_unique<impl>(history, std::move(epoch))) {
   if (shard_executors.empty()) throw std::invalid_argument("hub: at least one shard executor");
   for (auto& ex : shard_executors) {
     auto s = std::make_shared<shard_state>();
     s->ex = std::move(ex);
+    s->sweep_budget = sweep_budget == 0 ? 1 : sweep_budget;
     impl_->shards.push_back(std::move(s));
   }
 }

@@ -57,8 +57,11 @@ class hub {
 public:
   // executors[i] runs shard i (one thread each). epoch distinguishes this process's ids from
   // a previous run's (resync after restart).
+  // Deliveries a shard makes per handler run before it yields (see hub.cpp on why it is large).
+  static constexpr std::size_t default_sweep_budget = 262144;
+
   hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
-      std::string epoch);
+      std::string epoch, std::size_t sweep_budget = default_sweep_budget);
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;

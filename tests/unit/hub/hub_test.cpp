@@ -21,7 +21,7 @@ struct shards {
   explicit shards(std::size_t n = 1, std::size_t history = 1000) : ctx(n) {
     std::vector<boost::asio::any_io_executor> ex;
     for (auto& c : ctx) ex.push_back(c.get_executor());
-    h = std::make_unique<hub>(ex, rushcast::config::history_cfg{history, 0}, "E");
+    h = std::make_unique<hub>(ex, rushcast::config::history_cfg{history, 0}, "E", 256);
   }
   void poll() {
     for (bool more = true; more;) {
