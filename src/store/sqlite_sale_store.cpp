@@ -8,6 +8,7 @@
 
 #include "rushcast/api/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
+#include "rushcast/store/sqlite_stmt.hpp"
 
 namespace rushcast::store {
 namespace {
@@ -35,21 +36,8 @@ CREATE TABLE IF NOT EXISTS sale_admissions (
 // status column: 0 queued (admitted, waiting), 1 done (order placed).
 constexpr int status_done = 1;
 
-struct stmt_guard {
-  sqlite3_stmt* s = nullptr;
-  ~stmt_guard() { sqlite3_finalize(s); }
-};
-
 void prepare_or_throw(sqlite3* db, const char* sql, stmt_guard& g) {
-  if (sqlite3_prepare_v2(db, sql, -1, &g.s, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("sqlite_sale_store: ") + sqlite3_errmsg(db));
-}
-
-std::string column_text(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t),
-                         static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
-           : std::string{};
+  store::prepare_or_throw(db, sql, g, "sqlite_sale_store");
 }
 
 }  // namespace
@@ -67,16 +55,9 @@ struct sqlite_sale_store::impl {
   }
 
   static boost::system::error_code ensure(sqlite3* c, sqlite3_stmt*& s, const char* sql) {
-    if (s) return {};
-    return sqlite_error(sqlite3_prepare_v2(c, sql, -1, &s, nullptr));
+    return ensure_prepared(c, s, sql);
   }
-
-  static boost::system::error_code run(sqlite3_stmt* s) {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return rc == SQLITE_DONE ? boost::system::error_code{} : sqlite_error(rc);
-  }
+  static boost::system::error_code run(sqlite3_stmt* s) { return step_once(s); }
 };
 
 sqlite_sale_store::sqlite_sale_store(sqlite_db& db) : impl_(std::make_shared<impl>(db)) {
