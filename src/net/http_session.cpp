@@ -280,6 +280,34 @@ void http_session::start_long_poll() {
         self->write_response(std::move(r));
       });
   lp->run();
+  if (!lp->answered()) watch_for_hangup(lp);
+}
+
+void http_session::watch_for_hangup(const std::shared_ptr<long_poll>& lp) {
+  // A waiting long-poll reads nothing, so a client that leaves would hold its slot and
+  // subscription until the timeout (up to 30 s). Readability with nothing to read is the FIN.
+  stream_.socket().async_wait(
+      asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this(), weak = std::weak_ptr<long_poll>(lp)](boost::system::error_code ec) {
+        auto lp = weak.lock();
+        if (!lp || lp->answered() || self->closed_ || ec == asio::error::operation_aborted) return;
+        char byte;
+        boost::system::error_code rec;
+        std::size_t n = 0;
+        if (!ec) {
+          self->stream_.socket().non_blocking(true, rec);
+          n = self->stream_.socket().receive(asio::buffer(&byte, 1),
+                                             asio::socket_base::message_peek, rec);
+        }
+        // Bytes waiting (a pipelined request) are read after the answer; only EOF or an error
+        // means the client is gone.
+        if (!ec && !rec && n > 0) return;
+        if (rec == asio::error::would_block) return self->watch_for_hangup(lp);
+        lp->abandon();
+        self->closed_ = true;
+        boost::system::error_code cec;
+        self->stream_.socket().close(cec);
+      });
 }
 
 void http_session::send_error(errc e, std::string message, bool close) {

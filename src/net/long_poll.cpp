@@ -83,6 +83,14 @@ void long_poll::deliver(const hub::frame_ptr& f) {
     asio::post(shard_.executor(), [self = shared_from_this()] { self->answer(); });
 }
 
+void long_poll::abandon() {
+  if (answered_) return;
+  answered_ = true;
+  timer_.cancel();
+  svc_.ctx.hub.unsubscribe_all(*this);
+  done_ = nullptr;
+}
+
 void long_poll::answer() {
   if (answered_) return;
   answered_ = true;

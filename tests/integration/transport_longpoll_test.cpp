@@ -1,6 +1,12 @@
 // Long-poll transport: immediate answer from history, wait for the next event, timeout.
 #include <chrono>
 #include <future>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -99,6 +105,45 @@ TEST(TransportLongPoll, BadTimeoutIs400) {
   daemon d;
   auto r = http(d.port(), "GET", "/long-poll?topics=lp&timeout=soon");
   EXPECT_EQ(r.status, 400u);
+}
+
+}  // namespace rushcast::test
+
+namespace rushcast::test {
+namespace {
+
+long waiting_long_polls(std::uint16_t port) {
+  auto body = http(port, "GET", "/metrics").body;
+  const std::string key = "rushcast_connections{transport=\"long_poll\"} ";
+  auto pos = body.find(key);
+  return pos == std::string::npos ? -1 : std::stol(body.substr(pos + key.size()));
+}
+
+}  // namespace
+
+TEST(TransportLongPoll, ClientThatLeavesIsReleasedBeforeItsTimeout) {
+  daemon d;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(d.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req = "GET /long-poll?topics=lp&timeout=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (waiting_long_polls(d.port()) != 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(waiting_long_polls(d.port()), 1);
+  ::close(fd);
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (waiting_long_polls(d.port()) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(waiting_long_polls(d.port()), 0);
+  // The daemon still serves long-polls afterwards.
+  auto r = http(d.port(), "GET", "/long-poll?topics=lp&timeout=100");
+  EXPECT_EQ(r.status, 200u);
 }
 
 }  // namespace rushcast::test

@@ -21,6 +21,8 @@
 
 namespace rushcast::net {
 
+class long_poll;
+
 class http_session : public drainable, public std::enable_shared_from_this<http_session> {
 public:
   // over_capacity: answer 503 (Retry-After: 1) at once, then close gracefully.
@@ -47,6 +49,7 @@ private:
   void start_sse();
   void start_ws(request_t&& req);
   void start_long_poll();
+  void watch_for_hangup(const std::shared_ptr<long_poll>& lp);
   // errc::ok, or the contract error (401, 403, 400) with a message in why.
   errc resolve(subscription& out, std::string& why) const;
   void send_error(errc e, std::string message, bool close = false);

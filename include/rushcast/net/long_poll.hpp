@@ -35,6 +35,10 @@ public:
   std::size_t shard() const override { return shard_.index(); }
   void drain() override { answer(); }
 
+  // The client went away: stop waiting without answering (done is released, never called).
+  void abandon();
+  bool answered() const { return answered_; }
+
   // {"events":[{"id","topic","event","data"}...],"lastEventId":...} (+ "resync"). Pure.
   static std::string render(const std::vector<hub::frame_ptr>& events,
                             const std::string& last_event_id, const std::string& resync);
