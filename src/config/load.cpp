@@ -10,6 +10,9 @@
 #include <set>
 #include <sstream>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
 
 #include "rushcast/api/topics.hpp"
@@ -40,6 +43,7 @@ constexpr const char* demo_json = R"json({
   "countdown_sync_ms": 10000,
   "shutdown_timeout_ms": 5000,
   "default_topics": ["sale:demo", "auction:demo"],
+  "trusted_proxies": ["127.0.0.1", "::1"],
   "sse": { "retry_ms": 3000 },
   "websocket": { "paths": ["/ws", "/"], "ping_ms": 25000 },
   "history": { "max_events_per_topic": 1000, "max_age_ms": 300000 },
@@ -415,6 +419,18 @@ void parse_listen(const std::string& value, const std::string& key, listen_cfg& 
   out.port = static_cast<std::uint16_t>(parse_port(port, key));
 }
 
+
+// Written as the listener prints a peer (asio's to_string), so a plain string compare matches.
+bool valid_ip(const std::string& s) {
+  unsigned char buf[16];
+  char back[64];
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1)
+    return inet_ntop(AF_INET, buf, back, sizeof back) && s == back;
+  if (inet_pton(AF_INET6, s.c_str(), buf) == 1)
+    return inet_ntop(AF_INET6, buf, back, sizeof back) && s == back;
+  return false;
+}
+
 }  // namespace
 
 config parse(const std::string& json_text) {
@@ -422,7 +438,7 @@ config parse(const std::string& json_text) {
   config c;
   section s(j, "");
   s.known({"listen", "threads", "log", "limits", "heartbeat_ms", "coalesce_ms",
-           "countdown_sync_ms", "shutdown_timeout_ms", "default_topics", "sse", "websocket",
+           "countdown_sync_ms", "shutdown_timeout_ms", "default_topics", "trusted_proxies", "sse", "websocket",
            "history", "auth", "cors", "rate_limit", "storage", "data_dir", "static_dir", "sales",
            "auctions"});
   if (const json* v = s.find("listen")) {
@@ -445,6 +461,11 @@ config parse(const std::string& json_text) {
   for (std::size_t i = 0; i < c.default_topics.size(); ++i)
     if (!api::valid_topic(c.default_topics[i]))
       fail("default_topics[" + std::to_string(i) + "]", "must match [A-Za-z0-9:_.-]{1,128}");
+  s.string_list("trusted_proxies", c.trusted_proxies);
+  for (std::size_t i = 0; i < c.trusted_proxies.size(); ++i)
+    if (!valid_ip(c.trusted_proxies[i]))
+      fail("trusted_proxies[" + std::to_string(i) + "]",
+           "must be an IPv4 or IPv6 address such as 127.0.0.1 (no names, no ranges)");
   if (const json* v = s.find("sse")) {
     section ss(*v, "sse");
     ss.known({"retry_ms"});

@@ -46,6 +46,36 @@ void connection_limiter::release(std::string_view ip) {
   --impl_->total;
 }
 
+bool connection_limiter::try_acquire_total() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->total >= impl_->max_total) return false;
+  ++impl_->total;
+  return true;
+}
+
+void connection_limiter::release_total() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->total > 0) --impl_->total;
+}
+
+bool connection_limiter::try_acquire_ip(std::string_view ip) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = impl_->per_ip.try_emplace(std::string(ip), 0).first;
+  if (it->second >= impl_->max_per_ip) {
+    if (it->second == 0) impl_->per_ip.erase(it);
+    return false;
+  }
+  ++it->second;
+  return true;
+}
+
+void connection_limiter::release_ip(std::string_view ip) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto it = impl_->per_ip.find(std::string(ip));
+  if (it == impl_->per_ip.end() || it->second == 0) return;
+  if (--it->second == 0) impl_->per_ip.erase(it);
+}
+
 std::size_t connection_limiter::total() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->total;

@@ -122,6 +122,32 @@ void http_session::on_read(boost::system::error_code ec, std::size_t) {
   handle(parser_->release());
 }
 
+namespace {
+
+// The client as a trusted proxy names it: X-Real-IP, else the last X-Forwarded-For hop (the
+// one the proxy appended; earlier hops are whatever the client claimed). Empty when absent.
+std::string forwarded_client(const api::request& r) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return std::string(v);
+  };
+  std::string ip;
+  if (auto v = r.header("x-real-ip")) {
+    ip = trim(*v);
+  } else if (auto f = r.header("x-forwarded-for")) {
+    auto comma = f->rfind(',');
+    ip = trim(comma == std::string::npos ? std::string_view(*f)
+                                         : std::string_view(*f).substr(comma + 1));
+  }
+  // An address, not free text: it becomes a limiter key and a log field.
+  if (ip.size() > 45 || ip.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+    return {};
+  return ip;
+}
+
+}  // namespace
+
 void http_session::handle(request_t&& req) {
   busy_ = true;
   keep_alive_ = req.keep_alive() && !svc_.draining.load();
@@ -134,8 +160,15 @@ void http_session::handle(request_t&& req) {
   req_.path = api::percent_decode(std::string_view(req_.target).substr(0, q));
   if (q != std::string::npos) req_.query = api::parse_query(std::string_view(req_.target).substr(q + 1));
   for (const auto& f : req) req_.headers[lower(f.name_string())] = std::string(f.value());
-  req_.remote_ip = slot_->ip();
   req_.version = req.version();
+  if (slot_->proxied()) {
+    auto client = forwarded_client(req_);
+    if (!client.empty() && !slot_->rebind(std::move(client))) {
+      svc_.ctx.metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      return send_error(errc::over_capacity, "too many connections from this address, retry", true);
+    }
+  }
+  req_.remote_ip = slot_->ip();
 
   auto retry_ms = svc_.ctx.rate.check_ip(req_.remote_ip, api::now_ms());
   if (retry_ms > 0) {

@@ -2,6 +2,8 @@
 // thread and needs no strand.
 #include "rushcast/net/listener.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -68,7 +70,9 @@ void listener::on_accept(std::size_t shard_index, boost::system::error_code ec,
   auto ip = remote.address().to_string();
   auto& m = svc_.ctx.metrics;
   auto* sh = svc_.shards[shard_index].get();
-  if (!svc_.conns.try_acquire(ip)) {
+  const auto& trusted = svc_.ctx.cfg.trusted_proxies;
+  bool proxied = std::find(trusted.begin(), trusted.end(), ip) != trusted.end();
+  if (!(proxied ? svc_.conns.try_acquire_total() : svc_.conns.try_acquire(ip))) {
     m.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("accept {}: over capacity", ip);
     auto none = std::make_unique<conn_slot>(std::move(ip));
@@ -78,7 +82,7 @@ void listener::on_accept(std::size_t shard_index, boost::system::error_code ec,
     return;
   }
   m.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-  auto slot = std::make_unique<conn_slot>(svc_.conns, std::move(ip));
+  auto slot = std::make_unique<conn_slot>(svc_.conns, std::move(ip), proxied);
   asio::post(sh->ioc(), [&svc = svc_, sh, s = std::move(socket), slot = std::move(slot)]() mutable {
     std::make_shared<http_session>(svc, *sh, std::move(s), std::move(slot))->run();
   });

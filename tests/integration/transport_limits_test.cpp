@@ -43,7 +43,8 @@ TEST(TransportLimits, HugeBodyIs413) {
 }
 
 TEST(TransportLimits, OverPerIpConnectionCapIs503) {
-  daemon d(json{{"limits", {{"max_connections_per_ip", 3}}}});
+  // Loopback is a trusted proxy by default; here the test client is the client itself.
+  daemon d(json{{"limits", {{"max_connections_per_ip", 3}}}, {"trusted_proxies", json::array()}});
   std::vector<std::unique_ptr<sse_client>> held;
   for (int i = 0; i < 3; ++i) {
     held.push_back(std::make_unique<sse_client>(d.port(), "/sse-updates?topics=x"));
@@ -61,6 +62,38 @@ TEST(TransportLimits, OverPerIpConnectionCapIs503) {
     if (!ok) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(ok);
+}
+
+TEST(TransportLimits, BehindATrustedProxyTheForwardedClientIsCapped) {
+  daemon d(json{{"limits", {{"max_connections_per_ip", 2}}},
+                {"rate_limit", {{"per_ip_per_s", 0.01}, {"per_ip_burst", 3}}}});
+  std::vector<std::unique_ptr<sse_client>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<sse_client>(d.port(), "/sse-updates?topics=x",
+                                                headers_t{{"X-Real-IP", "203.0.113.5"}}));
+    ASSERT_EQ(held.back()->status(), 200u);
+  }
+  // That client is at its cap; another client through the same proxy is not.
+  auto r = http(d.port(), "GET", "/time", "", {{"X-Real-IP", "203.0.113.5"}});
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.json().at("error"), "over_capacity");
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Forwarded-For", "6.6.6.6, 203.0.113.9"}}).status,
+            200u);
+  // The rate limit is per forwarded client too: 203.0.113.9 spent one of its 3, 203.0.113.10 none.
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "203.0.113.9"}}).status, 200u);
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "203.0.113.9"}}).status, 200u);
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "203.0.113.9"}}).status, 429u);
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "203.0.113.10"}}).status, 200u);
+  // Garbage in the header is ignored: the proxy's own address is used.
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "<script>"}}).status, 200u);
+}
+
+TEST(TransportLimits, UntrustedPeersCannotClaimAnotherAddress) {
+  daemon d(json{{"trusted_proxies", json::array()},
+                {"rate_limit", {{"per_ip_per_s", 0.01}, {"per_ip_burst", 2}}}});
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "1.1.1.1"}}).status, 200u);
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "2.2.2.2"}}).status, 200u);
+  EXPECT_EQ(http(d.port(), "GET", "/time", "", {{"X-Real-IP", "3.3.3.3"}}).status, 429u);
 }
 
 TEST(TransportLimits, UnknownPathIs404Json) {

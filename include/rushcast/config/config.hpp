@@ -105,6 +105,8 @@ struct config {
   std::uint32_t countdown_sync_ms = 10000;
   std::uint32_t shutdown_timeout_ms = 5000;
   std::vector<std::string> default_topics;  // topics of a bare /sse-updates
+  // Peers whose X-Real-IP / X-Forwarded-For name the client (rate and connection limits, logs).
+  std::vector<std::string> trusted_proxies{"127.0.0.1", "::1"};
   sse_cfg sse;
   websocket_cfg websocket;
   history_cfg history;

@@ -299,6 +299,22 @@ TEST(ConfigLoad, DefaultTopicsMustBeValidTopics) {
             std::string::npos);
 }
 
+TEST(ConfigLoad, TrustedProxiesAreLiteralAddresses) {
+  EXPECT_EQ(parse("{}").trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_TRUE(parse(R"({"trusted_proxies": []})").trusted_proxies.empty());
+  EXPECT_EQ(parse(R"({"trusted_proxies": ["10.0.0.7", "fd00::1"]})").trusted_proxies.size(), 2u);
+  EXPECT_NE(parse_error(R"({"trusted_proxies": ["10.0.0.7", "nginx.local"]})")
+                .find("trusted_proxies[1]"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"trusted_proxies": ["10.0.0.0/8"]})").find("trusted_proxies[0]"),
+            std::string::npos);
+  // Only the form the listener prints would ever match a peer.
+  EXPECT_NE(parse_error(R"({"trusted_proxies": ["::0001"]})").find("trusted_proxies[0]"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"trusted_proxies": "127.0.0.1"})").find("trusted_proxies"),
+            std::string::npos);
+}
+
 TEST(ConfigLoad, MissingFileIsAConfigError) {
   EXPECT_THROW(load_file("/nonexistent/rushcast.json"), config_error);
 }

@@ -90,6 +90,24 @@ TEST(ConnectionLimiter, TotalCap) {
   EXPECT_EQ(c.total(), 2u);
 }
 
+TEST(ConnectionLimiter, ProxiedConnectionsCountTotalAndClientsSeparately) {
+  limits::connection_limiter c(3, 1);
+  // A proxy's connections are not capped per IP (it carries everyone)...
+  EXPECT_TRUE(c.try_acquire_total());
+  EXPECT_TRUE(c.try_acquire_total());
+  // ...but the clients it forwards are.
+  EXPECT_TRUE(c.try_acquire_ip("9.9.9.9"));
+  EXPECT_FALSE(c.try_acquire_ip("9.9.9.9"));
+  EXPECT_TRUE(c.try_acquire_ip("8.8.8.8"));
+  EXPECT_EQ(c.total(), 2u);
+  EXPECT_TRUE(c.try_acquire("7.7.7.7"));
+  EXPECT_FALSE(c.try_acquire_total());  // the total cap holds for both kinds
+  c.release_ip("9.9.9.9");
+  EXPECT_TRUE(c.try_acquire_ip("9.9.9.9"));
+  c.release_total();
+  EXPECT_TRUE(c.try_acquire_total());
+}
+
 TEST(ConnectionLimiter, UnmatchedReleaseChangesNothing) {
   limits::connection_limiter c(1, 1);
   EXPECT_TRUE(c.try_acquire("a"));
