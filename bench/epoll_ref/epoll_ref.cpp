@@ -21,8 +21,15 @@
 // After handling the events of one epoll_wait, every subscriber with pending output is flushed with
 // ONE writev of up to --iov buffers (views into the shared event bytes, no copy). Partial writes
 // leave a cursor + offset and wait for EPOLLOUT (edge-triggered). --no-gather instead sends each
-// event to each subscriber with its own send(), for reference. Publish answers are written after the
-// fan-out of the same loop pass, so a publisher cannot run ahead of delivery.
+// event to each subscriber with its own send(), for reference.
+//
+// A sweep over thousands of sockets takes tens of milliseconds or more, and a publisher connection
+// has one request in flight: if publishes were read only between sweeps, at most one event per
+// publisher connection could enter per sweep (S3 at 5,000 subscribers could not keep 50/s). So,
+// as PERFORMANCE.md lesson 3 says, the sweep reads the other sockets every --yield-every writes;
+// new events join the ring and the rest of the sweep gathers them. A publish is answered at once
+// while its event is fewer than --ack-window events ahead of the last completed sweep, and held
+// until a sweep catches up otherwise (lesson 4: do not acknowledge much faster than you deliver).
 //
 // Bounded: --max-conns, --max-out (bytes queued per subscriber; over it the connection is dropped),
 // --max-request (HTTP head + body and WebSocket messages). Listens on 127.0.0.1 only. SIGINT/SIGTERM
@@ -86,6 +93,8 @@ struct Options {
   size_t max_request = 64u << 10;    // HTTP head + body, WebSocket message
   size_t max_topics = 4096;          // per worker
   int retry_ms = 3000;
+  int yield_every = 256;             // writes between looks at the other sockets during a fan-out
+  int ack_window = 64;               // events a publish may be ahead of the last completed sweep
 };
 
 void usage() {
@@ -97,6 +106,11 @@ void usage() {
   --max-conns 19000    connections in total (more are accepted and closed at once)
   --max-out 4194304    bytes queued per subscriber; a slower one is disconnected
   --max-request 65536  bytes of an HTTP request (head + body) or a WebSocket message
+  --yield-every 256    during a fan-out, read the other sockets (publishes) every this many
+                       writes (0: never; then at most one event per publisher connection per sweep)
+  --ack-window 64      answer a publish at once while its event is fewer than this many events
+                       ahead of what the last completed sweep handed to every subscriber; else
+                       hold the answer until a sweep catches up (0: always hold)
   --self-test          check SHA-1/base64 against RFC 6455's example and exit
 )");
   std::exit(2);
@@ -260,6 +274,13 @@ struct Conn {
   uint64_t cursor = 0;  // next event (topic sequence) to write
   size_t cur_off = 0;   // bytes of that event already written
   uint64_t flushed_pass = 0;
+  struct Held {
+    uint64_t seq;  // topic sequence of the published event (0: only behind the answers before it)
+    std::string resp;
+    bool close;
+  };
+  std::deque<Held> held;  // publish answers waiting for the fan-out to catch up (see --ack-window)
+  Topic* held_topic = nullptr;
 };
 
 struct Entry {
@@ -275,13 +296,15 @@ struct Topic {
   std::vector<Conn*> subs;
   bool dirty = false;
   size_t trim_at = 256;
+  uint64_t swept_to = 0;       // the last completed sweep handed events before this to every subscriber
+  std::vector<Conn*> holders;  // publisher connections with held answers
   uint64_t head() const { return base + ring.size(); }
   const Entry& at(uint64_t seq) const { return ring[size_t(seq - base)]; }
 };
 
 struct Stats {
   uint64_t accepted = 0, rejected = 0, published = 0, deliveries = 0, writes = 0, bytes_out = 0,
-           slow_drops = 0, bad_requests = 0, max_conns_seen = 0;
+           slow_drops = 0, bad_requests = 0, max_conns_seen = 0, held_acks = 0, yields = 0;
 };
 
 class Worker;
@@ -328,25 +351,13 @@ class Worker {
   void run() {
     std::vector<epoll_event> evs(1024);
     while (!g_stop) {
-      int n = epoll_wait(ep_, evs.data(), int(evs.size()), pending_.empty() ? 200 : 0);
+      int n = epoll_wait(ep_, evs.data(), int(evs.size()), pending_.empty() && dirty_.empty() ? 200 : 0);
       if (n < 0) {
         if (errno == EINTR) continue;
         die(std::string("epoll_wait: ") + std::strerror(errno));
       }
       ++pass_;
-      for (int i = 0; i < n; ++i) {
-        void* p = evs[size_t(i)].data.ptr;
-        uint32_t e = evs[size_t(i)].events;
-        if (p == &lfd_) { accept_some(); continue; }
-        if (p == &efd_) { take_inbox(); continue; }
-        Conn* c = static_cast<Conn*>(p);
-        if (c->dead) continue;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
-        if (!c->dead && (e & EPOLLOUT) && c->blocked) {
-          c->blocked = false;
-          mark_pending(c);
-        }
-      }
+      for (int i = 0; i < n; ++i) handle(evs[size_t(i)]);
       flush_all();
       bury();
       trim_topics();
@@ -362,6 +373,19 @@ class Worker {
   }
 
   const Stats& stats() const { return st_; }
+
+  void handle(const epoll_event& ev) {
+    void* p = ev.data.ptr;
+    if (p == &lfd_) return accept_some();
+    if (p == &efd_) return take_inbox();
+    Conn* c = static_cast<Conn*>(p);
+    if (c->dead) return;
+    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+    if (!c->dead && (ev.events & EPOLLOUT) && c->blocked) {
+      c->blocked = false;
+      mark_pending(c);
+    }
+  }
 
   // Called with sh_.mu held by another worker's publish.
   void post(const EventPtr& ev) {
@@ -428,6 +452,10 @@ class Worker {
 
   // ------------------------------------------------------------ HTTP
   void reply(Conn* c, std::string resp, bool close_after) {
+    if (!c->held.empty()) {  // answers go out in request order
+      c->held.push_back(Conn::Held{0, std::move(resp), close_after});
+      return;
+    }
     c->out += resp;
     if (close_after) c->close_after = true;
     mark_pending(c);
@@ -550,13 +578,41 @@ class Worker {
     std::string topic = j["topic"].get<std::string>();
     std::string name = j.contains("event") ? j["event"].get<std::string>() : "message";
     std::string data = j["data"].dump(-1, ' ', false, json::error_handler_t::replace);
-    std::string id = publish(topic, name, data);
+    Topic* t = nullptr;
+    uint64_t seq = 0;
+    std::string id = publish(topic, name, data, t, seq);
     ++st_.published;
-    reply(c, http_response(200, "OK", "{\"id\":\"" + id + "\"}", conn_close), conn_close);
+    std::string resp = http_response(200, "OK", "{\"id\":\"" + id + "\"}", conn_close);
+    if (!t || !c->held.empty() || seq < t->swept_to + uint64_t(o_.ack_window)) return reply(c, std::move(resp), conn_close);
+    // Too far ahead of the fan-out: the answer waits for a sweep (do not acknowledge much faster
+    // than we deliver; PERFORMANCE.md lesson 4).
+    ++st_.held_acks;
+    c->held.push_back(Conn::Held{seq, std::move(resp), conn_close});
+    c->held_topic = t;
+    t->holders.push_back(c);
+  }
+
+  // After a completed sweep of t: answers whose event is now within the window go out.
+  void release(Topic* t) {
+    if (t->holders.empty()) return;
+    std::vector<Conn*> hs;
+    hs.swap(t->holders);
+    for (Conn* c : hs) {
+      while (!c->held.empty() && (c->held.front().seq == 0 || c->held.front().seq < t->swept_to + uint64_t(o_.ack_window))) {
+        c->out += c->held.front().resp;
+        if (c->held.front().close) c->close_after = true;
+        c->held.pop_front();
+        mark_pending(c);
+      }
+      if (c->held.empty()) c->held_topic = nullptr;
+      else t->holders.push_back(c);
+    }
   }
 
   // Encodes once; appends to this worker's topic and hands the same bytes to the other workers.
-  std::string publish(const std::string& topic, const std::string& name, const std::string& data) {
+  // Sets t/seq to this worker's topic and the event's place in it (t = nullptr: no subscriber here).
+  std::string publish(const std::string& topic, const std::string& name, const std::string& data, Topic*& t,
+                      uint64_t& seq) {
     auto ev = std::make_shared<Event>();
     ev->topic = topic;
     std::unique_lock<std::mutex> lk(sh_.mu, std::defer_lock);
@@ -574,7 +630,8 @@ class Worker {
       for (Worker* w : sh_.workers)
         if (w != this) w->post(e);
     }
-    deliver(e);
+    t = deliver(e);
+    if (t) seq = t->head() - 1;
     return id;
   }
 
@@ -590,11 +647,11 @@ class Worker {
     inbox_.clear();
   }
 
-  void deliver(const EventPtr& e) {
+  Topic* deliver(const EventPtr& e) {
     auto it = topics_.find(e->topic);
-    if (it == topics_.end()) return;
+    if (it == topics_.end()) return nullptr;
     Topic* t = it->second.get();
-    if (t->subs.empty()) return;
+    if (t->subs.empty()) return nullptr;
     t->ring.push_back(Entry{e, t->tot_sse, t->tot_ws});
     t->tot_sse += e->sse.size();
     t->tot_ws += e->ws.size();
@@ -602,6 +659,7 @@ class Worker {
       t->dirty = true;
       dirty_.push_back(t);
     }
+    return t;
   }
 
   // ------------------------------------------------------------ WebSocket (client → server)
@@ -700,6 +758,7 @@ class Worker {
     if (t->subs.empty()) {  // nobody holds the old events
       t->base = t->head();
       t->ring.clear();
+      t->swept_to = t->head();
     }
     c->topic = t;
     c->topic_idx = t->subs.size();
@@ -715,33 +774,57 @@ class Worker {
     pending_.push_back(c);
   }
 
-  // Subscribers of topics with new events first (the fan-out), then the rest: publish answers go
-  // out after the event they announce has been written to every subscriber that could take it.
+  // The fan-out: one sweep over the subscribers of each topic with new events. Every
+  // --yield-every writes it looks at the other sockets (publishes come in and are appended to the
+  // ring, so later subscribers of this sweep gather them; answers within --ack-window go out),
+  // then goes on. Then the other connections with output (answers, heads, unblocked sockets).
   void flush_all() {
-    std::vector<Conn*> list;
-    list.swap(pending_);
-    for (Topic* t : dirty_) {
+    std::vector<Topic*> topics;
+    topics.swap(dirty_);
+    for (Topic* t : topics) {
       t->dirty = false;
+      const uint64_t start = t->head();
       for (size_t i = 0; i < t->subs.size(); ++i) {
         Conn* c = t->subs[i];
         if (!c->dead && !c->blocked) flush(c);
+        if (o_.yield_every > 0 && st_.writes - writes_at_yield_ >= uint64_t(o_.yield_every)) {
+          writes_at_yield_ = st_.writes;
+          yield_now();
+        }
       }
+      t->swept_to = std::max(t->swept_to, start);
+      release(t);
     }
-    dirty_.clear();
+    flush_pending();
+  }
+
+  void flush_pending() {
+    std::vector<Conn*> list;
+    list.swap(pending_);
     for (Conn* c : list) {
       c->queued = false;
       if (!c->dead && !c->blocked) flush(c);
     }
   }
 
+  void yield_now() {
+    ++st_.yields;
+    epoll_event evs[256];
+    int n = epoll_wait(ep_, evs, 256, 0);
+    for (int i = 0; i < n; ++i) handle(evs[i]);
+    flush_pending();
+  }
+
   enum SegKind : uint8_t { kOut, kEvent };
 
   void flush(Conn* c) {
-    if (c->flushed_pass == pass_) {  // one write per connection per loop pass; the rest next pass
-      if (has_pending(c)) mark_pending(c);
-      return;
+    if (c->kind != Conn::kHttp) {  // one write per subscriber per loop pass; the rest next pass
+      if (c->flushed_pass == pass_) {
+        if (has_pending(c)) mark_pending(c);
+        return;
+      }
+      c->flushed_pass = pass_;
     }
-    c->flushed_pass = pass_;
     Topic* t = c->topic;
     const bool ws = c->kind == Conn::kWs;
     const uint64_t head = t ? t->head() : 0;
@@ -848,6 +931,10 @@ class Worker {
   // pointer held by this pass (epoll events, lists) dangles.
   void bury() {
     for (Conn* c : graveyard_) {
+      if (Topic* t = c->held_topic) {
+        t->holders.erase(std::remove(t->holders.begin(), t->holders.end(), c), t->holders.end());
+        c->held_topic = nullptr;
+      }
       if (Topic* t = c->topic) {
         Conn* last = t->subs.back();
         t->subs[c->topic_idx] = last;
@@ -909,6 +996,7 @@ class Worker {
   int index_;
   int ep_ = -1, lfd_ = -1, efd_ = -1;
   uint64_t pass_ = 0;
+  uint64_t writes_at_yield_ = 0;
   std::vector<Conn*> all_;
   std::unordered_map<Conn*, size_t> idx_;
   std::unordered_map<std::string, std::unique_ptr<Topic>> topics_;
@@ -945,6 +1033,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--max-conns" && v >= 1 && v <= 1000000) o.max_conns = int(v);
     else if (a == "--max-out" && v >= 4096) o.max_out = size_t(v);
     else if (a == "--max-request" && v >= 1024 && v <= (64 << 20)) o.max_request = size_t(v);
+    else if (a == "--yield-every" && v >= 0) o.yield_every = int(v);
+    else if (a == "--ack-window" && v >= 0) o.ack_window = int(v);
     else die("bad option or value: " + a + " " + argv[i]);
   }
   return o;
@@ -974,8 +1064,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < o.threads; ++i) workers.push_back(std::make_unique<Worker>(sh, i));
   for (auto& w : workers) sh.workers.push_back(w.get());
-  std::fprintf(stderr, "epoll_ref: listening on 127.0.0.1:%d threads=%d %s iov=%d max_conns=%d max_out=%zu pid=%d\n",
-               o.port, o.threads, o.gather ? "gather" : "no-gather", o.iov, o.max_conns, o.max_out, int(getpid()));
+  std::fprintf(stderr, "epoll_ref: listening on 127.0.0.1:%d threads=%d %s iov=%d yield_every=%d ack_window=%d "
+               "max_conns=%d max_out=%zu pid=%d\n",
+               o.port, o.threads, o.gather ? "gather" : "no-gather", o.iov, o.yield_every, o.ack_window,
+               o.max_conns, o.max_out, int(getpid()));
   std::vector<std::thread> ts;
   for (size_t i = 1; i < workers.size(); ++i) ts.emplace_back([&w = *workers[i]] { w.run(); });
   workers[0]->run();
@@ -986,16 +1078,17 @@ int main(int argc, char** argv) {
     s.accepted += x.accepted; s.rejected += x.rejected; s.published += x.published;
     s.deliveries += x.deliveries; s.writes += x.writes; s.bytes_out += x.bytes_out;
     s.slow_drops += x.slow_drops; s.bad_requests += x.bad_requests; s.max_conns_seen += x.max_conns_seen;
+    s.held_acks += x.held_acks; s.yields += x.yields;
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::fprintf(stderr,
                "epoll_ref: exit accepted=%" PRIu64 " rejected=%" PRIu64 " published=%" PRIu64
                " deliveries=%" PRIu64 " writes=%" PRIu64 " deliveries_per_write=%.1f bytes_out=%" PRIu64
-               " slow_drops=%" PRIu64 " bad_requests=%" PRIu64 " cpu_user_s=%.2f cpu_sys_s=%.2f max_rss_kb=%ld\n",
+               " slow_drops=%" PRIu64 " bad_requests=%" PRIu64 " held_acks=%" PRIu64 " yields=%" PRIu64 " cpu_user_s=%.2f cpu_sys_s=%.2f max_rss_kb=%ld\n",
                s.accepted, s.rejected, s.published, s.deliveries, s.writes,
                s.writes ? double(s.deliveries) / double(s.writes) : 0.0, s.bytes_out, s.slow_drops,
-               s.bad_requests, double(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6,
+               s.bad_requests, s.held_acks, s.yields, double(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6,
                double(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
   return 0;
 }
