@@ -1,9 +1,10 @@
 # Shared helpers for bench/run_s*.sh (sourced, not run).
 # Usage of the drivers:  run_sN.sh TARGET TRANSPORT [URL] [PUBLISH_KEY]
-#   TARGET     rushcast | nchan
+#   TARGET     rushcast | nchan | epoll (bench/epoll_ref: the raw epoll reference, rushcast's protocol)
 #   TRANSPORT  sse | ws
-#   URL        http://127.0.0.1:8080 (rushcast default) or http://127.0.0.1:8090 (nchan default)
-#   PUBLISH_KEY  rushcast's auth.publish_key (or env PUBLISH_KEY); unused for nchan
+#   URL        http://127.0.0.1:8080 (rushcast default), http://127.0.0.1:8090 (nchan default) or
+#              http://127.0.0.1:8070 (epoll default)
+#   PUBLISH_KEY  rushcast's auth.publish_key (or env PUBLISH_KEY); unused for nchan; any for epoll
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LOADGEN="${LOADGEN:-$BENCH_DIR/../build-bench/loadgen}"
@@ -11,17 +12,22 @@ PER_PROC="${PER_PROC:-2500}"          # connections per loadgen process (fd limi
 
 bench_init() {
   TARGET="${1:-}"; TRANSPORT="${2:-}"
-  case "$TARGET" in rushcast|nchan) ;; *) echo "usage: $0 rushcast|nchan sse|ws [URL] [PUBLISH_KEY]" >&2; exit 2;; esac
-  case "$TRANSPORT" in sse|ws) ;; *) echo "usage: $0 rushcast|nchan sse|ws [URL] [PUBLISH_KEY]" >&2; exit 2;; esac
+  case "$TARGET" in rushcast|nchan|epoll) ;; *) echo "usage: $0 rushcast|nchan|epoll sse|ws [URL] [PUBLISH_KEY]" >&2; exit 2;; esac
+  case "$TRANSPORT" in sse|ws) ;; *) echo "usage: $0 rushcast|nchan|epoll sse|ws [URL] [PUBLISH_KEY]" >&2; exit 2;; esac
   local def_url="http://127.0.0.1:8080"; [ "$TARGET" = nchan ] && def_url="http://127.0.0.1:8090"
+  [ "$TARGET" = epoll ] && def_url="http://127.0.0.1:8070"
   URL="${3:-${URL:-$def_url}}"
   PUBLISH_KEY="${4:-${PUBLISH_KEY:-}}"
+  # epoll_ref speaks rushcast's protocol: loadgen talks to it as --target rushcast; it accepts any
+  # Bearer key, and one is sent so that the publish requests are the same bytes as for rushcast.
+  LG_TARGET="$TARGET"
+  if [ "$TARGET" = epoll ]; then LG_TARGET=rushcast; PUBLISH_KEY="${PUBLISH_KEY:-epoll-ref}"; fi
   local hp="${URL#*://}"; hp="${hp%%/*}"
   HOST="${hp%:*}"; PORT="${hp##*:}"
   [ "$HOST" = localhost ] && HOST=127.0.0.1
   if [ "$HOST" != 127.0.0.1 ]; then echo "only 127.0.0.1 targets are allowed (got $HOST)" >&2; exit 2; fi
   if [ ! -x "$LOADGEN" ]; then
-    echo "loadgen not built: cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench -j1" >&2
+    echo "loadgen not built: cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench -j2" >&2
     exit 2
   fi
   command -v jq >/dev/null || { echo "jq is required" >&2; exit 2; }
@@ -31,7 +37,7 @@ bench_init() {
   RUN_ID="$(date +%Y%m%d-%H%M%S)-$$"
   RUN_DIR="${RUN_DIR:-$BENCH_DIR/results/tmp/$RUN_ID}"
   mkdir -p "$RUN_DIR"
-  COMMON=(--host "$HOST" --port "$PORT" --target "$TARGET" --transport "$TRANSPORT")
+  COMMON=(--host "$HOST" --port "$PORT" --target "$LG_TARGET" --transport "$TRANSPORT")
   CHILDREN=()
   trap bench_cleanup EXIT INT TERM
 }
@@ -90,7 +96,7 @@ publisher_done() { local p; for p in "${SUB_PIDS[@]}"; do kill -USR1 "$p" 2>/dev
 merge_subs() { "$LOADGEN" merge "${SUB_OUTS[@]}" --out "$RUN_DIR/sub-merged.json" >/dev/null; cat "$RUN_DIR/sub-merged.json"; }
 
 publish_args() {
-  PUB_ARGS=(--host "$HOST" --port "$PORT" --target "$TARGET")
+  PUB_ARGS=(--host "$HOST" --port "$PORT" --target "$LG_TARGET")
   [ -n "$PUBLISH_KEY" ] && PUB_ARGS+=(--key "$PUBLISH_KEY")
   return 0
 }

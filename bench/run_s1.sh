@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # S1 fan-out: N subscribers on one topic, EVENTS events of ~SIZE B published as fast as possible
 # over PUB_CONNS keep-alive connections. Reports deliveries/s, loss, latency p50/p99.
-#   bench/run_s1.sh rushcast|nchan sse|ws [URL] [PUBLISH_KEY]
+#   bench/run_s1.sh rushcast|nchan|epoll sse|ws [URL] [PUBLISH_KEY]
 # Env: N=10000 EVENTS=2000 PUB_CONNS=16 SIZE=100 PER_PROC=2500 RAMP_MS=5000 TIMEOUT=900 QUIET_MS=15000 TOPIC=...
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

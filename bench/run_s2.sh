@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # S2 memory: N idle subscriber connections; server RSS per connection from /proc/PID/status VmRSS
 # (summed over PID and its direct children, e.g. nginx master + workers), plus PSS for reference.
-#   SERVER_PID=1234 bench/run_s2.sh rushcast|nchan sse|ws [URL] [PUBLISH_KEY]
+#   SERVER_PID=1234 bench/run_s2.sh rushcast|nchan|epoll sse|ws [URL] [PUBLISH_KEY]
 #   (or pass the PID as the 5th argument; for nchan it defaults to the pid in NCHAN_PREFIX/nginx.pid)
 # Env: N=15000 HOLD=60 SETTLE=3 PER_PROC=2500 RAMP_MS=5000 TOPIC=...
 set -euo pipefail

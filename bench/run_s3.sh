@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # S3 latency: N subscribers on one topic, RATE events/s for DURATION s. Reports p50/p99/p99.9.
-#   bench/run_s3.sh rushcast|nchan sse|ws [URL] [PUBLISH_KEY]
+#   bench/run_s3.sh rushcast|nchan|epoll sse|ws [URL] [PUBLISH_KEY]
 # Env: N=5000 RATE=50 DURATION=20 PUB_CONNS=4 SIZE=100 PER_PROC=2500 RAMP_MS=5000 QUIET_MS=10000 TOPIC=...
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
