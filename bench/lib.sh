@@ -113,3 +113,13 @@ pss_kb() {
   for p in $(server_pids "$1"); do v=$(awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null); t=$((t + ${v:-0})); done
   echo "$t"
 }
+
+# Server CPU (user + system) of the PID and its direct children, in clock ticks; 0 without a PID.
+cpu_ticks() {
+  local t=0 p v
+  [ -n "${1:-}" ] || { echo 0; return; }
+  for p in $(server_pids "$1"); do
+    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null); t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
