@@ -2,8 +2,12 @@
 // the hub encodes each frame once, and a drain writes up to 64 of them in one writev.
 #include "rushcast/net/ws_session.hpp"
 
+#include <algorithm>
 #include <chrono>
 
+#include <unistd.h>
+
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -37,19 +41,51 @@ std::int64_t realtime_ns() {
 
 bool is_chat(const std::string& t) { return t.rfind("chat:", 0) == 0; }
 
+// The listener accepts with any_io_executor sockets; ws_gate wants the shard's concrete
+// executor (smaller pending operations). Moves the descriptor over; on failure the result is
+// closed and the handshake fails on it.
+ws_gate::socket_type on_shard_executor(asio::io_context::executor_type ex,
+                                       asio::ip::tcp::socket s) {
+  ws_gate::socket_type out(ex);
+  boost::system::error_code ec;
+  auto protocol = s.local_endpoint(ec).protocol();
+  if (ec) return out;
+  auto fd = s.release(ec);
+  if (ec) return out;
+  out.assign(protocol, fd, ec);
+  if (ec) ::close(fd);
+  return out;
+}
+
+// operator new/delete, exactly sized. Asio maps std::allocator to its per-thread recycling
+// cache, so a distinct type is needed to opt out of it (see do_read).
+template <class T>
+struct plain_allocator {
+  using value_type = T;
+  plain_allocator() = default;
+  template <class U>
+  plain_allocator(const plain_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
+  template <class U>
+  bool operator==(const plain_allocator<U>&) const noexcept { return true; }
+};
+
 }  // namespace
 
 ws_session::ws_session(services& svc, net::shard& sh, asio::ip::tcp::socket socket,
                        conn_slot_ptr slot, request_type upgrade, ws_params params)
     : svc_(svc),
       shard_(sh),
-      ws_(std::move(socket)),
+      ws_(on_shard_executor(sh.executor(), std::move(socket))),
       slot_(std::move(slot)),
-      upgrade_(std::move(upgrade)),
-      params_(std::move(params)),
-      queue_(svc.ctx.cfg.limits.max_queue_bytes) {
-  if (params_.username.empty()) params_.username = params_.user_id;
-}
+      handshake_(std::make_unique<handshake_state>(handshake_state{
+          std::move(upgrade), std::move(params.topics), params.refuse_code,
+          std::move(params.refuse_reason)})),
+      user_id_(std::move(params.user_id)),
+      username_(std::move(params.username)),
+      remote_ip_(std::move(params.remote_ip)),
+      queue_(svc.ctx.cfg.limits.max_queue_bytes) {}
 
 ws_session::~ws_session() {
   finish();
@@ -70,51 +106,78 @@ void ws_session::run() {
   ws_.set_option(t);
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "rushcast"); }));
-  ws_.async_accept(upgrade_, [self = shared_from_this()](boost::system::error_code ec) {
+  ws_.async_accept(handshake_->upgrade, [self = shared_from_this()](boost::system::error_code ec) {
     self->on_accept(ec);
   });
 }
 
 void ws_session::on_accept(boost::system::error_code ec) {
   if (ec) {
-    spdlog::debug("ws {}: handshake failed: {}", params_.remote_ip, ec.message());
+    spdlog::debug("ws {}: handshake failed: {}", remote_ip_, ec.message());
     return finish();
   }
   open_ = true;
   svc_.ctx.metrics.ws_connections.fetch_add(1, std::memory_order_relaxed);
   shard_.add(shared_from_this());
-  // The upgrade request is no longer needed; its headers would cost memory for the whole life.
-  upgrade_ = {};
+  // The upgrade request's headers would otherwise cost memory for the connection's whole life.
+  auto hs = std::move(handshake_);
   do_read();
   if (svc_.draining.load()) return close(1001, "server shutting down");
-  if (params_.refuse_code != 0) return close(params_.refuse_code, params_.refuse_reason);
-  if (!params_.topics.empty()) subscribe(params_.topics);
+  if (hs->refuse_code != 0) return close(hs->refuse_code, std::move(hs->refuse_reason));
+  if (!hs->topics.empty()) subscribe(hs->topics);
 }
 
+// An idle connection holds no message buffer. The zero-byte read keeps a Beast read pending, so
+// Beast still parses frame headers into its own fixed buffer, answers pings, notices pongs (its
+// idle timer) and handles the close frame; it completes only once a data frame has begun.
+// Only then is a buffer allocated for the message, and it is freed when the message is read.
 void ws_session::do_read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](boost::system::error_code ec,
-                                                       std::size_t n) { self->on_read(ec, n); });
+  // Zero bytes, but not a null pointer: Beast 1.81's UTF-8 check of the (empty) text it copied
+  // computes `p + size - 3`, which wraps around for a null p and reads from address 0.
+  static char no_bytes;
+  // This operation stays pending for the connection's whole idle life. Asio would otherwise
+  // take its memory from the thread's recycling cache, which hands out whatever block a
+  // bigger, finished operation (a 64-buffer write, the handshake response) left there.
+  ws_.async_read_some(asio::mutable_buffer(&no_bytes, 0),
+                      asio::bind_allocator(plain_allocator<void>{},
+                                           [self = shared_from_this()](
+                                               boost::system::error_code ec, std::size_t) {
+                                             self->on_frame(ec);
+                                           }));
+}
+
+void ws_session::on_frame(boost::system::error_code ec) {
+  if (read_failed(ec)) return;
+  // An empty final frame: the whole (empty) message has been read.
+  if (ws_.is_message_done()) return on_message({});
+  message_ = std::make_unique<beast::flat_buffer>();
+  ws_.async_read(*message_, [self = shared_from_this()](boost::system::error_code ec,
+                                                         std::size_t n) { self->on_read(ec, n); });
 }
 
 void ws_session::on_read(boost::system::error_code ec, std::size_t) {
-  if (ec) {
-    if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
-      spdlog::debug("ws {}: read: {}", params_.remote_ip, ec.message());
-    return finish();
-  }
-  if (close_requested_) {
-    buffer_.clear();
-    return do_read();
-  }
-  std::string text = beast::buffers_to_string(buffer_.data());
-  buffer_.clear();
-  // A large message grew the buffer; an idle connection should not keep it.
-  if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+  if (read_failed(ec)) return;
+  std::string text = beast::buffers_to_string(message_->data());
+  message_.reset();
+  on_message(std::move(text));
+}
+
+bool ws_session::read_failed(boost::system::error_code ec) {
+  if (!ec) return false;
+  if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
+    spdlog::debug("ws {}: read: {}", remote_ip_, ec.message());
+  message_.reset();
+  finish();
+  return true;
+}
+
+void ws_session::on_message(std::string text) {
+  if (close_requested_) return do_read();
   if (!ws_.got_text()) {
     send_text(api::ws_error("bad_request", "binary messages are not supported", nullptr));
     return do_read();
   }
-  auto retry_ms = svc_.ctx.rate.check_ip(params_.remote_ip, api::now_ms());
+  auto retry_ms = svc_.ctx.rate.check_ip(remote_ip_, api::now_ms());
   if (retry_ms > 0) {
     svc_.ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
     if (++strikes_ >= svc_.ctx.cfg.rate_limit.ws_abuse_strikes) {
@@ -144,7 +207,7 @@ void ws_session::push_frame(const hub::frame_ptr& f) {
   if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
   if (r.over_cap) {
     svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("ws {}: send queue over {} bytes, closing 4008", params_.remote_ip,
+    spdlog::info("ws {}: send queue over {} bytes, closing 4008", remote_ip_,
                  queue_.max_bytes());
     close_requested_ = true;  // refuse further frames now; close on the shard, not in deliver
     queue_.clear();
@@ -197,10 +260,14 @@ void ws_session::on_write(boost::system::error_code ec, std::size_t) {
   batch_.clear();
   bufs_.clear();
   if (ec) {
-    spdlog::debug("ws {}: write: {}", params_.remote_ip, ec.message());
+    spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
     return finish();
   }
   if (!queue_.empty()) return do_write();
+  // Drained: an idle connection keeps no batch storage. The next burst allocates it again,
+  // which costs far less than the send it precedes.
+  std::vector<hub::frame_ptr>().swap(batch_);
+  std::vector<asio::const_buffer>().swap(bufs_);
   if (close_requested_) try_close();
 }
 
@@ -214,31 +281,38 @@ void ws_session::subscribe(const std::vector<std::string>& topics) {
   auto& ctx = svc_.ctx;
   std::vector<std::string> fresh;
   for (const auto& t : topics) {
-    auto e = api::check_subscribe(t, params_.user_id, svc_.ctx.auth.jwt_on());
+    auto e = api::check_subscribe(t, user_id_, svc_.ctx.auth.jwt_on());
     if (e != errc::ok) {
       send_text(api::ws_error(error_name(e), "cannot subscribe to " + t, nullptr));
       continue;
     }
-    if (topics_.insert(t).second) fresh.push_back(t);
+    auto it = std::lower_bound(topics_.begin(), topics_.end(), t);
+    if (it != topics_.end() && *it == t) continue;
+    topics_.insert(it, t);
+    fresh.push_back(t);
   }
   if (fresh.empty()) return;
   auto r = ctx.hub.subscribe(shared_from_this(), fresh, std::nullopt, hub::transport::websocket);
   for (auto& f : r.replay) push_frame(f);
   for (auto& f : r.snapshot) push_frame(f);
-  if (!params_.user_id.empty())
+  if (!user_id_.empty())
     for (const auto& t : fresh)
-      if (is_chat(t)) ctx.presence.join(t, params_.user_id, params_.username);
+      if (is_chat(t)) ctx.presence.join(t, user_id_, username_.empty() ? user_id_ : username_);
 }
 
 void ws_session::unsubscribe(const std::vector<std::string>& topics) {
   std::vector<std::string> gone;
-  for (const auto& t : topics)
-    if (topics_.erase(t) > 0) gone.push_back(t);
+  for (const auto& t : topics) {
+    auto it = std::lower_bound(topics_.begin(), topics_.end(), t);
+    if (it == topics_.end() || *it != t) continue;
+    topics_.erase(it);
+    gone.push_back(t);
+  }
   if (gone.empty()) return;
   svc_.ctx.hub.unsubscribe(*this, gone);
-  if (!params_.user_id.empty())
+  if (!user_id_.empty())
     for (const auto& t : gone)
-      if (is_chat(t)) svc_.ctx.presence.leave(t, params_.user_id);
+      if (is_chat(t)) svc_.ctx.presence.leave(t, user_id_);
 }
 
 void ws_session::close(std::uint16_t code, std::string reason) {
@@ -247,7 +321,7 @@ void ws_session::close(std::uint16_t code, std::string reason) {
   close_code_ = code;
   close_reason_ = std::move(reason);
   if (code == 4008) queue_.clear();  // a slow consumer gets no more of its backlog
-  spdlog::debug("ws {}: closing {} ({})", params_.remote_ip, code, close_reason_);
+  spdlog::debug("ws {}: closing {} ({})", remote_ip_, code, close_reason_);
   if (!open_) return;
   if (!writing_ && queue_.empty()) try_close();
 }
@@ -277,9 +351,9 @@ void ws_session::finish() {
   queue_.clear();
   auto& ctx = svc_.ctx;
   ctx.hub.unsubscribe_all(*this);
-  if (!params_.user_id.empty() && !svc_.stopped.load())
+  if (!user_id_.empty() && !svc_.stopped.load())
     for (const auto& t : topics_)
-      if (is_chat(t)) ctx.presence.leave(t, params_.user_id);
+      if (is_chat(t)) ctx.presence.leave(t, user_id_);
   topics_.clear();
   boost::system::error_code ec;
   ws_.next_layer().next_layer().close(ec);

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,6 +18,10 @@ namespace rushcast::net {
 //
 // Bytes are counted by the caller's measure of a frame (SSE bytes or WebSocket frame bytes),
 // so one queue type serves both transports.
+//
+// An empty queue holds no heap memory (every idle connection has one): the storage is released
+// when a take empties the queue, and allocated again by the next push. A std::deque would
+// keep a 512-byte node and its map even when empty.
 class write_queue {
 public:
   struct push_result {
@@ -44,6 +47,8 @@ public:
   void clear();
 
   bool empty() const { return live_ == 0; }
+  // Whether the queue holds heap storage (tests: false once drained).
+  bool holds_storage() const { return entries_.capacity() > 0 || state_pos_.bucket_count() > 1; }
   std::size_t size() const { return live_; }
   std::size_t bytes() const { return bytes_; }
   std::size_t max_bytes() const { return max_bytes_; }
@@ -54,12 +59,16 @@ private:
     std::size_t bytes = 0;
   };
   static std::string key_of(const hub::frame& f);
+  entry& at(std::uint64_t pos) { return entries_[head_ + (pos - head_pos_)]; }
+  void pop_front();
+  void release_if_empty();
 
   std::size_t max_bytes_;
   std::size_t bytes_ = 0;
   std::size_t live_ = 0;
-  std::uint64_t head_pos_ = 0;  // absolute position of entries_.front()
-  std::deque<entry> entries_;
+  std::uint64_t head_pos_ = 0;  // absolute position of entries_[head_]
+  std::size_t head_ = 0;        // entries_[0, head_) are already taken
+  std::vector<entry> entries_;
   // topic '\0' name -> absolute position of the queued state frame.
   std::unordered_map<std::string, std::uint64_t> state_pos_;
 };

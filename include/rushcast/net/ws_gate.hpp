@@ -3,12 +3,12 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <utility>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/role.hpp>
@@ -25,14 +25,18 @@ namespace rushcast::net {
 // only once no Beast write is in flight after that completion. All on one shard thread.
 class ws_gate {
 public:
-  using executor_type = boost::asio::ip::tcp::socket::executor_type;
+  // The shard's own executor type, not any_io_executor: every Beast operation and every Asio
+  // reactor operation pending on this connection stores a copy of it (and of its work guard),
+  // and the idle connection keeps one read and one timer wait pending for its whole life.
+  using executor_type = boost::asio::io_context::executor_type;
+  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor_type>;
 
-  explicit ws_gate(boost::asio::ip::tcp::socket s) : socket_(std::move(s)) {}
+  explicit ws_gate(socket_type s) : socket_(std::move(s)) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   // Beast's lowest layer (it closes this socket on a timeout).
-  boost::asio::ip::tcp::socket& next_layer() noexcept { return socket_; }
-  const boost::asio::ip::tcp::socket& next_layer() const noexcept { return socket_; }
+  socket_type& next_layer() noexcept { return socket_; }
+  const socket_type& next_layer() const noexcept { return socket_; }
 
   template <class MutableBuffers, class Handler>
   auto async_read_some(const MutableBuffers& b, Handler&& h) {
@@ -45,8 +49,9 @@ public:
     return boost::asio::async_initiate<Handler, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const ConstBuffers& bufs) {
           if (raw_writing_) {
-            auto hp = std::make_shared<decltype(handler)>(std::move(handler));
-            parked_ = [this, bufs, hp] { start_beast_write(bufs, std::move(*hp)); };
+            parked_ = make_pending([this, bufs, h = std::move(handler)]() mutable {
+              start_beast_write(bufs, std::move(h));
+            });
             return;
           }
           start_beast_write(bufs, std::move(handler));
@@ -60,16 +65,32 @@ public:
   // Ends a raw write and lets a parked Beast write go.
   void end_raw() {
     raw_writing_ = false;
-    if (parked_) {
-      auto p = std::move(parked_);
-      parked_ = nullptr;
-      p();
-    }
+    if (parked_) std::exchange(parked_, nullptr)->run();
   }
   // Runs f once the Beast write in flight has completed.
-  void wait_beast(std::function<void()> f) { raw_waiter_ = std::move(f); }
+  template <class F>
+  void wait_beast(F f) {
+    raw_waiter_ = make_pending(std::move(f));
+  }
 
 private:
+  // A parked callback, heap-allocated only while something is parked: the gate lives inside
+  // Beast's stream state for the connection's whole life, where two std::function members
+  // would cost 64 bytes per idle connection.
+  struct pending {
+    virtual ~pending() = default;
+    virtual void run() = 0;
+  };
+  template <class F>
+  static std::unique_ptr<pending> make_pending(F f) {
+    struct impl final : pending {
+      explicit impl(F fn) : fn(std::move(fn)) {}
+      void run() override { fn(); }
+      F fn;
+    };
+    return std::make_unique<impl>(std::move(f));
+  }
+
   template <class ConstBuffers, class Handler>
   void start_beast_write(const ConstBuffers& bufs, Handler handler) {
     beast_writing_ = true;
@@ -77,19 +98,15 @@ private:
         bufs, [this, h = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
           beast_writing_ = false;
           h(ec, n);
-          if (!beast_writing_ && raw_waiter_) {
-            auto w = std::move(raw_waiter_);
-            raw_waiter_ = nullptr;
-            w();
-          }
+          if (!beast_writing_ && raw_waiter_) std::exchange(raw_waiter_, nullptr)->run();
         });
   }
 
-  boost::asio::ip::tcp::socket socket_;
+  socket_type socket_;
   bool raw_writing_ = false;
   bool beast_writing_ = false;
-  std::function<void()> parked_;
-  std::function<void()> raw_waiter_;
+  std::unique_ptr<pending> parked_;
+  std::unique_ptr<pending> raw_waiter_;
 };
 
 // Beast's close handshake ends with a teardown of the next layer. Like Beast's own TCP teardown

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,37 +55,53 @@ public:
   void subscribe(const std::vector<std::string>& topics) override;
   void unsubscribe(const std::vector<std::string>& topics) override;
   void close(std::uint16_t code, std::string reason) override;
-  const std::string& user_id() const override { return params_.user_id; }
-  const std::string& remote_ip() const override { return params_.remote_ip; }
+  const std::string& user_id() const override { return user_id_; }
+  const std::string& remote_ip() const override { return remote_ip_; }
   std::function<void(std::string)> async_sender() override;
 
   // drainable
   void drain() override { close(1001, "server shutting down"); }
 
 private:
+  // Needed only until the handshake is done; freed then.
+  struct handshake_state {
+    request_type upgrade;
+    std::vector<std::string> topics;
+    std::uint16_t refuse_code = 0;
+    std::string refuse_reason;
+  };
+
   void on_accept(boost::system::error_code ec);
   void do_read();
+  void on_frame(boost::system::error_code ec);
   void on_read(boost::system::error_code ec, std::size_t n);
+  void on_message(std::string text);
+  bool read_failed(boost::system::error_code ec);
   void push_frame(const hub::frame_ptr& f);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t n);
   void try_close();
   void finish();
 
+  // Every member here is paid by every idle connection (docs/ARCHITECTURE.md, "memory"): keep
+  // what only a handshake, a message or a write needs behind a pointer that is empty meanwhile.
   services& svc_;
   net::shard& shard_;
-  boost::beast::websocket::stream<ws_gate> ws_;
+  // No permessage-deflate: the server never offers it, so drop its state and code.
+  boost::beast::websocket::stream<ws_gate, false> ws_;
   conn_slot_ptr slot_;
-  request_type upgrade_;
-  ws_params params_;
-  boost::beast::flat_buffer buffer_;
+  std::unique_ptr<handshake_state> handshake_;
+  std::unique_ptr<boost::beast::flat_buffer> message_;  // only while a message is being read
+  std::string user_id_;
+  std::string username_;  // empty = user_id_
+  std::string remote_ip_;
   write_queue queue_;
   std::vector<hub::frame_ptr> batch_;
   std::vector<boost::asio::const_buffer> bufs_;
-  std::set<std::string> topics_;
+  std::vector<std::string> topics_;  // a handful at most: a vector is smaller than a set
+  std::string close_reason_;
   std::uint32_t strikes_ = 0;
   std::uint16_t close_code_ = 0;
-  std::string close_reason_;
   bool open_ = false;             // handshake done
   bool writing_ = false;          // a raw write is in flight
   bool close_requested_ = false;  // no more frames accepted; close once the queue is flushed

@@ -132,3 +132,40 @@ TEST(WriteQueue, ClearEmptiesAndForgetsStatePositions) {
   EXPECT_FALSE(r.conflated);
   EXPECT_TRUE(r.was_empty);
 }
+
+TEST(WriteQueue, HoldsNoStorageOnceDrained) {
+  write_queue q(1 << 20);
+  EXPECT_FALSE(q.holds_storage());
+  for (int i = 0; i < 20; ++i) q.push(mk("sale:a", i % 2 ? "stock" : "m", i % 2 == 1, "x"), 10);
+  EXPECT_TRUE(q.holds_storage());
+  drain(q);
+  EXPECT_FALSE(q.holds_storage());
+  q.push(mk("t", "m", false, "y"), 10);
+  q.clear();
+  EXPECT_FALSE(q.holds_storage());
+}
+
+TEST(WriteQueue, LongBacklogKeepsOrderAndConflationAcrossCompaction) {
+  // Never fully drained: the taken prefix is dropped from storage while positions stay valid.
+  write_queue q(1 << 20);
+  std::vector<std::string> got;
+  int next = 0;
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 10; ++i) q.push(mk("t", "m", false, std::to_string(next++)), 10);
+    q.push(mk("sale:a", "stock", true, "s" + std::to_string(round)), 10);
+    std::vector<frame_ptr> out;
+    q.take_batch(out, 8);
+    for (auto& f : out) got.push_back(f->sse);
+  }
+  auto rest = drain(q);
+  got.insert(got.end(), rest.begin(), rest.end());
+  std::vector<std::string> plain;
+  std::vector<std::string> states;
+  for (auto& t : got) (t[0] == 's' ? states : plain).push_back(t);
+  ASSERT_EQ(plain.size(), 500u);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(plain[i], std::to_string(i));
+  // Only the newest stock value is still queued at the end, and it comes last.
+  EXPECT_EQ(got.back(), "s49");
+  EXPECT_LT(states.size(), 50u);
+  EXPECT_FALSE(q.holds_storage());
+}
