@@ -1,5 +1,6 @@
 // Owns the core HTTP routes: backend publish, server time, health, readiness, metrics and the
 // static files of the demo pages. Registered by app/server on the router.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -82,6 +83,20 @@ void serve_static(const context& ctx, const request& req, responder& respond) {
   respond(std::move(r));
 }
 
+// The publish API's answer when its event was not published: 503 with Retry-After, the
+// contract's error body, and retryAfterMs like the 429s.
+response backlog_full_response(errc e) {
+  constexpr std::uint32_t retry_after_ms = 1000;
+  response r = error_response(
+      e,
+      e == errc::unavailable ? "draining: the event was not published"
+                             : "fan-out backlog full (limits.max_publish_backlog): the event was "
+                               "not published, retry",
+      {{"retryAfterMs", retry_after_ms}});
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_ms / 1000));
+  return r;
+}
+
 void publish(context& ctx, const request& req, responder& respond) {
   auto authz = req.header("authorization");
   if (!authz || authz->empty()) {
@@ -122,10 +137,16 @@ void publish(context& ctx, const request& req, responder& respond) {
     respond(error_response(errc::bad_request, "\"data\" must be a JSON object"));
     return;
   }
-  auto published = ctx.hub.publish(topic->get_ref<const std::string&>(), event,
-                                   data->dump(-1, ' ', false,
-                                              nlohmann::json::error_handler_t::replace));
-  respond(json_response({{"id", published.id}}));
+  // Waits while the fan-out backlog is at limits.max_publish_backlog, so a fast publisher's
+  // next request (keep-alive: one at a time) waits too; respond may run on a shard thread.
+  ctx.hub.publish_bounded(
+      topic->get<std::string>(), std::move(event),
+      data->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+      std::chrono::milliseconds(ctx.cfg.limits.max_publish_wait_ms),
+      [respond](boost::system::result<hub::publish_result> published) {
+        if (published) return respond(json_response({{"id", published->id}}));
+        respond(backlog_full_response(static_cast<errc>(published.error().value())));
+      });
 }
 
 }  // namespace
@@ -147,6 +168,7 @@ void register_core_routes(router& r, context& ctx) {
       respond(error_response(errc::unavailable, "starting or draining"));
   });
   r.add("GET", "/metrics", [&ctx](const request&, responder respond) {
+    ctx.hub.refresh_gauges();
     respond(response::text(200, ctx.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"));
   });
   // The catch-all: every GET no other route claims is a static file (or 404).

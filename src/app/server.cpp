@@ -130,7 +130,9 @@ void server::impl::start() {
     executors.push_back(iocs.back()->get_executor());
   }
 
-  hub = std::make_unique<hub::hub>(executors, cfg.history, make_epoch());
+  hub = std::make_unique<hub::hub>(executors, cfg.history, make_epoch(),
+                                   hub::hub::default_sweep_budget,
+                                   cfg.limits.max_publish_backlog);
   hub->set_metrics(&metrics);
   presence = std::make_unique<hub::presence>(*hub);
 
@@ -221,6 +223,7 @@ void server::impl::arm_stats() {
   stats_timer->expires_after(std::chrono::milliseconds(1000));
   stats_timer->async_wait([this](boost::system::error_code ec) {
     if (ec || svc->draining.load()) return;
+    hub->refresh_gauges();
     auto j = metrics.to_json();
     j["serverTime"] = api::now_ms();
     hub->publish("sys:stats", "stats", j.dump(), true);
@@ -247,6 +250,8 @@ void server::impl::wait_and_drain() {
   ctx->ready = false;
   svc->draining = true;
   listener->stop();
+  // Publishers waiting for the fan-out backlog get 503 now rather than after their wait.
+  hub->close_bounded();
   for (auto& sh : shards) asio::post(sh->ioc(), [s = sh.get()] { s->drain_all(); });
   engine::stop_sales(registry);
   engine::stop_auctions(registry);
@@ -273,6 +278,8 @@ void server::impl::teardown() {
     if (t.joinable()) t.join();
   threads.clear();
   if (svc) svc->stopped = true;
+  // Waiting publishes hold timers of the io_contexts destroyed below.
+  if (hub) hub->close_bounded();
   // Every I/O object must die before its io_context; objects kept alive by pending handlers
   // die inside the io_context's own shutdown, which is allowed.
   signals.reset();

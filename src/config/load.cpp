@@ -36,7 +36,9 @@ constexpr const char* demo_json = R"json({
     "max_queue_bytes": 1048576,
     "handshake_timeout_ms": 10000,
     "idle_timeout_ms": 60000,
-    "max_long_poll_ms": 30000
+    "max_long_poll_ms": 30000,
+    "max_publish_backlog": 256,
+    "max_publish_wait_ms": 5000
   },
   "heartbeat_ms": 15000,
   "coalesce_ms": 50,
@@ -252,7 +254,8 @@ void read_limits(const json& j, limits_cfg& out) {
   section s(j, "limits");
   s.known({"max_header_bytes", "max_body_bytes", "max_ws_message_bytes", "max_connections",
            "max_connections_per_ip", "max_queue_bytes", "handshake_timeout_ms",
-           "idle_timeout_ms", "max_long_poll_ms"});
+           "idle_timeout_ms", "max_long_poll_ms", "max_publish_backlog",
+           "max_publish_wait_ms"});
   s.uint("max_header_bytes", out.max_header_bytes, 1024, 1 << 20,
          "an integer between 1024 and 1048576");
   s.positive_size("max_body_bytes", out.max_body_bytes);
@@ -265,6 +268,10 @@ void read_limits(const json& j, limits_cfg& out) {
   s.positive_ms("idle_timeout_ms", out.idle_timeout_ms);
   s.uint("max_long_poll_ms", out.max_long_poll_ms, 1, 30000,
          "an integer of milliseconds between 1 and 30000");
+  s.uint("max_publish_backlog", out.max_publish_backlog, 1, 1 << 20,
+         "an integer between 1 and 1048576");
+  s.uint("max_publish_wait_ms", out.max_publish_wait_ms, 0, 60000,
+         "an integer of milliseconds between 0 and 60000");
   s.finish();
 }
 

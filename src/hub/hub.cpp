@@ -28,6 +28,23 @@
 // A repeated unsubscribe_all (destructor after close path) is a no-op on any thread: the
 // subscriber's hub_topics_ count is 0 then and the index is not touched.
 // No lock is held while subscriber::deliver or a snapshot source runs.
+//
+// Backlog. Each shard counts the events posted to it and not yet swept to all its subscribers
+// (queue + pending + current): +1 in publish() under the shard mutex, -1 when its sweep ends.
+// publish() ignores the count (engines must never wait or lose an event); publish_bounded(),
+// the external publish API's entry, publishes only while every shard is below max_backlog.
+// Otherwise the event waits in a FIFO (gate) until a sweep brings every shard below the bound
+// again, or until max_wait expires (a timer on shard 0; nothing is published then).
+// So an HTTP publisher's answer, and with it its next request on a keep-alive connection,
+// waits for the fan-out instead of running thousands of events ahead of it.
+// The hot path pays one atomic add and one subtract per event and shard, plus one load of the
+// gate's "waiting" flag when a sweep ends; the gate's mutex is taken only while someone waits.
+// No lost wake-up: a waiter sets "waiting" and then re-checks the backlog; a sweep lowers the
+// backlog and then reads "waiting" (both sequentially consistent), so one of them admits.
+// Why 256 by default: the bound must leave a sweep many frames to deliver before the
+// sessions' flushes run, or each flush gathers few frames per write (see default_sweep_budget
+// and docs/BENCHMARKS.md); a flush gathers at most 64 frames, and 256 keeps S1's throughput
+// while capping how far publishers run ahead (docs/CONFIG.md, limits.max_publish_backlog).
 #include "rushcast/hub/hub.hpp"
 
 #include <algorithm>
@@ -40,9 +57,11 @@
 #include <unordered_map>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/assert.hpp>
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/errc.hpp"
 #include "rushcast/hub/history.hpp"
 #include "rushcast/hub/topic_index.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -57,9 +76,21 @@ struct string_hash {
   }
 };
 
+// Called by a shard's sweep when it lowered its backlog while bounded publishes wait.
+using room_fn = void (*)(const std::shared_ptr<void>& owner);
+
 struct shard_state {
   boost::asio::any_io_executor ex;
   std::size_t sweep_budget = hub::default_sweep_budget;
+
+  // Backlog: events posted here and not yet swept (written under mu or on the shard thread,
+  // read anywhere). peak is written under mu only.
+  std::atomic<std::size_t> backlog{0};
+  std::atomic<std::size_t> peak{0};
+  // Shared by every shard: set while a bounded publish waits (see "No lost wake-up").
+  std::shared_ptr<std::atomic<bool>> waiting;
+  std::weak_ptr<void> owner;  // the hub's impl, locked only while waiting
+  room_fn on_room = nullptr;
 
   // Dispatcher: publish() pushes under mu; the shard thread swaps the queue out.
   std::mutex mu;
@@ -108,6 +139,10 @@ void run_shard(const std::weak_ptr<shard_state>& weak) {
     }
     s->index.unpin(f->topic);
     s->current.reset();
+    s->backlog.fetch_sub(1, std::memory_order_seq_cst);
+    if (s->waiting->load(std::memory_order_seq_cst)) {
+      if (auto owner = s->owner.lock()) s->on_room(owner);
+    }
     // Each frame costs at least one unit, so a burst for topics nobody here follows yields too.
     if (budget == 0 || --budget == 0) {
       post_run(s);
@@ -128,12 +163,34 @@ frame_ptr make_resync_frame(const std::string& reason) {
 
 }  // namespace
 
+// A bounded publish waiting for room; its timer runs on shard 0's executor.
+struct bounded_waiter {
+  bounded_waiter(boost::asio::any_io_executor ex, std::string t, std::string n, std::string d,
+                 bounded_publish_handler h)
+      : timer(std::move(ex)),
+        topic(std::move(t)),
+        name(std::move(n)),
+        data(std::move(d)),
+        done(std::move(h)) {}
+  boost::asio::steady_timer timer;
+  std::string topic, name, data;
+  bounded_publish_handler done;
+};
+using waiter_ptr = std::shared_ptr<bounded_waiter>;
+
 struct hub::impl {
   impl(config::history_cfg cfg, std::string ep)
       : epoch(ep), hist(cfg, std::move(ep), steady_ms) {}
 
   std::string epoch;
   std::vector<std::shared_ptr<shard_state>> shards;
+  std::size_t max_backlog = hub::default_max_backlog;
+
+  // Gate of bounded publishes. Lock order: gate_mu, then mu, then a shard's mu.
+  std::shared_ptr<std::atomic<bool>> waiting = std::make_shared<std::atomic<bool>>(false);
+  mutable std::mutex gate_mu;
+  std::deque<waiter_ptr> waiters;
+  bool gate_closed = false;
 
   mutable std::mutex mu;  // orders publishes; guards hist, seq, subscribed
   history hist;
@@ -148,6 +205,55 @@ struct hub::impl {
   std::map<std::string, snapshot_prefix_fn> prefixes;
 
   obs::metrics* metrics = nullptr;
+
+  publish_result publish(std::string_view topic, std::string_view name,
+                         std::string_view data_json, bool state);
+
+  bool backlog_full() const {
+    for (const auto& s : shards)
+      if (s->backlog.load(std::memory_order_seq_cst) >= max_backlog) return true;
+    return false;
+  }
+
+  // Any thread, no lock held. Publishes waiting events, oldest first, while every shard is
+  // below the bound; answers them outside the lock.
+  void admit() {
+    thread_local std::vector<std::pair<waiter_ptr, publish_result>> admitted;
+    admitted.clear();
+    {
+      std::lock_guard lk(gate_mu);
+      while (!waiters.empty() && !backlog_full()) {
+        waiter_ptr w = std::move(waiters.front());
+        waiters.pop_front();
+        auto r = publish(w->topic, w->name, w->data, false);
+        admitted.emplace_back(std::move(w), std::move(r));
+      }
+      if (waiters.empty()) waiting->store(false, std::memory_order_seq_cst);
+    }
+    for (auto& [w, r] : admitted) finish(w, std::move(r));
+    admitted.clear();
+  }
+
+  // Cancels w's timer on its own executor (a timer is not thread-safe) and answers.
+  static void finish(const waiter_ptr& w, boost::system::result<publish_result> r) {
+    boost::asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+    auto done = std::move(w->done);
+    done(std::move(r));
+  }
+
+  // On the timer's executor: max_wait passed. The waiter may have been admitted meanwhile.
+  void expire(const waiter_ptr& w) {
+    {
+      std::lock_guard lk(gate_mu);
+      auto it = std::find(waiters.begin(), waiters.end(), w);
+      if (it == waiters.end()) return;
+      waiters.erase(it);
+      if (waiters.empty()) waiting->store(false, std::memory_order_seq_cst);
+    }
+    if (metrics) metrics->publishes_rejected.fetch_add(1, std::memory_order_relaxed);
+    auto done = std::move(w->done);
+    done(make_error_code(errc::over_capacity));
+  }
 
   // Caller holds mu, on the shard thread of shard_no.
   void release(const std::string& topic, std::size_t shard_no) {
@@ -183,37 +289,48 @@ struct hub::impl {
 };
 
 hub::hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
-         std::string epoch, std::size_t sweep_budget)
-    : impl_(std::make_unique<impl>(history, std::move(epoch))) {
+         std::string epoch, std::size_t sweep_budget, std::size_t max_backlog)
+    : impl_(std::make_shared<impl>(history, std::move(epoch))) {
   if (shard_executors.empty()) throw std::invalid_argument("hub: at least one shard executor");
+  impl_->max_backlog = max_backlog == 0 ? 1 : max_backlog;
   for (auto& ex : shard_executors) {
     auto s = std::make_shared<shard_state>();
     s->ex = std::move(ex);
     s->sweep_budget = sweep_budget == 0 ? 1 : sweep_budget;
+    s->waiting = impl_->waiting;
+    s->owner = std::static_pointer_cast<void>(impl_);
+    s->on_room = [](const std::shared_ptr<void>& owner) {
+      static_cast<impl*>(owner.get())->admit();
+    };
     impl_->shards.push_back(std::move(s));
   }
 }
 
-hub::~hub() = default;
+// Waiting publishes are refused here; their timers need the shard executors, so app/server
+// calls close_bounded() before it destroys the io_contexts (tests destroy the hub first).
+hub::~hub() { close_bounded(); }
 
-publish_result hub::publish(std::string_view topic, std::string_view name,
-                            std::string_view data_json, bool state) {
+publish_result hub::impl::publish(std::string_view topic, std::string_view name,
+                                  std::string_view data_json, bool state) {
   thread_local std::vector<std::shared_ptr<shard_state>> to_post;
   to_post.clear();
   publish_result r;
   {
-    std::lock_guard lk(impl_->mu);
-    r.seq = ++impl_->seq;
-    r.id = impl_->hist.make_id(r.seq);
+    std::lock_guard lk(mu);
+    r.seq = ++seq;
+    r.id = hist.make_id(r.seq);
     auto f = make_frame(r.id, r.seq, topic, name, data_json, state);
-    impl_->hist.append(f);
-    impl_->last_seq.store(r.seq, std::memory_order_release);
-    if (auto it = impl_->subscribed.find(topic); it != impl_->subscribed.end()) {
+    hist.append(f);
+    last_seq.store(r.seq, std::memory_order_release);
+    if (auto it = subscribed.find(topic); it != subscribed.end()) {
       for (std::size_t i = 0; i < it->second.size(); ++i) {
         if (it->second[i] == 0) continue;
-        auto& s = impl_->shards[i];
+        auto& s = shards[i];
         std::lock_guard qlk(s->mu);
         s->queue.push_back(f);
+        const std::size_t depth = s->backlog.fetch_add(1, std::memory_order_seq_cst) + 1;
+        if (depth > s->peak.load(std::memory_order_relaxed))
+          s->peak.store(depth, std::memory_order_relaxed);
         if (!s->scheduled) {
           s->scheduled = true;
           to_post.push_back(s);
@@ -224,8 +341,98 @@ publish_result hub::publish(std::string_view topic, std::string_view name,
   // Outside the mutex: the queues already hold the frames in order; the handler drains them.
   for (auto& s : to_post) post_run(s);
   to_post.clear();
-  if (impl_->metrics) impl_->metrics->events_published.fetch_add(1, std::memory_order_relaxed);
+  if (metrics) metrics->events_published.fetch_add(1, std::memory_order_relaxed);
   return r;
+}
+
+publish_result hub::publish(std::string_view topic, std::string_view name,
+                            std::string_view data_json, bool state) {
+  return impl_->publish(topic, name, data_json, state);
+}
+
+void hub::publish_bounded(std::string topic, std::string name, std::string data_json,
+                          std::chrono::milliseconds max_wait, bounded_publish_handler done) {
+  auto& im = *impl_;
+  if (!im.waiting->load(std::memory_order_seq_cst) && !im.backlog_full()) {
+    done(im.publish(topic, name, data_json, false));
+    return;
+  }
+  if (max_wait <= std::chrono::milliseconds::zero()) {
+    // Configured not to wait: refused at once, nothing published.
+    if (im.metrics) im.metrics->publishes_rejected.fetch_add(1, std::memory_order_relaxed);
+    done(make_error_code(errc::over_capacity));
+    return;
+  }
+  // Timers on shard 0, like the engines' strands: at most one per waiting HTTP request.
+  auto w = std::make_shared<bounded_waiter>(im.shards.front()->ex, std::move(topic), std::move(name),
+                                            std::move(data_json), std::move(done));
+  {
+    std::lock_guard lk(im.gate_mu);
+    if (im.gate_closed) {
+      auto d = std::move(w->done);
+      d(make_error_code(errc::unavailable));
+      return;
+    }
+    // Armed before the waiter is visible: only its expiry or finish() touch it afterwards.
+    w->timer.expires_after(max_wait);
+    w->timer.async_wait([w, weak = std::weak_ptr<impl>(impl_)](boost::system::error_code ec) {
+      if (ec) return;  // cancelled: admitted or closed
+      if (auto owner = weak.lock()) owner->expire(w);
+    });
+    im.waiters.push_back(w);
+    im.waiting->store(true, std::memory_order_seq_cst);
+  }
+  if (im.metrics) im.metrics->publishes_deferred.fetch_add(1, std::memory_order_relaxed);
+  // The sweep may have made room before it could see "waiting".
+  im.admit();
+}
+
+void hub::close_bounded() {
+  std::deque<waiter_ptr> refused;
+  {
+    std::lock_guard lk(impl_->gate_mu);
+    impl_->gate_closed = true;
+    refused.swap(impl_->waiters);
+    impl_->waiting->store(false, std::memory_order_seq_cst);
+  }
+  if (impl_->metrics && !refused.empty())
+    impl_->metrics->publishes_rejected.fetch_add(refused.size(), std::memory_order_relaxed);
+  for (auto& w : refused) impl::finish(w, make_error_code(errc::unavailable));
+}
+
+void hub::refresh_gauges() const {
+  auto* m = impl_->metrics;
+  if (!m) return;
+  for (std::size_t i = 0; i < impl_->shards.size(); ++i) {
+    const std::string label = "shard=\"" + std::to_string(i) + "\"";
+    m->set_gauge("rushcast_publish_backlog", label, static_cast<std::int64_t>(backlog(i)));
+    m->set_gauge("rushcast_publish_backlog_peak", label,
+                 static_cast<std::int64_t>(backlog_peak(i)));
+  }
+  m->set_gauge("rushcast_publish_backlog_limit", "",
+               static_cast<std::int64_t>(impl_->max_backlog));
+  m->set_gauge("rushcast_publishes_waiting", "", static_cast<std::int64_t>(waiting_publishes()));
+}
+
+std::size_t hub::backlog(std::size_t shard_no) const {
+  return shard_no < impl_->shards.size()
+             ? impl_->shards[shard_no]->backlog.load(std::memory_order_relaxed)
+             : 0;
+}
+
+std::size_t hub::backlog_peak(std::size_t shard_no) const {
+  return shard_no < impl_->shards.size()
+             ? impl_->shards[shard_no]->peak.load(std::memory_order_relaxed)
+             : 0;
+}
+
+std::size_t hub::max_backlog() const { return impl_->max_backlog; }
+
+std::size_t hub::shard_count() const { return impl_->shards.size(); }
+
+std::size_t hub::waiting_publishes() const {
+  std::lock_guard lk(impl_->gate_mu);
+  return impl_->waiters.size();
 }
 
 subscribe_result hub::subscribe(const std::shared_ptr<subscriber>& sub,

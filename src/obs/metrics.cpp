@@ -57,6 +57,8 @@ nlohmann::json metrics::to_json() const {
   j["slow_consumer_drops"] = slow_consumer_drops.load();
   j["http_requests"] = http_requests.load();
   j["rate_limited"] = rate_limited.load();
+  j["publishes_deferred"] = publishes_deferred.load();
+  j["publishes_rejected"] = publishes_rejected.load();
   std::lock_guard lk(mu_);
   j["admissions"] = admissions_;
   j["bids"] = bids_;
@@ -95,6 +97,12 @@ std::string metrics::render() const {
   counter("rushcast_http_requests_total", "HTTP requests routed.", http_requests.load());
   counter("rushcast_rate_limited_total", "Requests refused by a rate limit.",
           rate_limited.load());
+  counter("rushcast_publishes_deferred_total",
+          "Publishes (POST /api/publish) that waited for the fan-out backlog to drop.",
+          publishes_deferred.load());
+  counter("rushcast_publishes_rejected_total",
+          "Publishes refused with 503 because the fan-out backlog stayed full (or on drain).",
+          publishes_rejected.load());
   {
     std::lock_guard lk(mu_);
     o << "# HELP rushcast_admissions_total Seckill admissions by outcome.\n"

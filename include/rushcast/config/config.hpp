@@ -31,6 +31,10 @@ struct limits_cfg {
   std::uint32_t handshake_timeout_ms = 10000;   // request head must arrive within this
   std::uint32_t idle_timeout_ms = 60000;        // idle keep-alive HTTP connection closed
   std::uint32_t max_long_poll_ms = 30000;       // long-poll timeout clamp
+  // Events a shard may hold not yet swept to its subscribers before POST /api/publish waits
+  // (engines never wait); after max_publish_wait_ms of waiting: 503 + Retry-After.
+  std::size_t max_publish_backlog = 256;
+  std::uint32_t max_publish_wait_ms = 5000;
 };
 
 struct sse_cfg {

@@ -3,6 +3,7 @@
 // Used by engines and api/ (publish), sessions (subscribe/unsubscribe), app/ (construction).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/system/result.hpp>
 
 #include "rushcast/config/config.hpp"
 #include "rushcast/hub/frame.hpp"
@@ -53,23 +55,60 @@ struct publish_result {
   std::uint64_t seq = 0;
 };
 
+// What a bounded publish ends with: the published event, or no event at all and
+// errc::over_capacity (the backlog stayed at its bound for max_wait) or errc::unavailable (the
+// hub is draining). An event is published only together with a success.
+using bounded_publish_handler = std::function<void(boost::system::result<publish_result>)>;
+
 class hub {
 public:
   // executors[i] runs shard i (one thread each). epoch distinguishes this process's ids from
   // a previous run's (resync after restart).
   // Deliveries a shard makes per handler run before it yields (see hub.cpp on why it is large).
   static constexpr std::size_t default_sweep_budget = 262144;
+  // Events a shard may hold not yet swept to all its subscribers before bounded publishes
+  // wait (limits.max_publish_backlog; see hub.cpp on why it is not smaller).
+  static constexpr std::size_t default_max_backlog = 256;
 
   hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
-      std::string epoch, std::size_t sweep_budget = default_sweep_budget);
+      std::string epoch, std::size_t sweep_budget = default_sweep_budget,
+      std::size_t max_backlog = default_max_backlog);
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
 
   // Thread-safe; any thread. Orders the event (id, history), encodes it once, and posts the
   // shared frame to each shard that has subscribers of the topic. state = conflatable.
+  // Never waits and never fails: engines and WebSocket chat publish here, and may push a
+  // shard's backlog past max_backlog (their state events are conflated downstream anyway).
   publish_result publish(std::string_view topic, std::string_view name,
                          std::string_view data_json, bool state = false);
+
+  // Thread-safe; any thread. The external publish API's entry (POST /api/publish): publishes
+  // at once, and calls done before returning, when every shard's backlog is below
+  // max_backlog and no earlier bounded publish waits. Otherwise the event waits, in arrival
+  // order, until every shard's backlog is below the bound again (it is then published from
+  // the shard thread whose sweep made room) or until max_wait has passed (done gets
+  // errc::over_capacity and nothing is published; max_wait 0 refuses at once instead of
+  // waiting). done runs exactly once, on any thread.
+  // The bound is soft by at most one event per concurrent caller of the fast path.
+  void publish_bounded(std::string topic, std::string name, std::string data_json,
+                       std::chrono::milliseconds max_wait, bounded_publish_handler done);
+  // Drain: answers every waiting bounded publish errc::unavailable, and every later one that
+  // would have to wait, at once. Thread-safe.
+  void close_bounded();
+
+  // Events posted to shard_no and not yet swept to all its subscribers; thread-safe, relaxed.
+  std::size_t backlog(std::size_t shard_no) const;
+  // The highest backlog shard_no has had since start (for /metrics and sizing the bound).
+  std::size_t backlog_peak(std::size_t shard_no) const;
+  std::size_t max_backlog() const;
+  std::size_t shard_count() const;
+  std::size_t waiting_publishes() const;  // bounded publishes waiting now; thread-safe
+  // Copies the backlog figures into the metrics' gauges (rushcast_publish_backlog{shard},
+  // rushcast_publish_backlog_peak{shard}, rushcast_publish_backlog_limit,
+  // rushcast_publishes_waiting); called before /metrics and sys:stats render. Thread-safe.
+  void refresh_gauges() const;
 
   // On sub's shard thread only. Registers sub for topics and returns what must be written
   // before any live frame: replay after last_event_id (when given) and snapshots. Live frames
@@ -91,8 +130,9 @@ public:
   // Registers the snapshot source of every topic starting with prefix; an exact set_snapshot
   // wins over a prefix, and a longer prefix over a shorter one. Thread-safe.
   void set_snapshot_prefix(std::string prefix, snapshot_prefix_fn fn);
-  // Counts publishes into m->events_published; nullptr (the default) counts nothing. Call
-  // before the first publish.
+  // Counts publishes into m->events_published, and bounded publishes that waited or were
+  // refused into m->publishes_deferred / publishes_rejected; nullptr (the default) counts
+  // nothing. Call before the first publish.
   void set_metrics(obs::metrics* m);
 
   const std::string& epoch() const;
@@ -101,7 +141,9 @@ public:
 
 private:
   struct impl;
-  std::unique_ptr<impl> impl_;
+  // Shared with the shards' handlers, which hold it weakly: a sweep that makes room admits
+  // waiting publishes and must not outlive the hub.
+  std::shared_ptr<impl> impl_;
 };
 
 }  // namespace rushcast::hub

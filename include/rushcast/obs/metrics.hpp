@@ -44,6 +44,9 @@ public:
   std::atomic<std::uint64_t> slow_consumer_drops{0};  // connections closed at the queue cap
   std::atomic<std::uint64_t> http_requests{0};
   std::atomic<std::uint64_t> rate_limited{0};
+  // POST /api/publish at limits.max_publish_backlog: answered late, or refused (503).
+  std::atomic<std::uint64_t> publishes_deferred{0};
+  std::atomic<std::uint64_t> publishes_rejected{0};
 
   // Admissions by outcome (queued, sold_out, duplicate, not_started, ended, rate_limited).
   void count_admission(const std::string& outcome);

@@ -119,6 +119,8 @@ TEST(ConfigLoad, ShippedFileMatchesEmbeddedDemo) {
   EXPECT_EQ(f.static_dir, e.static_dir);
   EXPECT_EQ(f.data_dir, e.data_dir);
   EXPECT_EQ(f.limits.max_body_bytes, e.limits.max_body_bytes);
+  EXPECT_EQ(f.limits.max_publish_backlog, e.limits.max_publish_backlog);
+  EXPECT_EQ(f.limits.max_publish_wait_ms, e.limits.max_publish_wait_ms);
   EXPECT_EQ(f.heartbeat_ms, e.heartbeat_ms);
 }
 
@@ -217,6 +219,31 @@ TEST(ConfigLoad, OutOfRangeValuesAreRefused) {
   EXPECT_NE(parse_error(R"({"auctions": [{"id":"a","start_price":-1,"start_at":"+0s","end_at":"+1h"}]})")
                 .find("auctions[0].start_price"),
             std::string::npos);
+}
+
+TEST(ConfigLoad, PublishBacklogLimitsAreReadAndBounded) {
+  config d = parse("{}");
+  EXPECT_EQ(d.limits.max_publish_backlog, 256u);
+  EXPECT_EQ(d.limits.max_publish_wait_ms, 5000u);
+  config c = parse(R"({"limits": {"max_publish_backlog": 1, "max_publish_wait_ms": 0}})");
+  EXPECT_EQ(c.limits.max_publish_backlog, 1u);
+  EXPECT_EQ(c.limits.max_publish_wait_ms, 0u);
+  EXPECT_NE(parse_error(R"({"limits": {"max_publish_backlog": 0}})")
+                .find("limits.max_publish_backlog"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"limits": {"max_publish_backlog": 1048577}})")
+                .find("limits.max_publish_backlog"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"limits": {"max_publish_backlog": "64"}})")
+                .find("limits.max_publish_backlog"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"limits": {"max_publish_wait_ms": 60001}})")
+                .find("limits.max_publish_wait_ms"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"limits": {"max_publish_wait_ms": -1}})")
+                .find("limits.max_publish_wait_ms"),
+            std::string::npos);
+  EXPECT_EQ(embedded_default().limits.max_publish_backlog, 256u);
 }
 
 TEST(ConfigLoad, EnumeratedValuesAreChecked) {
