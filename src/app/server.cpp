@@ -286,6 +286,7 @@ void server::impl::teardown() {
   stats_timer.reset();
   watchdog_timer.reset();
   listener.reset();
+  for (auto& sh : shards) sh->stop_keepalive();
   registry.sales.clear();
   registry.auctions.clear();
   while (!iocs.empty()) iocs.pop_back();

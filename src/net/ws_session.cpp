@@ -1,5 +1,8 @@
-// One WebSocket connection. Data frames bypass Beast (see ws_gate.hpp and docs/ARCHITECTURE.md):
-// the hub encodes each frame once, and a drain writes up to 64 of them in one writev.
+// One WebSocket connection. Beast does the upgrade handshake only and is freed after it; the
+// session then owns just the socket (like sse_session): it waits for readability, parses client
+// frames itself (ws_frame_reader) and writes the hub's pre-encoded frames and its own control
+// frames through one queue, many per writev. Keep-alive is the shard's sweep (keepalive()).
+// See docs/ARCHITECTURE.md, "WebSocket".
 #include "rushcast/net/ws_session.hpp"
 
 #include <algorithm>
@@ -10,8 +13,6 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,7 @@ namespace rushcast::net {
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace asio = boost::asio;
+using steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -41,12 +43,12 @@ std::int64_t realtime_ns() {
 
 bool is_chat(const std::string& t) { return t.rfind("chat:", 0) == 0; }
 
-// The listener accepts with any_io_executor sockets; ws_gate wants the shard's concrete
+// The listener accepts with any_io_executor sockets; the session wants the shard's concrete
 // executor (smaller pending operations). Moves the descriptor over; on failure the result is
 // closed and the handshake fails on it.
-ws_gate::socket_type on_shard_executor(asio::io_context::executor_type ex,
-                                       asio::ip::tcp::socket s) {
-  ws_gate::socket_type out(ex);
+ws_session::socket_type on_shard_executor(asio::io_context::executor_type ex,
+                                          asio::ip::tcp::socket s) {
+  ws_session::socket_type out(ex);
   boost::system::error_code ec;
   auto protocol = s.local_endpoint(ec).protocol();
   if (ec) return out;
@@ -58,7 +60,7 @@ ws_gate::socket_type on_shard_executor(asio::io_context::executor_type ex,
 }
 
 // operator new/delete, exactly sized. Asio maps std::allocator to its per-thread recycling
-// cache, so a distinct type is needed to opt out of it (see do_read).
+// cache, so a distinct type is needed to opt out of it (see wait_read).
 template <class T>
 struct plain_allocator {
   using value_type = T;
@@ -71,13 +73,34 @@ struct plain_allocator {
   bool operator==(const plain_allocator<U>&) const noexcept { return true; }
 };
 
+// Server-to-client control frames (unmasked, FIN). Payloads are at most 125 bytes.
+hub::frame_ptr control_frame(std::uint8_t opcode, std::string_view payload) {
+  auto f = std::make_shared<hub::frame>();
+  f->ws_frame.reserve(2 + payload.size());
+  f->ws_frame.push_back(static_cast<char>(0x80 | opcode));
+  f->ws_frame.push_back(static_cast<char>(payload.size()));
+  f->ws_frame.append(payload);
+  return f;
+}
+
+// The keep-alive ping: one frame for every connection of the process.
+const hub::frame_ptr& ping_frame() {
+  static const hub::frame_ptr f = control_frame(0x9, {});
+  return f;
+}
+
+bool is_text_frame(const hub::frame& f) {
+  return !f.ws_frame.empty() && static_cast<unsigned char>(f.ws_frame[0]) == 0x81;
+}
+
 }  // namespace
 
 ws_session::ws_session(services& svc, net::shard& sh, asio::ip::tcp::socket socket,
                        conn_slot_ptr slot, request_type upgrade, ws_params params)
     : svc_(svc),
       shard_(sh),
-      ws_(on_shard_executor(sh.executor(), std::move(socket))),
+      socket_(sh.executor()),
+      ws_(std::make_unique<beast_stream>(on_shard_executor(sh.executor(), std::move(socket)))),
       slot_(std::move(slot)),
       handshake_(std::make_unique<handshake_state>(handshake_state{
           std::move(upgrade), std::move(params.topics), params.refuse_code,
@@ -95,18 +118,15 @@ ws_session::~ws_session() {
 
 void ws_session::run() {
   const auto& cfg = svc_.ctx.cfg;
-  ws_.read_message_max(cfg.limits.max_ws_message_bytes);
-  // Our frames are pre-encoded; Beast's own messages are tiny: never split them.
-  ws_.auto_fragment(false);
+  // Beast only answers the upgrade: its timer bounds the handshake, nothing after it.
   websocket::stream_base::timeout t{};
   t.handshake_timeout = std::chrono::milliseconds(cfg.limits.handshake_timeout_ms);
-  // Beast pings at half of idle_timeout and drops a peer silent for the whole of it.
-  t.idle_timeout = std::chrono::milliseconds(2ull * cfg.websocket.ping_ms);
-  t.keep_alive_pings = true;
-  ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator(
+  t.idle_timeout = websocket::stream_base::none();
+  t.keep_alive_pings = false;
+  ws_->set_option(t);
+  ws_->set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "rushcast"); }));
-  ws_.async_accept(handshake_->upgrade, [self = shared_from_this()](boost::system::error_code ec) {
+  ws_->async_accept(handshake_->upgrade, [self = shared_from_this()](boost::system::error_code ec) {
     self->on_accept(ec);
   });
 }
@@ -116,67 +136,105 @@ void ws_session::on_accept(boost::system::error_code ec) {
     spdlog::debug("ws {}: handshake failed: {}", remote_ip_, ec.message());
     return finish();
   }
+  // From here on the session owns the socket; Beast's stream (~2.5 KiB) is freed, though not
+  // from inside its own completion handler.
+  socket_ = std::move(ws_->next_layer());
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->ws_.reset(); });
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
   open_ = true;
+  last_heard_ = steady::now();
   svc_.ctx.metrics.ws_connections.fetch_add(1, std::memory_order_relaxed);
   shard_.add(shared_from_this());
+  shard_.add_keepalive(std::chrono::milliseconds(svc_.ctx.cfg.websocket.ping_ms));
   // The upgrade request's headers would otherwise cost memory for the connection's whole life.
   auto hs = std::move(handshake_);
-  do_read();
+  wait_read();
+  if (close_requested_) return try_close();  // close() came during the handshake (drain)
   if (svc_.draining.load()) return close(1001, "server shutting down");
   if (hs->refuse_code != 0) return close(hs->refuse_code, std::move(hs->refuse_reason));
   if (!hs->topics.empty()) subscribe(hs->topics);
 }
 
-// An idle connection holds no message buffer. The zero-byte read keeps a Beast read pending, so
-// Beast still parses frame headers into its own fixed buffer, answers pings, notices pongs (its
-// idle timer) and handles the close frame; it completes only once a data frame has begun.
-// Only then is a buffer allocated for the message, and it is freed when the message is read.
-void ws_session::do_read() {
-  // Zero bytes, but not a null pointer: Beast 1.81's UTF-8 check of the (empty) text it copied
-  // computes `p + size - 3`, which wraps around for a null p and reads from address 0.
-  static char no_bytes;
-  // This operation stays pending for the connection's whole idle life. Asio would otherwise
-  // take its memory from the thread's recycling cache, which hands out whatever block a
-  // bigger, finished operation (a 64-buffer write, the handshake response) left there.
-  ws_.async_read_some(asio::mutable_buffer(&no_bytes, 0),
-                      asio::bind_allocator(plain_allocator<void>{},
-                                           [self = shared_from_this()](
-                                               boost::system::error_code ec, std::size_t) {
-                                             self->on_frame(ec);
-                                           }));
+// An idle connection keeps only a wait for readability pending: no buffer, no Beast state.
+// Its handler carries its own allocator, so Asio does not serve this long-lived operation from
+// the thread's recycling cache (which hands out whatever bigger block a finished operation,
+// a 64-buffer write or the handshake response, left there).
+void ws_session::wait_read() {
+  socket_.async_wait(asio::socket_base::wait_read,
+                     asio::bind_allocator(plain_allocator<void>{},
+                                          [self = shared_from_this()](boost::system::error_code ec) {
+                                            self->on_readable(ec);
+                                          }));
 }
 
-void ws_session::on_frame(boost::system::error_code ec) {
-  if (read_failed(ec)) return;
-  // An empty final frame: the whole (empty) message has been read.
-  if (ws_.is_message_done()) return on_message({});
-  message_ = std::make_unique<beast::flat_buffer>();
-  ws_.async_read(*message_, [self = shared_from_this()](boost::system::error_code ec,
-                                                         std::size_t n) { self->on_read(ec, n); });
+void ws_session::on_readable(boost::system::error_code ec) {
+  if (finished_) return;
+  if (ec) {
+    if (ec != asio::error::operation_aborted)
+      spdlog::debug("ws {}: wait: {}", remote_ip_, ec.message());
+    return finish();
+  }
+  // Asio's epoll registration is edge-triggered: read until the socket is drained (a short
+  // read) before waiting again. A peer that keeps the socket full gets 16 reads per turn.
+  char buf[8192];
+  for (int round = 0; round < 16; ++round) {
+    std::size_t n = socket_.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_read();
+    if (ec || n == 0) {
+      if (ec != asio::error::eof && ec != asio::error::connection_reset)
+        spdlog::debug("ws {}: read: {}", remote_ip_, ec.message());
+      return finish();
+    }
+    on_bytes(std::string_view(buf, n));
+    if (finished_) return;
+    if (n < sizeof buf) return wait_read();
+  }
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
 }
 
-void ws_session::on_read(boost::system::error_code ec, std::size_t) {
-  if (read_failed(ec)) return;
-  std::string text = beast::buffers_to_string(message_->data());
-  message_.reset();
-  on_message(std::move(text));
+void ws_session::on_bytes(std::string_view bytes) {
+  // Any byte from the peer is a sign of life. Once our close frame is written, last_heard_
+  // is when that happened, and input is only drained until the peer's EOF.
+  if (close_written_) return;
+  last_heard_ = steady::now();
+  if (discard_input_ || peer_closed_) return;
+  if (!reader_) reader_ = std::make_unique<ws_frame_reader>(svc_.ctx.cfg.limits.max_ws_message_bytes);
+  std::vector<ws_event> events;
+  reader_->feed(bytes, events);
+  if (reader_->idle() || reader_->failed()) reader_.reset();
+  for (auto& e : events) {
+    if (finished_ || peer_closed_ || discard_input_) return;
+    on_event(e);
+  }
 }
 
-bool ws_session::read_failed(boost::system::error_code ec) {
-  if (!ec) return false;
-  if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
-    spdlog::debug("ws {}: read: {}", remote_ip_, ec.message());
-  message_.reset();
-  finish();
-  return true;
+void ws_session::on_event(ws_event& e) {
+  switch (e.type) {
+    case ws_event::kind::text:
+      return on_message(std::move(e.payload));
+    case ws_event::kind::binary:
+      if (close_requested_) return;
+      return send_text(api::ws_error("bad_request", "binary messages are not supported", nullptr));
+    case ws_event::kind::ping:
+      return push_control(control_frame(0xA, e.payload));
+    case ws_event::kind::pong:
+      return;  // last_heard_ is already updated
+    case ws_event::kind::close:
+      peer_closed_ = true;
+      if (close_written_) return finish();
+      // Echo the peer's code (none if it gave none), after what is already queued.
+      return close(e.code, {});
+    case ws_event::kind::error:
+      spdlog::debug("ws {}: protocol error {}: {}", remote_ip_, e.code, e.payload);
+      discard_input_ = true;
+      reader_.reset();
+      return close(e.code, std::move(e.payload));
+  }
 }
 
 void ws_session::on_message(std::string text) {
-  if (close_requested_) return do_read();
-  if (!ws_.got_text()) {
-    send_text(api::ws_error("bad_request", "binary messages are not supported", nullptr));
-    return do_read();
-  }
+  if (close_requested_) return;
   auto retry_ms = svc_.ctx.rate.check_ip(remote_ip_, api::now_ms());
   if (retry_ms > 0) {
     svc_.ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
@@ -190,11 +248,26 @@ void ws_session::on_message(std::string text) {
                                {"ref", nullptr}}
                     .dump());
     }
-    return do_read();
+    return;
   }
   strikes_ = 0;
   svc_.ws.on_message(*this, text);
-  do_read();
+}
+
+void ws_session::keepalive(steady::time_point now) {
+  if (!open_ || finished_) return;
+  if (close_written_) {
+    // The close handshake: the peer had handshake_timeout_ms to end the connection.
+    if (now - last_heard_ >= std::chrono::milliseconds(svc_.ctx.cfg.limits.handshake_timeout_ms))
+      finish();
+    return;
+  }
+  const std::chrono::milliseconds period(svc_.ctx.cfg.websocket.ping_ms);
+  if (now - last_heard_ >= 2 * period) {
+    spdlog::debug("ws {}: silent for two ping intervals, dropping", remote_ip_);
+    return finish();
+  }
+  push_control(ping_frame());
 }
 
 void ws_session::deliver(const hub::frame_ptr& f) {
@@ -211,7 +284,7 @@ void ws_session::push_frame(const hub::frame_ptr& f) {
                  queue_.max_bytes());
     close_requested_ = true;  // refuse further frames now; close on the shard, not in deliver
     queue_.clear();
-    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
       self->close_requested_ = false;
       self->close(4008, "too slow");
     });
@@ -219,25 +292,27 @@ void ws_session::push_frame(const hub::frame_ptr& f) {
   }
   // One post per burst: frames delivered in the same sweep leave in one write.
   if (r.was_empty && !writing_)
-    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 
+void ws_session::push_control(hub::frame_ptr f) {
+  if (close_sent_ || finished_ || !open_) return;
+  // Zero bytes against the cap: a pong or a ping is never what makes a consumer "slow".
+  auto r = queue_.push(std::move(f), 0);
+  if (r.was_empty && !writing_)
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+}
+
+// The only writer on the socket: data frames, replies, pings, pongs and the close frame all
+// leave through the queue, so no two writes ever overlap and frames are never spliced.
 void ws_session::do_write() {
-  if (writing_ || finished_ || close_sent_ || queue_.empty()) return;
-  if (ws_.next_layer().beast_writing()) {
-    ws_.next_layer().wait_beast([w = weak_from_this()] {
-      if (auto self = w.lock()) self->do_write();
-    });
-    return;
-  }
+  if (writing_ || finished_ || close_written_ || queue_.empty()) return;
   batch_.clear();
   bufs_.clear();
   queue_.take_batch(batch_);
   for (auto& f : batch_) bufs_.emplace_back(f->ws_frame.data(), f->ws_frame.size());
   writing_ = true;
-  ws_.next_layer().begin_raw();
-  asio::async_write(ws_.next_layer().next_layer(),
-                    std::span<const asio::const_buffer>(bufs_.data(), bufs_.size()),
+  asio::async_write(socket_, std::span<const asio::const_buffer>(bufs_.data(), bufs_.size()),
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                       self->on_write(ec, n);
                     });
@@ -245,22 +320,28 @@ void ws_session::do_write() {
 
 void ws_session::on_write(boost::system::error_code ec, std::size_t) {
   writing_ = false;
-  ws_.next_layer().end_raw();
   auto& m = svc_.ctx.metrics;
   if (!ec) {
-    m.events_delivered.fetch_add(batch_.size(), std::memory_order_relaxed);
-    // One latency sample per write: the oldest published frame of the batch (the worst).
-    for (auto& f : batch_)
-      if (f->published_ns > 0) {
+    // Text frames only: pings, pongs and the close frame are not deliveries.
+    std::size_t delivered = 0;
+    bool sampled = false;
+    for (auto& f : batch_) {
+      if (!is_text_frame(*f)) continue;
+      ++delivered;
+      // One latency sample per write: the oldest published frame of the batch (the worst).
+      if (!sampled && f->published_ns > 0) {
+        sampled = true;
         auto us = (realtime_ns() - f->published_ns) / 1000;
         m.publish_to_write.observe_us(us > 0 ? static_cast<std::uint64_t>(us) : 0);
-        break;
       }
+    }
+    m.events_delivered.fetch_add(delivered, std::memory_order_relaxed);
   }
   batch_.clear();
   bufs_.clear();
   if (ec) {
-    spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
+    if (ec != asio::error::operation_aborted)
+      spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
     return finish();
   }
   if (!queue_.empty()) return do_write();
@@ -268,6 +349,18 @@ void ws_session::on_write(boost::system::error_code ec, std::size_t) {
   // which costs far less than the send it precedes.
   std::vector<hub::frame_ptr>().swap(batch_);
   std::vector<asio::const_buffer>().swap(bufs_);
+  if (close_sent_) {
+    // Nothing is queued after the close frame: it is on the wire. Send FIN; if the peer has
+    // closed too, we are done, else read (and drop) until its EOF, so that closing with unread
+    // input does not reset the connection and destroy the close frame (1009 after a too-big
+    // message) before the peer reads it. Bounded by handshake_timeout_ms (keepalive()).
+    close_written_ = true;
+    last_heard_ = steady::now();
+    boost::system::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    if (peer_closed_) finish();
+    return;
+  }
   if (close_requested_) try_close();
 }
 
@@ -328,17 +421,24 @@ void ws_session::close(std::uint16_t code, std::string reason) {
 
 void ws_session::try_close() {
   if (close_sent_ || finished_ || !open_) return;
+  std::string payload;
+  if (close_code_ != 0) {
+    payload.push_back(static_cast<char>(close_code_ >> 8));
+    payload.push_back(static_cast<char>(close_code_ & 0xFF));
+    // RFC 6455 limits the reason to 123 bytes.
+    payload += close_reason_.substr(0, 123);
+  }
+  auto f = control_frame(0x8, payload);
+  queue_.push(std::move(f), 0);
   close_sent_ = true;
-  websocket::close_reason cr(close_code_);
-  // RFC 6455 limits the reason to 123 bytes.
-  cr.reason = close_reason_.substr(0, 123);
-  ws_.async_close(cr, [self = shared_from_this()](boost::system::error_code ec) {
-    if (ec) self->finish();
-  });
+  close_reason_.clear();
+  close_reason_.shrink_to_fit();
+  if (!writing_)
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 
 std::function<void(std::string)> ws_session::async_sender() {
-  return [w = weak_from_this(), ex = ws_.get_executor()](std::string text) {
+  return [w = weak_from_this(), ex = socket_.get_executor()](std::string text) {
     asio::post(ex, [w, text = std::move(text)]() mutable {
       if (auto self = w.lock()) self->send_text(std::move(text));
     });
@@ -349,6 +449,8 @@ void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
   queue_.clear();
+  reader_.reset();
+  if (open_) shard_.remove_keepalive();
   auto& ctx = svc_.ctx;
   ctx.hub.unsubscribe_all(*this);
   if (!user_id_.empty() && !svc_.stopped.load())
@@ -356,7 +458,8 @@ void ws_session::finish() {
       if (is_chat(t)) ctx.presence.leave(t, user_id_);
   topics_.clear();
   boost::system::error_code ec;
-  ws_.next_layer().next_layer().close(ec);
+  socket_.close(ec);
+  if (ws_) ws_->next_layer().close(ec);  // the handshake failed or never ended
 }
 
 }  // namespace rushcast::net

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -111,6 +112,24 @@ std::string client_frame(const std::string& payload) {
   return f;
 }
 
+// Reads raw bytes from the server until want bytes arrived, the peer closed, or 3 s passed.
+std::string read_raw(asio::ip::tcp::socket& s, std::size_t want) {
+  s.non_blocking(true);
+  std::string got;
+  char buf[512];
+  auto deadline = clock_type::now() + 3s;
+  while (got.size() < want && clock_type::now() < deadline) {
+    pollfd p{s.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    boost::system::error_code ec;
+    auto n = s.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block) continue;
+    if (ec) break;
+    got.append(buf, n);
+  }
+  return got;
+}
+
 json short_pings() { return json{{"websocket", {{"ping_ms", 300}}}}; }
 
 }  // namespace
@@ -198,6 +217,26 @@ TEST(TransportWsIdle, CloseFromAnIdleClientIsAnswered) {
   auto r = c.read_json(3s);
   EXPECT_FALSE(r);
   EXPECT_TRUE(c.closed());
+}
+
+TEST(TransportWsIdle, ClientPingIsAnsweredWithItsPayload) {
+  daemon d;
+  raw_ws c(d.port());
+  // A masked ping (zero key) carrying "abcd", split over two writes.
+  c.write_raw(std::string("\x89\x84\0\0", 4));
+  std::this_thread::sleep_for(50ms);
+  c.write_raw(std::string("\0\0abcd", 6));
+  EXPECT_EQ(read_raw(c.socket(), 6), std::string("\x8a\x04" "abcd", 6));
+}
+
+TEST(TransportWsIdle, UnmaskedClientFrameClosesWith1002) {
+  daemon d;
+  raw_ws c(d.port());
+  c.write_raw(std::string("\x81\x02hi", 4));
+  auto got = read_raw(c.socket(), 4);
+  ASSERT_GE(got.size(), 4u);
+  EXPECT_EQ(static_cast<unsigned char>(got[0]), 0x88);
+  EXPECT_EQ((static_cast<unsigned char>(got[2]) << 8) | static_cast<unsigned char>(got[3]), 1002);
 }
 
 }  // namespace rushcast::test

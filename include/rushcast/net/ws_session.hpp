@@ -1,16 +1,20 @@
-// Owns one WebSocket connection: Beast handshake/reads/control frames, raw gathered writes of
-// the hub's pre-encoded frames, its subscriptions and presence. Created by net::http_session.
+// Owns one WebSocket connection: the upgrade (Beast, then Beast is freed), its own frame
+// reading (ws_frame_reader), gathered writes of the hub's pre-encoded frames and of its control
+// frames, keep-alive via the shard's sweep, its subscriptions and presence. Created by
+// net::http_session.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -19,7 +23,7 @@
 #include "rushcast/hub/subscriber.hpp"
 #include "rushcast/net/services.hpp"
 #include "rushcast/net/write_queue.hpp"
-#include "rushcast/net/ws_gate.hpp"
+#include "rushcast/net/ws_frame_reader.hpp"
 
 namespace rushcast::net {
 
@@ -61,8 +65,16 @@ public:
 
   // drainable
   void drain() override { close(1001, "server shutting down"); }
+  void keepalive(std::chrono::steady_clock::time_point now) override;
+
+  // The shard's own executor type, not any_io_executor: every pending operation on this
+  // connection stores a copy of it (and of its work guard).
+  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                                       boost::asio::io_context::executor_type>;
 
 private:
+  using beast_stream = boost::beast::websocket::stream<socket_type, false>;
+
   // Needed only until the handshake is done; freed then.
   struct handshake_state {
     request_type upgrade;
@@ -72,12 +84,15 @@ private:
   };
 
   void on_accept(boost::system::error_code ec);
-  void do_read();
-  void on_frame(boost::system::error_code ec);
-  void on_read(boost::system::error_code ec, std::size_t n);
+  void wait_read();
+  void on_readable(boost::system::error_code ec);
+  // Feeds what was read to the frame reader and acts on what it completed.
+  void on_bytes(std::string_view bytes);
+  void on_event(ws_event& e);
   void on_message(std::string text);
-  bool read_failed(boost::system::error_code ec);
   void push_frame(const hub::frame_ptr& f);
+  // A control frame: written in order with the data frames, never counted against the cap.
+  void push_control(hub::frame_ptr f);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t n);
   void try_close();
@@ -87,11 +102,17 @@ private:
   // what only a handshake, a message or a write needs behind a pointer that is empty meanwhile.
   services& svc_;
   net::shard& shard_;
-  // No permessage-deflate: the server never offers it, so drop its state and code.
-  boost::beast::websocket::stream<ws_gate, false> ws_;
+  socket_type socket_;
+  // Beast's stream, only for the upgrade handshake; freed once it is done (~2.5 KiB: its fixed
+  // read buffer, timer and handler slots). No permessage-deflate: the server never offers it.
+  std::unique_ptr<beast_stream> ws_;
   conn_slot_ptr slot_;
   std::unique_ptr<handshake_state> handshake_;
-  std::unique_ptr<boost::beast::flat_buffer> message_;  // only while a message is being read
+  // Only while a frame or a fragmented message is incomplete; freed when nothing is pending.
+  std::unique_ptr<ws_frame_reader> reader_;
+  // Last time the peer sent anything (keep-alive); once our close frame is written, the time
+  // it was written (the close handshake is bounded by handshake_timeout_ms from there).
+  std::chrono::steady_clock::time_point last_heard_{};
   std::string user_id_;
   std::string username_;  // empty = user_id_
   std::string remote_ip_;
@@ -103,9 +124,12 @@ private:
   std::uint32_t strikes_ = 0;
   std::uint16_t close_code_ = 0;
   bool open_ = false;             // handshake done
-  bool writing_ = false;          // a raw write is in flight
-  bool close_requested_ = false;  // no more frames accepted; close once the queue is flushed
-  bool close_sent_ = false;
+  bool writing_ = false;          // a write is in flight
+  bool close_requested_ = false;  // no more data frames accepted; close once the queue is flushed
+  bool close_sent_ = false;       // our close frame is queued: nothing more is queued after it
+  bool close_written_ = false;    // ... and written; FIN sent, reading until the peer's EOF
+  bool peer_closed_ = false;      // the peer's close frame arrived
+  bool discard_input_ = false;    // a protocol error: what follows is not parsed
   bool finished_ = false;
 };
 
