@@ -18,15 +18,6 @@ namespace {
 using namespace rushcast::test;
 using json = nlohmann::json;
 
-std::string iso_from_now(std::chrono::seconds offset) {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + offset);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json auction_cfg(const std::string& id, const std::string& start, const std::string& end,
                  json extra = json::object()) {
   json a{{"id", id},

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -536,6 +537,15 @@ void ws_client::close() {
   boost::system::error_code ec;
   beast::get_lowest_layer(impl_->ws).close(ec);
   impl_->closed = true;
+}
+
+std::string iso_from_now(std::chrono::seconds offset) {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + offset);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace rushcast::test

@@ -124,6 +124,9 @@ private:
 };
 
 // Publishes through POST /api/publish with the test publish key; returns the event id.
+// now + offset as ISO-8601 UTC ("2026-11-25T22:30:00Z"), the form a sale or auction start_at takes.
+std::string iso_from_now(std::chrono::seconds offset);
+
 std::string publish(std::uint16_t port, const std::string& topic, const std::string& event,
                     const nlohmann::json& data);
 

@@ -21,15 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string iso_from_now(std::chrono::seconds offset) {
-  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + offset);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json loose_limits() {
   return {{"per_user_per_s", 100000}, {"per_user_burst", 100000},
           {"per_ip_per_s", 1000000},  {"per_ip_burst", 1000000}};

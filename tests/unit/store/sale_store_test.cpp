@@ -3,25 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 
 #include "rushcast/api/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
 #include "rushcast/store/sqlite_sale_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace rushcast;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("rushcast-salestore-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : rushcast::test::temp_dir {
+  temp_dir() : rushcast::test::temp_dir("rushcast-salestore") {}
   std::string db() const { return (path / "s.db").string(); }
 };
 

@@ -8,26 +8,20 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
-#include <random>
 #include <set>
 #include <vector>
 
 #include "rushcast/api/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
+#include "temp_dir.hpp"
 
 using namespace rushcast;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("rushcast-store-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
+struct temp_dir : rushcast::test::temp_dir {
+  temp_dir() : rushcast::test::temp_dir("rushcast-store") {}
   std::string db() const { return (path / "t.db").string(); }
 };
 
