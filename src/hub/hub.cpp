@@ -4,14 +4,21 @@
 // history, encodes it once, and appends it to the dispatcher queue of every shard that has
 // subscribers of the topic. Every shard queue therefore holds frames in seq order, and a
 // shard's handler delivers them in that order. A handler is posted only on a queue's
-// empty -> non-empty transition (one post per burst); it makes at most sweep_budget deliveries
-// per run and then re-posts itself so the shard's reads and publishes get in. The budget is
-// large on purpose: a delivery only queues a shared frame (~tens of ns), while the socket
-// writes run later in the sessions' own handlers. With a small budget (256 was measured) each
-// subscriber's flush ran between two frames and wrote one event per syscall; with a budget well
-// above the subscriber count, a flush finds many frames queued and gathers them into one write
-// (docs/BENCHMARKS.md, "sweep budget").
-// It resumes at the same position of the same frame's subscriber list: the topic stays pinned
+// empty -> non-empty transition (one post per burst).
+//
+// Sweep, then flush in slices. Each handler run (1) sweeps: it queues the new frames on their
+// subscribers (deliver(), a shared pointer pushed, ~tens of ns; at most sweep_budget per run)
+// and marks each subscriber that got one; (2) flushes one slice (flush_slice, 256) of the
+// marked subscribers: each writes everything queued for it in one gathered, non-blocking
+// write; (3) re-posts itself while anything is left, so the shard's reactor runs between
+// slices. What this buys (docs/BENCHMARKS.md, "flush rounds"): a publish request is read
+// within one slice's writes instead of after a whole fan-out, and the events it brings are
+// swept into the queues of the subscribers still waiting for their turn, who then carry them
+// in the same write. Before, each session posted its own write after the sweep and Asio
+// posted its completion too: two handlers per connection per event, and the reactor ran only
+// after all of them. A round = the subscribers marked when it starts; one marked again during
+// the round waits for the next, so each gets one write per round.
+// A sweep cut short by its budget resumes at the same position of the same frame's subscriber list: the topic stays pinned
 // in the topic_index meanwhile (removals become tombstones, additions append), so a resumed
 // sweep neither skips nor repeats anyone.
 //
@@ -25,21 +32,24 @@
 // Subscriber lifetime: the index stores raw subscriber pointers. Contract with sessions:
 // unsubscribe_all(sub) is called on sub's shard thread (close path or destructor) before sub is
 // destroyed; the index is only read on that same thread, so no sweep can see a dead pointer.
+// The flush list holds raw pointers too: unsubscribe_all also clears sub's entry there (its
+// position is kept in the subscriber, so no search).
 // A repeated unsubscribe_all (destructor after close path) is a no-op on any thread: the
 // subscriber's hub_topics_ count is 0 then and the index is not touched.
 // No lock is held while subscriber::deliver or a snapshot source runs.
 //
-// Backlog. Each shard counts the events posted to it and not yet swept to all its subscribers
-// (queue + pending + current): +1 in publish() under the shard mutex, -1 when its sweep ends.
+// Backlog. Each shard counts the events posted to it and not yet delivered and flushed to all
+// its subscribers: +1 in publish() under the shard mutex, -N when the flush round that began
+// after their sweep ends (so a shard never acknowledges much faster than it writes).
 // publish() ignores the count (engines must never wait or lose an event); publish_bounded(),
 // the external publish API's entry, publishes only while every shard is below max_backlog.
-// Otherwise the event waits in a FIFO (gate) until a sweep brings every shard below the bound
+// Otherwise the event waits in a FIFO (gate) until a round brings every shard below the bound
 // again, or until max_wait expires (a timer on shard 0; nothing is published then).
 // So an HTTP publisher's answer, and with it its next request on a keep-alive connection,
 // waits for the fan-out instead of running thousands of events ahead of it.
-// The hot path pays one atomic add and one subtract per event and shard, plus one load of the
-// gate's "waiting" flag when a sweep ends; the gate's mutex is taken only while someone waits.
-// No lost wake-up: a waiter sets "waiting" and then re-checks the backlog; a sweep lowers the
+// The hot path pays one atomic add per event and shard, one subtract and one load of the
+// gate's "waiting" flag per round; the gate's mutex is taken only while someone waits.
+// No lost wake-up: a waiter sets "waiting" and then re-checks the backlog; a round lowers the
 // backlog and then reads "waiting" (both sequentially consistent), so one of them admits.
 // Why 256 by default: the bound must leave a sweep many frames to deliver before the
 // sessions' flushes run, or each flush gathers few frames per write (see default_sweep_budget
@@ -67,6 +77,12 @@
 #include "rushcast/obs/metrics.hpp"
 
 namespace rushcast::hub {
+
+// The shard thread's view of a subscriber's place in its flush list.
+struct flush_mark {
+  static std::uint64_t& pos(subscriber& sub) { return sub.hub_flush_pos_; }
+};
+
 namespace {
 
 struct string_hash {
@@ -102,6 +118,18 @@ struct shard_state {
   std::deque<frame_ptr> pending;
   frame_ptr current;        // frame whose sweep is in progress (its topic is pinned)
   std::size_t cursor = 0;
+
+  // Flush rounds. dirty: subscribers that got frames since their last flush, in the order
+  // they got them; dirty[i] is at absolute position dirty_base + i; nullptr = left the hub.
+  // A round flushes dirty[flush_next, round_end), flush_slice per run.
+  std::size_t flush_slice = hub::default_flush_slice;
+  std::vector<subscriber*> dirty;
+  std::uint64_t dirty_base = 0;
+  std::size_t flush_next = 0;
+  std::size_t round_end = 0;
+  bool in_round = false;
+  std::size_t round_events = 0;  // events swept before the round began: out of the backlog at its end
+  std::size_t swept = 0;         // events swept since (counted by the next round)
 };
 
 void run_shard(const std::weak_ptr<shard_state>& weak);
@@ -110,45 +138,95 @@ void post_run(const std::shared_ptr<shard_state>& s) {
   boost::asio::post(s->ex, [w = std::weak_ptr<shard_state>(s)] { run_shard(w); });
 }
 
+// Appends sub to the flush list unless a flush of it is already due.
+void mark_dirty(shard_state& s, subscriber& sub) {
+  auto& pos = flush_mark::pos(sub);
+  if (pos != 0) return;
+  s.dirty.push_back(&sub);
+  pos = s.dirty_base + s.dirty.size();
+}
+
+// Delivers queued frames to this shard's subscribers, at most sweep_budget deliveries.
+// Returns true when frames are left for the next run.
+bool sweep(shard_state& s) {
+  std::size_t budget = s.sweep_budget;
+  for (;;) {
+    if (!s.current) {
+      if (s.pending.empty()) {
+        std::lock_guard lk(s.mu);
+        if (s.queue.empty()) return false;
+        s.pending.swap(s.queue);
+      }
+      s.current = std::move(s.pending.front());
+      s.pending.pop_front();
+      s.cursor = 0;
+      s.index.pin(s.current->topic);
+    }
+    const frame_ptr f = s.current;
+    // Marked before deliver(): should a subscriber leave inside it, leaving unmarks it.
+    const std::size_t next = s.index.sweep(f->topic, f->seq, s.cursor, budget,
+                                           [&s, &f](subscriber& sub) {
+                                             mark_dirty(s, sub);
+                                             sub.deliver(f);
+                                           });
+    if (next != topic_index::npos) {
+      s.cursor = next;
+      return true;
+    }
+    s.index.unpin(f->topic);
+    s.current.reset();
+    ++s.swept;
+    // Each frame costs at least one unit, so a burst for topics nobody here follows yields too.
+    if (budget == 0 || --budget == 0) return true;
+  }
+}
+
+// One slice of the current flush round (a round starts with the subscribers marked so far and
+// the events swept so far). When the round ends, its events leave the backlog: they are
+// written (or queued behind a short write) on every subscriber here.
+void flush_slice(shard_state& s) {
+  if (!s.in_round) {
+    if (s.swept == 0 && s.dirty.empty()) return;
+    s.in_round = true;
+    s.round_end = s.dirty.size();
+    s.round_events = s.swept;
+    s.swept = 0;
+  }
+  for (std::size_t n = s.flush_slice; s.flush_next < s.round_end && n > 0;) {
+    subscriber* sub = s.dirty[s.flush_next];
+    s.dirty[s.flush_next++] = nullptr;
+    if (!sub) continue;  // it left the hub
+    flush_mark::pos(*sub) = 0;
+    --n;
+    sub->flush();
+  }
+  if (s.flush_next < s.round_end) return;
+  s.dirty.erase(s.dirty.begin(), s.dirty.begin() + static_cast<std::ptrdiff_t>(s.round_end));
+  s.dirty_base += s.round_end;
+  s.flush_next = s.round_end = 0;
+  s.in_round = false;
+  if (s.round_events > 0) {
+    s.backlog.fetch_sub(s.round_events, std::memory_order_seq_cst);
+    s.round_events = 0;
+    if (s.waiting->load(std::memory_order_seq_cst)) {
+      if (auto owner = s.owner.lock()) s.on_room(owner);
+    }
+  }
+}
+
 void run_shard(const std::weak_ptr<shard_state>& weak) {
   auto s = weak.lock();
   if (!s) return;  // the hub is gone
-  std::size_t budget = s->sweep_budget;
-  for (;;) {
-    if (!s->current) {
-      if (s->pending.empty()) {
-        std::lock_guard lk(s->mu);
-        if (s->queue.empty()) {
-          s->scheduled = false;
-          return;
-        }
-        s->pending.swap(s->queue);
-      }
-      s->current = std::move(s->pending.front());
-      s->pending.pop_front();
-      s->cursor = 0;
-      s->index.pin(s->current->topic);
-    }
-    const frame_ptr f = s->current;
-    const std::size_t next = s->index.sweep(f->topic, f->seq, s->cursor, budget,
-                                            [&f](subscriber& sub) { sub.deliver(f); });
-    if (next != topic_index::npos) {
-      s->cursor = next;
-      post_run(s);
-      return;
-    }
-    s->index.unpin(f->topic);
-    s->current.reset();
-    s->backlog.fetch_sub(1, std::memory_order_seq_cst);
-    if (s->waiting->load(std::memory_order_seq_cst)) {
-      if (auto owner = s->owner.lock()) s->on_room(owner);
-    }
-    // Each frame costs at least one unit, so a burst for topics nobody here follows yields too.
-    if (budget == 0 || --budget == 0) {
-      post_run(s);
+  const bool more_frames = sweep(*s);
+  flush_slice(*s);
+  if (!more_frames && !s->in_round && s->swept == 0 && s->dirty.empty()) {
+    std::lock_guard lk(s->mu);
+    if (s->queue.empty()) {
+      s->scheduled = false;
       return;
     }
   }
+  post_run(s);
 }
 
 std::int64_t steady_ms() {
@@ -289,7 +367,8 @@ struct hub::impl {
 };
 
 hub::hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
-         std::string epoch, std::size_t sweep_budget, std::size_t max_backlog)
+         std::string epoch, std::size_t sweep_budget, std::size_t max_backlog,
+         std::size_t flush_slice)
     : impl_(std::make_shared<impl>(history, std::move(epoch))) {
   if (shard_executors.empty()) throw std::invalid_argument("hub: at least one shard executor");
   impl_->max_backlog = max_backlog == 0 ? 1 : max_backlog;
@@ -297,6 +376,7 @@ hub::hub(std::vector<boost::asio::any_io_executor> shard_executors, config::hist
     auto s = std::make_shared<shard_state>();
     s->ex = std::move(ex);
     s->sweep_budget = sweep_budget == 0 ? 1 : sweep_budget;
+    s->flush_slice = flush_slice == 0 ? 1 : flush_slice;
     s->waiting = impl_->waiting;
     s->owner = std::static_pointer_cast<void>(impl_);
     s->on_room = [](const std::shared_ptr<void>& owner) {
@@ -494,8 +574,14 @@ void hub::unsubscribe(subscriber& sub, const std::vector<std::string>& topics) {
 }
 
 void hub::unsubscribe_all(subscriber& sub) {
-  if (sub.hub_topics_.load(std::memory_order_acquire) == 0) return;
   const std::size_t shard_no = sub.shard();
+  // Set only by this shard's sweep, for a subscribed sub: 0 here for a repeated call.
+  if (sub.hub_flush_pos_ != 0 && shard_no < impl_->shards.size()) {
+    auto& s = *impl_->shards[shard_no];
+    s.dirty[static_cast<std::size_t>(sub.hub_flush_pos_ - 1 - s.dirty_base)] = nullptr;
+    sub.hub_flush_pos_ = 0;
+  }
+  if (sub.hub_topics_.load(std::memory_order_acquire) == 0) return;
   if (shard_no >= impl_->shards.size()) return;
   auto topics = impl_->shards[shard_no]->index.topics_of(&sub);
   if (!topics.empty()) unsubscribe(sub, topics);

@@ -20,12 +20,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::int64_t realtime_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 hub::frame_ptr text_frame(std::string sse) {
   auto f = std::make_shared<hub::frame>();
   f->sse = std::move(sse);
@@ -69,9 +63,9 @@ void sse_session::run() {
   auto r = svc_.ctx.hub.subscribe(self, topics_, last_event_id_, hub::transport::sse);
   // The head alone is written before anything else; a long replay can never refuse it.
   queue_.push(std::move(head_), 0);
-  if (r.resync && r.resync_frame) push_frame(r.resync_frame);
-  for (auto& f : r.replay) push_frame(f);
-  for (auto& f : r.snapshot) push_frame(f);
+  if (r.resync && r.resync_frame) enqueue(r.resync_frame);
+  for (auto& f : r.replay) enqueue(f);
+  for (auto& f : r.snapshot) enqueue(f);
   topics_.clear();
   topics_.shrink_to_fit();
   last_event_id_.reset();
@@ -81,72 +75,62 @@ void sse_session::run() {
 }
 
 void sse_session::deliver(const hub::frame_ptr& f) {
+  // Queued only: the hub calls flush() once its sweep is done.
   if (ending_ || closed_) return;
-  push_frame(f);
+  enqueue(f);
 }
 
-void sse_session::push_frame(const hub::frame_ptr& f) {
+void sse_session::enqueue(const hub::frame_ptr& f) {
   auto r = queue_.push(f, f->sse.size());
   if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
-  if (r.over_cap) {
-    svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("sse {}: send queue over {} bytes, ending the stream", slot_->ip(),
-                 queue_.max_bytes());
-    ending_ = true;
-    queue_.clear();
-    // Never close inside the hub's fan-out: post it.
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      if (!self->writing_) self->close_now();
-    });
-    return;
-  }
-  if (r.was_empty && !writing_)
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  if (!r.over_cap) return;
+  svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("sse {}: send queue over {} bytes, ending the stream", slot_->ip(),
+               queue_.max_bytes());
+  ending_ = true;
+  queue_.clear();
+  // Never close inside the hub's fan-out: post it.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (!self->inflight_) self->close_now();
+  });
 }
 
+// Writes batches while the socket takes them whole; a short write goes on asynchronously.
+// Bounded: a queue holds at most max_queue_bytes, and a batch takes up to 64 KiB of it.
 void sse_session::do_write() {
-  if (writing_ || closed_) return;
-  if (queue_.empty()) {
-    if (ending_) close_now();
+  if (inflight_ || closed_) return;
+  while (!queue_.empty()) {
+    auto& w = gathered_write::scratch();
+    w.take(queue_, wire::sse);
+    boost::system::error_code ec;
+    if (w.send(socket_.native_handle(), ec)) {
+      w.done(svc_.ctx.metrics);
+      wrote_since_tick_ = true;
+      continue;
+    }
+    if (ec != asio::error::would_block) {
+      spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
+      return close_now();
+    }
+    inflight_ = std::make_unique<gathered_write>(std::move(w));
+    asio::async_write(socket_, inflight_->rest(),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        self->on_write(ec, n);
+                      });
     return;
   }
-  batch_.clear();
-  bufs_.clear();
-  queue_.take_batch(batch_);
-  for (auto& f : batch_) bufs_.emplace_back(f->sse.data(), f->sse.size());
-  writing_ = true;
-  asio::async_write(socket_, std::span<const asio::const_buffer>(bufs_.data(), bufs_.size()),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                      self->on_write(ec, n);
-                    });
+  if (ending_) close_now();
 }
 
 void sse_session::on_write(boost::system::error_code ec, std::size_t) {
-  writing_ = false;
+  auto w = std::move(inflight_);
   wrote_since_tick_ = true;
-  auto& m = svc_.ctx.metrics;
-  if (!ec) {
-    std::size_t events = 0;
-    bool sampled = false;
-    for (auto& f : batch_) {
-      if (f->seq == 0 && f->name.empty()) continue;  // head, ping
-      ++events;
-      // One latency sample per write: the oldest published frame of the batch (the worst).
-      if (!sampled && f->published_ns > 0) {
-        sampled = true;
-        auto us = (realtime_ns() - f->published_ns) / 1000;
-        m.publish_to_write.observe_us(us > 0 ? static_cast<std::uint64_t>(us) : 0);
-      }
-    }
-    m.events_delivered.fetch_add(events, std::memory_order_relaxed);
-  }
-  batch_.clear();
-  bufs_.clear();
   if (ec) {
     if (ec != asio::error::operation_aborted)
       spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
     return close_now();
   }
+  w->done(svc_.ctx.metrics);
   do_write();
 }
 
@@ -171,8 +155,10 @@ void sse_session::arm_heartbeat() {
   heartbeat_.expires_after(std::chrono::milliseconds(svc_.ctx.cfg.heartbeat_ms));
   heartbeat_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_ || self->ending_) return;
-    if (!self->wrote_since_tick_ && !self->writing_ && self->queue_.empty())
-      self->push_frame(ping_frame());
+    if (!self->wrote_since_tick_ && !self->inflight_ && self->queue_.empty()) {
+      self->enqueue(ping_frame());
+      self->do_write();
+    }
     self->wrote_since_tick_ = false;
     self->arm_heartbeat();
   });
@@ -181,7 +167,7 @@ void sse_session::arm_heartbeat() {
 void sse_session::end_stream() {
   if (ending_ || closed_) return;
   ending_ = true;
-  if (!writing_) do_write();
+  if (!inflight_) do_write();
 }
 
 void sse_session::close_now() {

@@ -35,12 +35,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::int64_t realtime_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool is_chat(const std::string& t) { return t.rfind("chat:", 0) == 0; }
 
 // The listener accepts with any_io_executor sockets; the session wants the shard's concrete
@@ -87,10 +81,6 @@ hub::frame_ptr control_frame(std::uint8_t opcode, std::string_view payload) {
 const hub::frame_ptr& ping_frame() {
   static const hub::frame_ptr f = control_frame(0x9, {});
   return f;
-}
-
-bool is_text_frame(const hub::frame& f) {
-  return !f.ws_frame.empty() && static_cast<unsigned char>(f.ws_frame[0]) == 0x81;
 }
 
 }  // namespace
@@ -271,27 +261,29 @@ void ws_session::keepalive(steady::time_point now) {
 }
 
 void ws_session::deliver(const hub::frame_ptr& f) {
+  // Queued only: the hub calls flush() once its sweep is done.
   if (close_requested_ || finished_) return;
-  push_frame(f);
+  enqueue(f);
+}
+
+bool ws_session::enqueue(const hub::frame_ptr& f) {
+  auto r = queue_.push(f, f->ws_frame.size());
+  if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
+  if (!r.over_cap) return r.was_empty;
+  svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("ws {}: send queue over {} bytes, closing 4008", remote_ip_, queue_.max_bytes());
+  close_requested_ = true;  // refuse further frames now; close on the shard, not in deliver
+  queue_.clear();
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->close_requested_ = false;
+    self->close(4008, "too slow");
+  });
+  return false;
 }
 
 void ws_session::push_frame(const hub::frame_ptr& f) {
-  auto r = queue_.push(f, f->ws_frame.size());
-  if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
-  if (r.over_cap) {
-    svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("ws {}: send queue over {} bytes, closing 4008", remote_ip_,
-                 queue_.max_bytes());
-    close_requested_ = true;  // refuse further frames now; close on the shard, not in deliver
-    queue_.clear();
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      self->close_requested_ = false;
-      self->close(4008, "too slow");
-    });
-    return;
-  }
-  // One post per burst: frames delivered in the same sweep leave in one write.
-  if (r.was_empty && !writing_)
+  // Not from the hub (replies, replay, snapshots): nobody else will flush, so post a write.
+  if (enqueue(f) && !inflight_)
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 
@@ -299,56 +291,51 @@ void ws_session::push_control(hub::frame_ptr f) {
   if (close_sent_ || finished_ || !open_) return;
   // Zero bytes against the cap: a pong or a ping is never what makes a consumer "slow".
   auto r = queue_.push(std::move(f), 0);
-  if (r.was_empty && !writing_)
+  if (r.was_empty && !inflight_)
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 
 // The only writer on the socket: data frames, replies, pings, pongs and the close frame all
 // leave through the queue, so no two writes ever overlap and frames are never spliced.
+// Writes batches while the socket takes them whole; a short write goes on asynchronously.
+// Bounded: a queue holds at most max_queue_bytes, and a batch takes up to 64 KiB of it.
 void ws_session::do_write() {
-  if (writing_ || finished_ || close_written_ || queue_.empty()) return;
-  batch_.clear();
-  bufs_.clear();
-  queue_.take_batch(batch_);
-  for (auto& f : batch_) bufs_.emplace_back(f->ws_frame.data(), f->ws_frame.size());
-  writing_ = true;
-  asio::async_write(socket_, std::span<const asio::const_buffer>(bufs_.data(), bufs_.size()),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                      self->on_write(ec, n);
-                    });
+  if (inflight_ || finished_ || close_written_ || queue_.empty()) return;
+  while (!queue_.empty()) {
+    auto& w = gathered_write::scratch();
+    w.take(queue_, wire::websocket);
+    boost::system::error_code ec;
+    if (w.send(socket_.native_handle(), ec)) {
+      w.done(svc_.ctx.metrics);
+      continue;
+    }
+    if (ec != asio::error::would_block) {
+      spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
+      return finish();
+    }
+    inflight_ = std::make_unique<gathered_write>(std::move(w));
+    asio::async_write(socket_, inflight_->rest(),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        self->on_write(ec, n);
+                      });
+    return;
+  }
+  on_drained();
 }
 
 void ws_session::on_write(boost::system::error_code ec, std::size_t) {
-  writing_ = false;
-  auto& m = svc_.ctx.metrics;
-  if (!ec) {
-    // Text frames only: pings, pongs and the close frame are not deliveries.
-    std::size_t delivered = 0;
-    bool sampled = false;
-    for (auto& f : batch_) {
-      if (!is_text_frame(*f)) continue;
-      ++delivered;
-      // One latency sample per write: the oldest published frame of the batch (the worst).
-      if (!sampled && f->published_ns > 0) {
-        sampled = true;
-        auto us = (realtime_ns() - f->published_ns) / 1000;
-        m.publish_to_write.observe_us(us > 0 ? static_cast<std::uint64_t>(us) : 0);
-      }
-    }
-    m.events_delivered.fetch_add(delivered, std::memory_order_relaxed);
-  }
-  batch_.clear();
-  bufs_.clear();
+  auto w = std::move(inflight_);
   if (ec) {
     if (ec != asio::error::operation_aborted)
       spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
     return finish();
   }
+  w->done(svc_.ctx.metrics);
   if (!queue_.empty()) return do_write();
-  // Drained: an idle connection keeps no batch storage. The next burst allocates it again,
-  // which costs far less than the send it precedes.
-  std::vector<hub::frame_ptr>().swap(batch_);
-  std::vector<asio::const_buffer>().swap(bufs_);
+  on_drained();
+}
+
+void ws_session::on_drained() {
   if (close_sent_) {
     // Nothing is queued after the close frame: it is on the wire. Send FIN; if the peer has
     // closed too, we are done, else read (and drop) until its EOF, so that closing with unread
@@ -416,7 +403,7 @@ void ws_session::close(std::uint16_t code, std::string reason) {
   if (code == 4008) queue_.clear();  // a slow consumer gets no more of its backlog
   spdlog::debug("ws {}: closing {} ({})", remote_ip_, code, close_reason_);
   if (!open_) return;
-  if (!writing_ && queue_.empty()) try_close();
+  if (!inflight_ && queue_.empty()) try_close();
 }
 
 void ws_session::try_close() {
@@ -433,7 +420,7 @@ void ws_session::try_close() {
   close_sent_ = true;
   close_reason_.clear();
   close_reason_.shrink_to_fit();
-  if (!writing_)
+  if (!inflight_)
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 

@@ -69,10 +69,14 @@ public:
   // Events a shard may hold not yet swept to all its subscribers before bounded publishes
   // wait (limits.max_publish_backlog; see hub.cpp on why it is not smaller).
   static constexpr std::size_t default_max_backlog = 256;
+  // Subscribers a shard flushes (subscriber::flush, one write each) per handler run before it
+  // yields to its reactor; the raw epoll reference server yields every 256 writes as well.
+  static constexpr std::size_t default_flush_slice = 256;
 
   hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
       std::string epoch, std::size_t sweep_budget = default_sweep_budget,
-      std::size_t max_backlog = default_max_backlog);
+      std::size_t max_backlog = default_max_backlog,
+      std::size_t flush_slice = default_flush_slice);
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
@@ -98,7 +102,8 @@ public:
   // would have to wait, at once. Thread-safe.
   void close_bounded();
 
-  // Events posted to shard_no and not yet swept to all its subscribers; thread-safe, relaxed.
+  // Events posted to shard_no and not yet swept to all its subscribers and flushed by them;
+  // thread-safe, relaxed.
   std::size_t backlog(std::size_t shard_no) const;
   // The highest backlog shard_no has had since start (for /metrics and sizing the bound).
   std::size_t backlog_peak(std::size_t shard_no) const;

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "rushcast/hub/subscriber.hpp"
+#include "rushcast/net/gathered_write.hpp"
 #include "rushcast/net/services.hpp"
 #include "rushcast/net/write_queue.hpp"
 
@@ -35,9 +36,12 @@ public:
   std::size_t shard() const override { return shard_.index(); }
   // Ends the stream after what is queued (clients reconnect with Last-Event-ID).
   void drain() override { end_stream(); }
+  // After the hub's sweep: writes what is queued (gathered, at once where the socket takes it).
+  void flush() override { do_write(); }
 
 private:
-  void push_frame(const hub::frame_ptr& f);
+  // Queues f; at the byte cap, ends the stream instead (slow consumer).
+  void enqueue(const hub::frame_ptr& f);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t n);
   void wait_peer();
@@ -55,9 +59,8 @@ private:
   std::optional<std::string> last_event_id_;
   hub::frame_ptr head_;
   write_queue queue_;
-  std::vector<hub::frame_ptr> batch_;
-  std::vector<boost::asio::const_buffer> bufs_;
-  bool writing_ = false;
+  // Only while a short write's rest is being written asynchronously.
+  std::unique_ptr<gathered_write> inflight_;
   bool wrote_since_tick_ = false;
   bool ending_ = false;  // flush, then end the stream
   bool closed_ = false;

@@ -21,6 +21,7 @@
 
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/hub/subscriber.hpp"
+#include "rushcast/net/gathered_write.hpp"
 #include "rushcast/net/services.hpp"
 #include "rushcast/net/write_queue.hpp"
 #include "rushcast/net/ws_frame_reader.hpp"
@@ -53,6 +54,8 @@ public:
   // hub::subscriber
   void deliver(const hub::frame_ptr& f) override;
   std::size_t shard() const override { return shard_.index(); }
+  // After the hub's sweep: writes what is queued (gathered, at once where the socket takes it).
+  void flush() override { do_write(); }
 
   // api::ws_client (shard thread)
   void send_text(std::string json_text) override;
@@ -90,11 +93,17 @@ private:
   void on_bytes(std::string_view bytes);
   void on_event(ws_event& e);
   void on_message(std::string text);
+  // Queues f; at the byte cap, closes 4008 instead (slow consumer). True when the queue was
+  // empty before (a write must be started).
+  bool enqueue(const hub::frame_ptr& f);
+  // enqueue, and a posted write: for frames that do not come from the hub's fan-out.
   void push_frame(const hub::frame_ptr& f);
   // A control frame: written in order with the data frames, never counted against the cap.
   void push_control(hub::frame_ptr f);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t n);
+  // Nothing queued, nothing in flight: the close handshake's next step, if one is due.
+  void on_drained();
   void try_close();
   void finish();
 
@@ -117,14 +126,13 @@ private:
   std::string username_;  // empty = user_id_
   std::string remote_ip_;
   write_queue queue_;
-  std::vector<hub::frame_ptr> batch_;
-  std::vector<boost::asio::const_buffer> bufs_;
+  // Only while a short write's rest is being written asynchronously.
+  std::unique_ptr<gathered_write> inflight_;
   std::vector<std::string> topics_;  // a handful at most: a vector is smaller than a set
   std::string close_reason_;
   std::uint32_t strikes_ = 0;
   std::uint16_t close_code_ = 0;
   bool open_ = false;             // handshake done
-  bool writing_ = false;          // a write is in flight
   bool close_requested_ = false;  // no more data frames accepted; close once the queue is flushed
   bool close_sent_ = false;       // our close frame is queued: nothing more is queued after it
   bool close_written_ = false;    // ... and written; FIN sent, reading until the peer's EOF

@@ -642,3 +642,122 @@ TEST(HubBacklog, ConcurrentBoundedPublishersLoseNothingAndStayNearTheBound) {
   EXPECT_LE(s.h->backlog_peak(0), bound + 4);
   EXPECT_LE(s.h->backlog_peak(1), bound + 4);
 }
+
+// ---- flush rounds: sweep, then one flush per marked subscriber, a slice per handler run
+
+namespace {
+
+struct sliced_shard {
+  // One shard, sweep budget 100000 (a whole sweep per run), flush slice 4.
+  sliced_shard() {
+    std::vector<boost::asio::any_io_executor> ex{ctx.get_executor()};
+    h = std::make_unique<hub>(ex, rushcast::config::history_cfg{1000, 0}, "E", 100000,
+                              hub::default_max_backlog, 4);
+  }
+  std::size_t run_one() {
+    ctx.restart();
+    return ctx.poll_one();
+  }
+  boost::asio::io_context ctx;
+  std::unique_ptr<hub> h;
+};
+
+}  // namespace
+
+TEST(HubFlush, EverySubscriberIsFlushedOnceAfterTheSweepGatheringWhatItGot) {
+  sliced_shard s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 10; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  for (int i = 1; i <= 3; ++i) s.h->publish("t", "m", data(i));
+  while (s.run_one() > 0) {
+  }
+  for (auto& sub : subs) {
+    ASSERT_EQ(seqs(sub->got), range(1, 3));
+    // The three events were swept before any flush: one flush carries all three.
+    ASSERT_EQ(sub->flushed_at, std::vector<std::size_t>{3});
+  }
+}
+
+TEST(HubFlush, FlushesASlicePerRunAndEventsArrivingMeanwhileJoinTheRound) {
+  sliced_shard s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 10; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  s.h->publish("t", "m", data(1));
+  ASSERT_EQ(s.run_one(), 1u);  // sweep of event 1 + the first slice
+  std::size_t flushed = 0;
+  for (auto& sub : subs) flushed += sub->flushed_at.size();
+  EXPECT_EQ(flushed, 4u);
+  EXPECT_EQ(s.h->backlog(0), 1u);  // written to 4 of 10: still in the backlog
+  // A publish read between slices: its sweep queues event 2 on everyone, and the subscribers
+  // not flushed yet carry it in the write they were waiting for.
+  s.h->publish("t", "m", data(2));
+  while (s.run_one() > 0) {
+  }
+  EXPECT_EQ(s.h->backlog(0), 0u);
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    ASSERT_EQ(seqs(subs[i]->got), range(1, 2));
+    if (i < 4)  // flushed with event 1, then again in the next round
+      EXPECT_EQ(subs[i]->flushed_at, (std::vector<std::size_t>{1, 2})) << i;
+    else  // one write with both events
+      EXPECT_EQ(subs[i]->flushed_at, std::vector<std::size_t>{2}) << i;
+  }
+}
+
+TEST(HubFlush, BacklogFallsWhenTheRoundEndsNotWhenTheSweepEnds) {
+  sliced_shard s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 9; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  s.h->publish("t", "m", data(1));
+  s.h->publish("t", "m", data(2));
+  EXPECT_EQ(s.run_one(), 1u);  // both swept, 4 flushed
+  EXPECT_EQ(s.h->backlog(0), 2u);
+  EXPECT_EQ(s.run_one(), 1u);  // 8 flushed
+  EXPECT_EQ(s.h->backlog(0), 2u);
+  EXPECT_EQ(s.run_one(), 1u);  // the ninth: the round ends
+  EXPECT_EQ(s.h->backlog(0), 0u);
+  EXPECT_EQ(s.run_one(), 0u);  // and nothing is left to run
+}
+
+TEST(HubFlush, ASubscriberLeavingBeforeItsFlushIsNotFlushed) {
+  sliced_shard s;
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < 8; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  // The first flush closes subscriber 6 (as a session whose write fails would), and 7 left by
+  // unsubscribing its last topic before it is destroyed.
+  subs[0]->on_flush = [&] { s.h->unsubscribe_all(*subs[6]); };
+  s.h->publish("t", "m", data(1));
+  ASSERT_EQ(s.run_one(), 1u);
+  s.h->unsubscribe(*subs[7], {"t"});
+  s.h->unsubscribe_all(*subs[7]);
+  subs[6].reset();
+  subs[7].reset();  // a dangling entry would be flushed below
+  while (s.run_one() > 0) {
+  }
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(subs[i]->flushed_at, std::vector<std::size_t>{1}) << i;
+  EXPECT_EQ(s.h->backlog(0), 0u);
+}
+
+TEST(HubFlush, AFrameNobodyHereWantsStillLeavesTheBacklog) {
+  sliced_shard s;
+  auto a = std::make_shared<recording_subscriber>();
+  s.h->subscribe(a, {"t"}, std::nullopt, transport::sse);
+  s.h->publish("t", "m", data(1));
+  s.h->unsubscribe_all(*a);  // gone before the sweep: nobody is marked
+  EXPECT_EQ(s.h->backlog(0), 1u);
+  while (s.run_one() > 0) {
+  }
+  EXPECT_EQ(s.h->backlog(0), 0u);
+  EXPECT_TRUE(a->flushed_at.empty());
+}

@@ -1,0 +1,50 @@
+// Owns one batch of shared frames on its way to a socket: taken from a write_queue, written by
+// one non-blocking sendmsg; what a short write leaves is handed to an async write by the
+// session. The write half both stream sessions (net::sse_session, net::ws_session) share.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include <sys/uio.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "rushcast/hub/frame.hpp"
+#include "rushcast/net/write_queue.hpp"
+
+namespace rushcast::obs {
+class metrics;
+}
+
+namespace rushcast::net {
+
+enum class wire { sse, websocket };
+
+class gathered_write {
+public:
+  // The shard thread's batch for writes that finish at once (nearly all of them): sessions
+  // keep no batch storage of their own, and move it out only for a short write.
+  static gathered_write& scratch();
+
+  // Forgets the previous batch and takes the next one from q (write_queue::take_batch).
+  void take(write_queue& q, wire w);
+  // Writes what is left of the batch now, without blocking. True when all of it is written;
+  // otherwise ec is would_block (the socket is full: the rest stays) or the error.
+  bool send(int fd, boost::system::error_code& ec);
+  // What is left of the batch, for an async write; valid until the next take().
+  const std::vector<boost::asio::const_buffer>& rest();
+  // The batch is on the wire: counts its events as delivered, samples publish-to-write latency
+  // (its oldest published frame), and forgets it.
+  void done(obs::metrics& m);
+
+private:
+  wire wire_ = wire::sse;
+  std::vector<hub::frame_ptr> frames_;
+  std::vector<iovec> iov_;
+  std::size_t first_ = 0;  // iov_[first_] is the first buffer not fully written
+  std::vector<boost::asio::const_buffer> rest_;
+};
+
+}  // namespace rushcast::net
