@@ -93,7 +93,10 @@ wait_subs() { local p; for p in "${SUB_PIDS[@]}"; do wait "$p" || true; done; }
 # (even if it never got one, e.g. when every publish failed).
 publisher_done() { local p; for p in "${SUB_PIDS[@]}"; do kill -USR1 "$p" 2>/dev/null || true; done; }
 
-merge_subs() { "$LOADGEN" merge "${SUB_OUTS[@]}" --out "$RUN_DIR/sub-merged.json" >/dev/null; cat "$RUN_DIR/sub-merged.json"; }
+merge_subs() {
+  # Loss is counted against the events the publisher got a 200 for (its pub.json, when there).
+  local pub=(); [ -f "$RUN_DIR/pub.json" ] && pub=(--pub "$RUN_DIR/pub.json")
+  "$LOADGEN" merge "${SUB_OUTS[@]}" "${pub[@]}" --out "$RUN_DIR/sub-merged.json" >/dev/null; cat "$RUN_DIR/sub-merged.json"; }
 
 publish_args() {
   PUB_ARGS=(--host "$HOST" --port "$PORT" --target "$LG_TARGET")

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 using json = nlohmann::json;
 
@@ -172,16 +173,18 @@ struct Opts {
   bool hist = true;                 // include the sparse histogram in the sub summary
   std::vector<std::string> files;   // merge
   std::string label;                // merge: label for the one-line summary
+  std::string pub_file;             // sub/merge: the `pub` summary whose accepted publishes set the expectation
   double progress_s = 10;           // sub/idle: progress line on stderr every this many seconds (0: off)
 };
 
 void usage() {
   std::fprintf(stderr, R"(usage: loadgen MODE [options]
 modes:
-  sub    --conns N --events E_per_conn [--ramp-ms 2000] [--timeout 120] [--quiet-ms 5000]
+  sub    --conns N --events E_per_conn [--ramp-ms 2000] [--timeout 120] [--quiet-ms 5000] [--pub PUB_JSON]
   pub    --conns P (--events E | --rate R --duration D) [--size 100] [--key KEY]
   idle   --conns N --hold S
-  merge  FILE... [--label TEXT]     combine `sub` summaries (JSON files)
+  merge  FILE... [--label TEXT] [--pub PUB_JSON]   combine `sub` summaries (JSON files)
+         (without --pub, a pub.json next to the first FILE is used when it belongs to the same run)
 common:
   --host 127.0.0.1 --port 8080 --target rushcast|nchan --transport sse|ws --topic T
   --path P (override request path)  --token JWT  --event NAME  --ready-file F  --out F
@@ -233,6 +236,7 @@ Opts parse(int argc, char** argv) {
     else if (a == "--hist") o.hist = num() != 0;
     else if (a == "--label") o.label = v;
     else if (a == "--progress-s") o.progress_s = num();
+    else if (a == "--pub") o.pub_file = v;
     else die("unknown option " + a);
   }
   if (o.target != "rushcast" && o.target != "nchan") die("--target must be rushcast or nchan");
@@ -331,6 +335,18 @@ std::string base64(const unsigned char* p, size_t n) {
   return r;
 }
 
+// RFC 6455 4.1: a client must fail the connection unless the 101 carries this value. Without the
+// check, anything that answers 101 (a misconfigured proxy, a server with a broken handshake) would
+// be counted as a connected subscriber and its silence as loss.
+std::string ws_accept_for(const unsigned char key[16]) {
+  static const char kGuid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  std::string s = base64(key, 16) + kGuid;
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(s.data(), s.size(), d, &n, EVP_sha1(), nullptr) != 1) die("SHA-1 (OpenSSL EVP_Digest) failed");
+  return base64(d, n);
+}
+
 std::mt19937_64 g_rng{std::random_device{}()};
 
 // A masked client → server WebSocket frame.
@@ -374,6 +390,8 @@ struct Head {
   bool chunked = false;
   bool conn_close = false;
   long content_length = -1;
+  bool has_ws_accept = false;
+  std::string ws_accept;  // as sent (base64 is case-sensitive), surrounding blanks removed
 };
 size_t parse_head(const char* p, size_t n, Head& h) {
   const char* e = static_cast<const char*>(memmem(p, n, "\r\n\r\n", 4));
@@ -392,7 +410,84 @@ size_t parse_head(const char* p, size_t n, Head& h) {
   if ((pos = lower.find("\r\nconnection:")) != std::string::npos &&
       lower.find("close", pos) < lower.find("\r\n", pos + 2))
     h.conn_close = true;
+  static const char kAccept[] = "\r\nsec-websocket-accept:";
+  if ((pos = lower.find(kAccept)) != std::string::npos) {
+    size_t b = pos + sizeof kAccept - 1, e = head.find("\r\n", b);
+    while (b < e && (head[b] == ' ' || head[b] == '\t')) ++b;
+    while (e > b && (head[e - 1] == ' ' || head[e - 1] == '\t')) --e;
+    h.has_ws_accept = true;
+    h.ws_accept = head.substr(b, e - b);
+  }
   return len;
+}
+
+// The last JSON line of a summary file (the format `emit` writes). False when absent or unparsable.
+bool read_summary(const std::string& file, json& out) {
+  std::ifstream in(file);
+  if (!in) return false;
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') last = line;
+  if (last.empty()) return false;
+  out = json::parse(last, nullptr, false);
+  return !out.is_discarded() && out.is_object();
+}
+
+// What a set of subscriber connections should have received and what they did, from the
+// per-connection event counts ([[count, connections], ...]). The expectation per connection is
+// the subscribers' --events, lowered to the publisher's accepted publishes when its summary is
+// known: a publish the server refused (503 over_capacity, a dropped connection) was never an
+// event, so missing it is not a subscriber's loss.
+struct Loss {
+  uint64_t expected = 0, loss = 0, extra = 0, complete = 0;
+  Loss& operator+=(const Loss& o) {
+    expected += o.expected;
+    loss += o.loss;
+    extra += o.extra;
+    complete += o.complete;
+    return *this;
+  }
+};
+Loss loss_against(const json& conn_events, uint64_t ok, uint64_t received, long events_per_conn, const json* pub) {
+  bool bounded = events_per_conn > 0;
+  uint64_t per_conn = bounded ? uint64_t(events_per_conn) : 0;
+  if (pub) {
+    uint64_t published = pub->value("published", uint64_t(0));
+    per_conn = bounded ? std::min(per_conn, published) : published;
+    bounded = true;
+  }
+  Loss l;
+  l.expected = bounded ? ok * per_conn : 0;
+  uint64_t capped = 0;
+  for (auto& e : conn_events) {
+    uint64_t count = e[0].get<uint64_t>(), conns = e[1].get<uint64_t>();
+    capped += conns * (bounded ? std::min(count, per_conn) : count);
+    // Unbounded runs have no "complete" (they count until quiet or timeout).
+    if (bounded && count >= per_conn) l.complete += conns;
+  }
+  l.loss = l.expected > capped ? l.expected - capped : 0;
+  l.extra = received > capped ? received - capped : 0;
+  return l;
+}
+
+// Publishes that did not get a 2xx; older pub summaries only have sent and published.
+uint64_t publish_failed_of(const json& pub) {
+  if (pub.contains("publish_failed")) return pub["publish_failed"].get<uint64_t>();
+  uint64_t sent = pub.value("sent", uint64_t(0)), published = pub.value("published", uint64_t(0));
+  return sent > published ? sent - published : 0;
+}
+
+void put_loss(json& j, const Loss& l, const json* pub) {
+  j["expected"] = l.expected;
+  j["loss"] = l.loss;
+  j["loss_pct"] = l.expected ? std::round(double(l.loss) * 1e6 / double(l.expected)) / 1e4 : 0.0;
+  j["extra"] = l.extra;
+  j["conns_complete"] = l.complete;
+  j["loss_basis"] = pub ? "published" : "events_per_conn";
+  if (pub) {
+    j["published"] = pub->value("published", uint64_t(0));
+    j["publish_failed"] = publish_failed_of(*pub);
+  }
 }
 
 // ================================================================ subscribers (sub, idle)
@@ -405,6 +500,7 @@ struct SubConn {
   int64_t chunk_left = -1;  // chunked: bytes left in the current chunk; -1: reading a size line; -2: CRLF after data
   int64_t started = 0;      // mono ns when connect started
   uint64_t events = 0;
+  unsigned char ws_key[16];  // our Sec-WebSocket-Key, to check the server's Sec-WebSocket-Accept
   std::string in;           // unparsed bytes (raw, before chunk decoding) / leftover
   std::string dec_in;       // leftover of decoded stream (when chunked)
   std::string frag;         // WebSocket fragmented message
@@ -434,6 +530,7 @@ class SubRunner {
   int run() {
     const int64_t t0 = mono_ns();
     start_mono_ = t0;
+    const int64_t start_real = real_ns();
     const int64_t deadline = t0 + int64_t(o_.timeout_s * 1e9);
     std::vector<epoll_event> evs(1024);
     int started = 0;
@@ -466,8 +563,10 @@ class SubRunner {
         all_handshaken_at = now;
         handshake_s_ = double(now - t0) / 1e9;
         write_ready(o_.ready_file, json{{"ok", ok_}, {"failed", failed_}, {"pid", getpid()}});
-        std::fprintf(stderr, "loadgen %s: %d connected, %d failed in %.2f s\n", o_.mode.c_str(), ok_, failed_,
+        std::fprintf(stderr, "loadgen %s: %d connected, %d failed in %.2f s", o_.mode.c_str(), ok_, failed_,
                      handshake_s_);
+        if (ws_accept_bad_) std::fprintf(stderr, " (%d of them: bad Sec-WebSocket-Accept)", ws_accept_bad_);
+        std::fputc('\n', stderr);
       }
       if (o_.progress_s > 0 && now - last_progress >= int64_t(o_.progress_s * 1e9)) {
         std::fprintf(stderr, "loadgen %s[%d]: t=%.0fs ok=%d failed=%d closed=%d received=%" PRIu64 " (+%.0f/s) complete=%d\n",
@@ -514,22 +613,33 @@ class SubRunner {
     json j{{"mode", o_.mode}, {"target", o_.target}, {"transport", o_.transport}, {"topic", o_.topic},
            {"pid", getpid()}, {"connections", o_.conns}, {"ok", ok_}, {"failed", failed_},
            {"closed_by_server", closed_}, {"alive_at_end", alive}, {"handshake_s", handshake_s_},
-           {"exit_reason", exit_reason}};
+           {"exit_reason", exit_reason}, {"start_ns", start_real}};
+    if (ws_) j["ws_accept_mismatch"] = ws_accept_bad_;
     if (!fail_reasons_.empty()) j["fail_reasons"] = fail_reasons_;
     if (idle_) {
       j["hold_s"] = o_.hold_s;
       j["events_received"] = received_;
     } else {
-      uint64_t expected = uint64_t(ok_) * uint64_t(std::max<long>(o_.events, 0));
-      uint64_t loss = expected > capped_ ? expected - capped_ : 0;
+      json conn_events = conn_event_counts();
+      json pub;
+      bool have_pub = false;
+      if (!o_.pub_file.empty()) {
+        // Read at exit, so the publisher must have finished by then (the drivers signal SIGUSR1
+        // after it has); without its summary the run is still reported, against --events.
+        if (!read_summary(o_.pub_file, pub) || pub.value("mode", "") != "pub")
+          std::fprintf(stderr, "loadgen sub: no pub summary in %s; loss is against --events\n", o_.pub_file.c_str());
+        else if (pub.value("topic", "") != o_.topic)
+          std::fprintf(stderr, "loadgen sub: %s is for topic %s, not %s; ignored\n", o_.pub_file.c_str(),
+                       pub.value("topic", "").c_str(), o_.topic.c_str());
+        else
+          have_pub = true;
+      }
       double span = last_real_ > first_real_ ? double(last_real_ - first_real_) / 1e9 : 0;
       j["events_per_conn"] = o_.events;
       j["received"] = received_;
-      j["expected"] = expected;
-      j["loss"] = loss;
-      j["loss_pct"] = expected ? std::round(double(loss) * 1e6 / double(expected)) / 1e4 : 0.0;
-      j["extra"] = received_ - capped_;
-      j["conns_complete"] = complete_;
+      const json* p = have_pub ? &pub : nullptr;
+      put_loss(j, loss_against(conn_events, uint64_t(ok_), received_, o_.events, p), p);
+      j["conn_events"] = conn_events;
       j["first_ns"] = first_real_;
       j["last_ns"] = last_real_;
       j["span_s"] = span;
@@ -615,14 +725,24 @@ class SubRunner {
     }
   }
 
-  std::string request() {
+  // [[events, connections], ...] over the connections that got through the handshake (and any
+  // other that got events), so that loss can be recomputed against another expectation later.
+  json conn_event_counts() const {
+    std::map<uint64_t, uint64_t> by_count;
+    for (auto& c : conns_)
+      if (c.st == SubConn::kReady || c.st == SubConn::kClosed || c.events > 0) ++by_count[c.events];
+    json a = json::array();
+    for (auto& [count, n] : by_count) a.push_back({count, n});
+    return a;
+  }
+
+  std::string request(SubConn& c) {
     std::string r = "GET " + path_ + " HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(o_.port) + "\r\n";
     r += "User-Agent: rushcast-loadgen\r\n";
     if (ws_) {
-      unsigned char k[16];
-      for (auto& b : k) b = uint8_t(g_rng());
+      for (auto& b : c.ws_key) b = uint8_t(g_rng());
       r += "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
-           base64(k, 16) + "\r\n";
+           base64(c.ws_key, 16) + "\r\n";
     } else {
       r += "Accept: text/event-stream\r\nCache-Control: no-cache\r\n";
     }
@@ -643,7 +763,7 @@ class SubRunner {
         ev.events = EPOLLIN;
         ev.data.u32 = uint32_t(&c - conns_.data());
         epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-        send_raw(c, request());
+        send_raw(c, request(c));
       }
       return;
     }
@@ -683,6 +803,18 @@ class SubRunner {
       }
       int want = ws_ ? 101 : 200;
       if (h.status != want) { fail(c, "HTTP " + std::to_string(h.status)); return; }
+      if (ws_) {
+        std::string expect = ws_accept_for(c.ws_key);
+        if (h.ws_accept != expect) {
+          if (ws_accept_bad_++ == 0) {
+            std::string got = h.has_ws_accept ? "\"" + h.ws_accept.substr(0, 64) + "\"" : "none";
+            std::fprintf(stderr, "loadgen %s: bad Sec-WebSocket-Accept: got %s, expected %s (counted as failed)\n",
+                         o_.mode.c_str(), got.c_str(), expect.c_str());
+          }
+          fail(c, h.has_ws_accept ? "bad Sec-WebSocket-Accept" : "no Sec-WebSocket-Accept");
+          return;
+        }
+      }
       c.chunked = !ws_ && h.chunked;
       std::string rest = c.in.substr(hl);
       std::string().swap(c.in);
@@ -762,7 +894,6 @@ class SubRunner {
   void on_event(SubConn& c, int64_t ts) {
     ++received_;
     ++c.events;
-    if (c.events <= uint64_t(o_.events) || o_.events <= 0) ++capped_;
     if (o_.events > 0 && c.events == uint64_t(o_.events)) ++complete_;
     int64_t lat = now_real_ - ts;
     hist_.add(lat > 0 ? uint64_t(lat / 1000) : 0);
@@ -865,8 +996,8 @@ class SubRunner {
   std::string subscribe_frame_;
   char buf_[65536];
   std::string scratch_;
-  int ok_ = 0, failed_ = 0, closed_ = 0, closed_incomplete_ = 0, complete_ = 0;
-  uint64_t received_ = 0, capped_ = 0, bytes_ = 0, reads_ = 0;
+  int ok_ = 0, failed_ = 0, closed_ = 0, closed_incomplete_ = 0, complete_ = 0, ws_accept_bad_ = 0;
+  uint64_t received_ = 0, bytes_ = 0, reads_ = 0;
   int64_t first_real_ = 0, last_real_ = 0, now_real_ = 0, last_event_mono_ = 0, start_mono_ = 0;
   double handshake_s_ = 0;
   Hist hist_;
@@ -901,6 +1032,7 @@ class PubRunner {
 
   int run() {
     const int64_t t0 = mono_ns();
+    const int64_t start_real = real_ns();
     const int64_t deadline = t0 + int64_t(o_.timeout_s * 1e9);
     for (size_t i = 0; i < conns_.size(); ++i) connect_one(i);
     std::vector<epoll_event> evs(256);
@@ -942,6 +1074,15 @@ class PubRunner {
     }
     for (auto& c : conns_) close_socket(c.fd, o_.rst_close), c.fd = -1;
     double span = last_done_ > first_sent_ ? double(last_done_ - first_sent_) / 1e9 : 0;
+    // A request still unanswered at exit (timeout, signal) counts as failed: it has no 2xx, and
+    // the subscribers' loss is measured against the 2xx ones only.
+    const long publish_failed = sent_ - ok_;
+    const long not_sent = total_ - sent_;
+    if (publish_failed > 0 || not_sent > 0)
+      std::fprintf(stderr,
+                   "loadgen pub: publish_failed=%ld of %ld sent (non-2xx answer %ld, connection lost %ld, unanswered "
+                   "at exit %d), not_sent=%ld; subscriber loss counts against the %ld published\n",
+                   publish_failed, sent_, failed_http_, failed_conn_, inflight_, not_sent, ok_);
     json self = self_view(t0);
     json j{{"mode", "pub"},
            {"target", o_.target},
@@ -952,6 +1093,9 @@ class PubRunner {
            {"sent", sent_},
            {"published", ok_},
            {"errors", errors_},
+           {"publish_failed", publish_failed},
+           {"not_sent", not_sent},
+           {"start_ns", start_real},
            {"status", status_},
            {"rate_target", o_.rate},
            {"max_behind_schedule", behind_max_},
@@ -987,7 +1131,7 @@ class PubRunner {
 
   void drop(size_t i, const std::string& why) {
     PubConn& c = conns_[i];
-    if (c.st == PubConn::kBusy) { --inflight_; note_err(why); }
+    if (c.st == PubConn::kBusy) { --inflight_; ++failed_conn_; note_err(why); }
     else if (why.rfind("connect", 0) == 0) note_err(why);
     if (c.fd >= 0) {
       epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -1108,6 +1252,7 @@ class PubRunner {
         lat_.add(uint64_t((now - c.sent_at) / 1000));
         if (h.status >= 200 && h.status < 300) ++ok_;
         else {
+          ++failed_http_;
           std::string snippet = c.in.substr(hl, std::min<size_t>(total - hl, 120));
           note_err("HTTP " + code + " " + snippet);
         }
@@ -1124,7 +1269,7 @@ class PubRunner {
   sockaddr_in addr_{};
   int ep_ = -1;
   std::string path_, host_hdr_;
-  long total_ = 0, sent_ = 0, ok_ = 0, errors_ = 0, behind_max_ = 0;
+  long total_ = 0, sent_ = 0, ok_ = 0, errors_ = 0, behind_max_ = 0, failed_http_ = 0, failed_conn_ = 0;
   int inflight_ = 0;
   int64_t first_sent_ = 0, last_done_ = 0;
   Hist lat_;
@@ -1133,24 +1278,65 @@ class PubRunner {
 };
 
 // ================================================================ merge
+// The publisher's summary for a merge of `sub` summaries: --pub, or else pub.json beside the first
+// input, which is where the drivers (bench/lib.sh) write it, so that their loss lines count
+// against accepted publishes without a change to them. The implicit file is only taken when it
+// is of this run (same target and topic, publisher started after the subscribers): a stale one
+// in a reused run directory must not lower the expectation.
+bool merge_pub(const Opts& o, const std::vector<json>& docs, json& pub) {
+  bool explicit_pub = !o.pub_file.empty();
+  std::string file = o.pub_file;
+  if (!explicit_pub) {
+    size_t slash = o.files[0].rfind('/');
+    file = (slash == std::string::npos ? std::string(".") : o.files[0].substr(0, slash)) + "/pub.json";
+    struct stat st{};
+    if (stat(file.c_str(), &st) != 0) return false;
+  }
+  auto reject = [&](const std::string& why) {
+    if (explicit_pub) die("merge: --pub " + file + ": " + why);
+    std::fprintf(stderr, "loadgen merge: not using %s: %s; loss is against --events\n", file.c_str(), why.c_str());
+    return false;
+  };
+  for (auto& d : docs)
+    if (d.value("mode", "") != "sub") return explicit_pub ? reject("only `sub` summaries have a loss") : false;
+  if (!read_summary(file, pub) || pub.value("mode", "") != "pub") return reject("not a `pub` summary");
+  int64_t subs_start = 0;
+  for (auto& d : docs) {
+    if (d.value("topic", "") != pub.value("topic", "") || d.value("target", "") != pub.value("target", ""))
+      return reject("another target or topic than the subscribers'");
+    if (!d.contains("conn_events")) return reject("a subscriber summary without conn_events (older loadgen)");
+    int64_t st = d.value("start_ns", int64_t(0));
+    if (st && (!subs_start || st < subs_start)) subs_start = st;
+  }
+  if (!explicit_pub && (!subs_start || pub.value("start_ns", int64_t(0)) < subs_start))
+    return reject("not from this run (the publisher started before the subscribers)");
+  uint64_t failed = publish_failed_of(pub), not_sent = pub.value("not_sent", uint64_t(0));
+  if (failed || not_sent)
+    std::fprintf(stderr, "loadgen merge: loss counted against the %" PRIu64 " accepted publishes of %s (publish_failed=%" PRIu64
+                 " not_sent=%" PRIu64 ")\n", pub.value("published", uint64_t(0)), file.c_str(), failed, not_sent);
+  return true;
+}
+
 int run_merge(const Opts& o) {
   if (o.files.empty()) die("merge: no files");
+  std::vector<json> docs;
+  for (auto& f : o.files) {
+    json j;
+    if (!read_summary(f, j)) die("merge: no JSON summary in " + f);
+    docs.push_back(std::move(j));
+  }
+  json pub;
+  const bool have_pub = merge_pub(o, docs, pub);
   Hist h;
   json m{{"mode", "sub-merged"}, {"processes", 0}};
-  uint64_t conns = 0, ok = 0, failed = 0, closed = 0, received = 0, expected = 0, loss = 0, extra = 0, complete = 0,
-           alive = 0;
+  uint64_t conns = 0, ok = 0, failed = 0, closed = 0, received = 0, alive = 0, ws_bad = 0;
+  bool any_ws_check = false;
+  Loss loss;
   int64_t first = 0, last = 0;
   double cpu_u = 0, cpu_s = 0, hs = 0;
   json reasons = json::array(), fails = json::object();
   bool have_hist = false;
-  for (auto& f : o.files) {
-    std::ifstream in(f);
-    if (!in) die("merge: cannot read " + f);
-    std::string line, lastline;
-    while (std::getline(in, line))
-      if (!line.empty() && line[0] == '{') lastline = line;
-    if (lastline.empty()) die("merge: no JSON in " + f);
-    json j = json::parse(lastline);
+  for (auto& j : docs) {
     m["processes"] = m["processes"].get<int>() + 1;
     for (auto k : {"target", "transport", "topic", "events_per_conn"})
       if (j.contains(k)) m[k] = j[k];
@@ -1160,11 +1346,22 @@ int run_merge(const Opts& o) {
     failed += j.value("failed", 0ull);
     closed += j.value("closed_by_server", 0ull);
     alive += j.value("alive_at_end", 0ull);
-    received += j.value("received", j.value("events_received", 0ull));
-    expected += j.value("expected", 0ull);
-    loss += j.value("loss", 0ull);
-    extra += j.value("extra", 0ull);
-    complete += j.value("conns_complete", 0ull);
+    uint64_t got = j.value("received", j.value("events_received", 0ull));
+    received += got;
+    if (have_pub) {
+      loss += loss_against(j["conn_events"], j.value("ok", 0ull), got, j.value("events_per_conn", 0L), &pub);
+    } else {
+      Loss l;
+      l.expected = j.value("expected", 0ull);
+      l.loss = j.value("loss", 0ull);
+      l.extra = j.value("extra", 0ull);
+      l.complete = j.value("conns_complete", 0ull);
+      loss += l;
+    }
+    if (j.contains("ws_accept_mismatch")) {
+      any_ws_check = true;
+      ws_bad += j["ws_accept_mismatch"].get<uint64_t>();
+    }
     hs = std::max(hs, j.value("handshake_s", 0.0));
     int64_t fi = j.value("first_ns", int64_t(0)), la = j.value("last_ns", int64_t(0));
     if (fi && (!first || fi < first)) first = fi;
@@ -1189,11 +1386,9 @@ int run_merge(const Opts& o) {
   m["alive_at_end"] = alive;
   m["handshake_s"] = hs;
   m["received"] = received;
-  m["expected"] = expected;
-  m["loss"] = loss;
-  m["loss_pct"] = expected ? std::round(double(loss) * 1e6 / double(expected)) / 1e4 : 0.0;
-  m["extra"] = extra;
-  m["conns_complete"] = complete;
+  put_loss(m, loss, have_pub ? &pub : nullptr);
+  if (m.value("mode_in", "") != "sub") m.erase("loss_basis");
+  if (any_ws_check) m["ws_accept_mismatch"] = ws_bad;
   m["span_s"] = span;
   m["deliveries_per_s"] = span > 0 ? std::round(double(received) / span) : 0.0;
   if (have_hist) m["latency_ms"] = h.summary_ms();

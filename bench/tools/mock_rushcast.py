@@ -14,7 +14,7 @@ import json
 import struct
 import urllib.parse
 
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B03"
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 subs = {}  # topic -> set of (kind, writer)
 seq = 0
 
