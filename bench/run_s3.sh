@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # S3 latency: N subscribers on one topic, RATE events/s for DURATION s. Reports p50/p99/p99.9.
 #   bench/run_s3.sh rushcast|nchan|epoll sse|ws [URL] [PUBLISH_KEY]
-# Env: N=5000 RATE=50 DURATION=20 PUB_CONNS=4 SIZE=100 PER_PROC=2500 RAMP_MS=5000 QUIET_MS=10000 TOPIC=...
+# Env: N=5000 RATE=50 DURATION=20 PUB_CONNS=16 SIZE=100 PER_PROC=2500 RAMP_MS=5000 QUIET_MS=10000 TOPIC=...
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init "$@"
-N="${N:-5000}"; RATE="${RATE:-50}"; DURATION="${DURATION:-20}"; PUB_CONNS="${PUB_CONNS:-4}"; SIZE="${SIZE:-100}"
+N="${N:-5000}"; RATE="${RATE:-50}"; DURATION="${DURATION:-20}"; PUB_CONNS="${PUB_CONNS:-16}"; SIZE="${SIZE:-100}"
 RAMP_MS="${RAMP_MS:-5000}"; QUIET_MS="${QUIET_MS:-10000}"
 EVENTS="$(awk -v r="$RATE" -v d="$DURATION" 'BEGIN{printf "%d", r*d + 0.5}')"
 TIMEOUT="${TIMEOUT:-$(awk -v d="$DURATION" 'BEGIN{printf "%d", d + 180}')}"
