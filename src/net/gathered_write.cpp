@@ -92,6 +92,10 @@ void gathered_write::done(obs::metrics& m) {
     }
   }
   if (events > 0) m.events_delivered.fetch_add(events, std::memory_order_relaxed);
+  reset();
+}
+
+void gathered_write::reset() {
   frames_.clear();
   iov_.clear();
   rest_.clear();

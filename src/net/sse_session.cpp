@@ -5,6 +5,7 @@
 #include <chrono>
 #include <span>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@
 #include "rushcast/api/context.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/hub/hub.hpp"
+#include "rushcast/net/plain_allocator.hpp"
 #include "rushcast/obs/metrics.hpp"
 
 namespace rushcast::net {
@@ -109,6 +111,7 @@ void sse_session::do_write() {
       continue;
     }
     if (ec != asio::error::would_block) {
+      w.reset();
       spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
       return close_now();
     }
@@ -134,11 +137,13 @@ void sse_session::on_write(boost::system::error_code ec, std::size_t) {
   do_write();
 }
 
+// Long-lived, like the heartbeat's wait: both carry their own allocator (plain_allocator.hpp).
 void sse_session::wait_peer() {
   socket_.async_wait(asio::socket_base::wait_read,
-                     [self = shared_from_this()](boost::system::error_code ec) {
-                       self->on_readable(ec);
-                     });
+                     asio::bind_allocator(plain_allocator<void>{},
+                                          [self = shared_from_this()](boost::system::error_code ec) {
+                                            self->on_readable(ec);
+                                          }));
 }
 
 void sse_session::on_readable(boost::system::error_code ec) {
@@ -153,15 +158,16 @@ void sse_session::on_readable(boost::system::error_code ec) {
 
 void sse_session::arm_heartbeat() {
   heartbeat_.expires_after(std::chrono::milliseconds(svc_.ctx.cfg.heartbeat_ms));
-  heartbeat_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_ || self->ending_) return;
-    if (!self->wrote_since_tick_ && !self->inflight_ && self->queue_.empty()) {
-      self->enqueue(ping_frame());
-      self->do_write();
-    }
-    self->wrote_since_tick_ = false;
-    self->arm_heartbeat();
-  });
+  heartbeat_.async_wait(asio::bind_allocator(
+      plain_allocator<void>{}, [self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->closed_ || self->ending_) return;
+        if (!self->wrote_since_tick_ && !self->inflight_ && self->queue_.empty()) {
+          self->enqueue(ping_frame());
+          self->do_write();
+        }
+        self->wrote_since_tick_ = false;
+        self->arm_heartbeat();
+      }));
 }
 
 void sse_session::end_stream() {

@@ -24,6 +24,7 @@
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/hub/presence.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/net/plain_allocator.hpp"
 #include "rushcast/obs/metrics.hpp"
 
 namespace rushcast::net {
@@ -52,20 +53,6 @@ ws_session::socket_type on_shard_executor(asio::io_context::executor_type ex,
   if (ec) ::close(fd);
   return out;
 }
-
-// operator new/delete, exactly sized. Asio maps std::allocator to its per-thread recycling
-// cache, so a distinct type is needed to opt out of it (see wait_read).
-template <class T>
-struct plain_allocator {
-  using value_type = T;
-  plain_allocator() = default;
-  template <class U>
-  plain_allocator(const plain_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
-  template <class U>
-  bool operator==(const plain_allocator<U>&) const noexcept { return true; }
-};
 
 // Server-to-client control frames (unmasked, FIN). Payloads are at most 125 bytes.
 hub::frame_ptr control_frame(std::uint8_t opcode, std::string_view payload) {
@@ -310,6 +297,7 @@ void ws_session::do_write() {
       continue;
     }
     if (ec != asio::error::would_block) {
+      w.reset();
       spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
       return finish();
     }

@@ -38,6 +38,8 @@ public:
   // The batch is on the wire: counts its events as delivered, samples publish-to-write latency
   // (its oldest published frame), and forgets it.
   void done(obs::metrics& m);
+  // The batch will not be written (the connection failed): forgets it.
+  void reset();
 
 private:
   wire wire_ = wire::sse;
