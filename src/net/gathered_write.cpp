@@ -102,4 +102,27 @@ void gathered_write::reset() {
   first_ = 0;
 }
 
+write_outcome write_queued(int fd, write_queue& q, wire w, obs::metrics& m,
+                           std::unique_ptr<gathered_write>& rest, boost::system::error_code& ec) {
+  ec.clear();
+  while (!q.empty()) {
+    // Nearly every write finishes at once: the thread's scratch batch serves them, and only a
+    // short write moves its batch to the heap for the async write of the rest.
+    auto& batch = gathered_write::scratch();
+    batch.take(q, w);
+    if (batch.send(fd, ec)) {
+      batch.done(m);
+      continue;
+    }
+    if (ec != boost::asio::error::would_block) {
+      batch.reset();
+      return write_outcome::failed;
+    }
+    ec.clear();
+    rest = std::make_unique<gathered_write>(std::move(batch));
+    return write_outcome::pending;
+  }
+  return write_outcome::drained;
+}
+
 }  // namespace rushcast::net

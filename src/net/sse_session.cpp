@@ -97,32 +97,25 @@ void sse_session::enqueue(const hub::frame_ptr& f) {
   });
 }
 
-// Writes batches while the socket takes them whole; a short write goes on asynchronously.
-// Bounded: a queue holds at most max_queue_bytes, and a batch takes up to 64 KiB of it.
+// Writes what is queued now; a short write's rest goes on asynchronously (on_write).
 void sse_session::do_write() {
   if (inflight_ || closed_) return;
-  while (!queue_.empty()) {
-    auto& w = gathered_write::scratch();
-    w.take(queue_, wire::sse);
-    boost::system::error_code ec;
-    if (w.send(socket_.native_handle(), ec)) {
-      w.done(svc_.ctx.metrics);
-      wrote_since_tick_ = true;
-      continue;
-    }
-    if (ec != asio::error::would_block) {
-      w.reset();
+  if (!queue_.empty()) wrote_since_tick_ = true;
+  boost::system::error_code ec;
+  switch (write_queued(socket_.native_handle(), queue_, wire::sse, svc_.ctx.metrics, inflight_, ec)) {
+    case write_outcome::drained:
+      if (ending_) close_now();
+      return;
+    case write_outcome::failed:
       spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
       return close_now();
-    }
-    inflight_ = std::make_unique<gathered_write>(std::move(w));
-    asio::async_write(socket_, inflight_->rest(),
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                        self->on_write(ec, n);
-                      });
-    return;
+    case write_outcome::pending:
+      asio::async_write(socket_, inflight_->rest(),
+                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                          self->on_write(ec, n);
+                        });
+      return;
   }
-  if (ending_) close_now();
 }
 
 void sse_session::on_write(boost::system::error_code ec, std::size_t) {

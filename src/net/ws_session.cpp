@@ -284,31 +284,24 @@ void ws_session::push_control(hub::frame_ptr f) {
 
 // The only writer on the socket: data frames, replies, pings, pongs and the close frame all
 // leave through the queue, so no two writes ever overlap and frames are never spliced.
-// Writes batches while the socket takes them whole; a short write goes on asynchronously.
-// Bounded: a queue holds at most max_queue_bytes, and a batch takes up to 64 KiB of it.
+// Writes what is queued now; a short write's rest goes on asynchronously (on_write).
 void ws_session::do_write() {
   if (inflight_ || finished_ || close_written_ || queue_.empty()) return;
-  while (!queue_.empty()) {
-    auto& w = gathered_write::scratch();
-    w.take(queue_, wire::websocket);
-    boost::system::error_code ec;
-    if (w.send(socket_.native_handle(), ec)) {
-      w.done(svc_.ctx.metrics);
-      continue;
-    }
-    if (ec != asio::error::would_block) {
-      w.reset();
+  boost::system::error_code ec;
+  switch (write_queued(socket_.native_handle(), queue_, wire::websocket, svc_.ctx.metrics,
+                       inflight_, ec)) {
+    case write_outcome::drained:
+      return on_drained();
+    case write_outcome::failed:
       spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
       return finish();
-    }
-    inflight_ = std::make_unique<gathered_write>(std::move(w));
-    asio::async_write(socket_, inflight_->rest(),
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                        self->on_write(ec, n);
-                      });
-    return;
+    case write_outcome::pending:
+      asio::async_write(socket_, inflight_->rest(),
+                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                          self->on_write(ec, n);
+                        });
+      return;
   }
-  on_drained();
 }
 
 void ws_session::on_write(boost::system::error_code ec, std::size_t) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include <sys/uio.h>
@@ -48,5 +49,18 @@ private:
   std::size_t first_ = 0;  // iov_[first_] is the first buffer not fully written
   std::vector<boost::asio::const_buffer> rest_;
 };
+
+enum class write_outcome {
+  drained,  // everything queued is written
+  pending,  // a short write: the rest is in `rest`; the caller starts its async write
+  failed,   // ec holds why; the connection is done for
+};
+
+// The write path of a stream session: takes batches from q and writes each with one
+// non-blocking sendmsg on fd while the socket takes them whole (bounded: q holds at most its
+// byte cap). Counts what was written (gathered_write::done). Must not be called while a
+// previous `rest` is still being written.
+write_outcome write_queued(int fd, write_queue& q, wire w, obs::metrics& m,
+                           std::unique_ptr<gathered_write>& rest, boost::system::error_code& ec);
 
 }  // namespace rushcast::net

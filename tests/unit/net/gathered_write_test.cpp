@@ -135,3 +135,76 @@ TEST(GatheredWrite, AClosedPeerIsAnErrorNotWouldBlock) {
   EXPECT_NE(ec, boost::asio::error::would_block);
   w.reset();
 }
+
+TEST(WriteQueued, DrainsSeveralBatchesInOneCall) {
+  socket_pair p;
+  rushcast::obs::metrics m;
+  write_queue q(1 << 20);
+  std::string expected;
+  for (std::uint64_t s = 1; s <= 200; ++s) {  // more than three 64-frame batches
+    expected += event(s)->sse;
+    q.push(event(s), event(s)->sse.size());
+  }
+  std::unique_ptr<gathered_write> rest;
+  boost::system::error_code ec;
+  EXPECT_EQ(rushcast::net::write_queued(p.fd[0], q, wire::sse, m, rest, ec),
+            rushcast::net::write_outcome::drained);
+  EXPECT_FALSE(rest);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(p.read_all(), expected);
+  EXPECT_EQ(m.events_delivered.load(), 200u);
+}
+
+TEST(WriteQueued, AFullSocketLeavesTheRestAndTheQueueInOrder) {
+  socket_pair p;
+  int small = 4096;
+  ASSERT_EQ(::setsockopt(p.fd[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  rushcast::obs::metrics m;
+  write_queue q(1 << 24);
+  std::string expected;
+  for (std::uint64_t s = 1; s <= 200; ++s) {
+    auto f = event(s, 1000);
+    expected += f->sse;
+    q.push(f, f->sse.size());
+  }
+  std::unique_ptr<gathered_write> rest;
+  boost::system::error_code ec;
+  ASSERT_EQ(rushcast::net::write_queued(p.fd[0], q, wire::sse, m, rest, ec),
+            rushcast::net::write_outcome::pending);
+  ASSERT_TRUE(rest);
+  EXPECT_FALSE(ec);
+  EXPECT_FALSE(q.empty());  // later batches wait in the queue
+  // What the socket took, then the rest, then the queue: the stream in order, nothing twice.
+  std::string got = p.read_all();
+  for (const auto& b : rest->rest()) got.append(static_cast<const char*>(b.data()), b.size());
+  rest->done(m);
+  rest.reset();
+  while (!q.empty()) {
+    auto outcome = rushcast::net::write_queued(p.fd[0], q, wire::sse, m, rest, ec);
+    got += p.read_all();
+    if (outcome == rushcast::net::write_outcome::pending) {
+      for (const auto& b : rest->rest()) got.append(static_cast<const char*>(b.data()), b.size());
+      rest->done(m);
+      rest.reset();
+    }
+  }
+  got += p.read_all();
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(m.events_delivered.load(), 200u);
+}
+
+TEST(WriteQueued, AClosedPeerFails) {
+  socket_pair p;
+  ::close(p.fd[1]);
+  p.fd[1] = -1;
+  rushcast::obs::metrics m;
+  write_queue q(1 << 20);
+  q.push(event(1), event(1)->sse.size());
+  std::unique_ptr<gathered_write> rest;
+  boost::system::error_code ec;
+  EXPECT_EQ(rushcast::net::write_queued(p.fd[0], q, wire::sse, m, rest, ec),
+            rushcast::net::write_outcome::failed);
+  EXPECT_TRUE(ec);
+  EXPECT_FALSE(rest);
+  EXPECT_EQ(m.events_delivered.load(), 0u);
+}
