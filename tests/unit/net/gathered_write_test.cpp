@@ -45,6 +45,23 @@ hub::frame_ptr event(std::uint64_t seq, std::size_t data_bytes = 10) {
                          "{\"d\":\"" + std::string(data_bytes, 'x') + "\"}", false);
 }
 
+// Queues events 1..n with data_bytes of data each; returns their SSE bytes, in order.
+std::string queue_events(write_queue& q, std::uint64_t n, std::size_t data_bytes = 10) {
+  std::string all;
+  for (std::uint64_t s = 1; s <= n; ++s) {
+    auto f = event(s, data_bytes);
+    all += f->sse;
+    q.push(f, f->sse.size());
+  }
+  return all;
+}
+
+// A 4 KiB send buffer: a batch of ~60 KB cannot go in one call.
+void shrink_send_buffer(int fd) {
+  int small = 4096;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+}
+
 hub::frame_ptr text(std::string sse) {
   auto f = std::make_shared<hub::frame>();
   f->sse = std::move(sse);
@@ -88,16 +105,10 @@ TEST(GatheredWrite, WebSocketCountsTextFramesOnly) {
 
 TEST(GatheredWrite, AShortWriteLeavesExactlyTheRest) {
   socket_pair p;
-  int small = 4096;
-  ASSERT_EQ(::setsockopt(p.fd[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  shrink_send_buffer(p.fd[0]);
   rushcast::obs::metrics m;
   write_queue q(1 << 24);
-  std::string expected;
-  for (std::uint64_t s = 1; s <= 60; ++s) {
-    auto f = event(s, 1000);
-    expected += f->sse;
-    q.push(f, f->sse.size());
-  }
+  const std::string expected = queue_events(q, 60, 1000);
   gathered_write w;
   w.take(q, wire::sse);
   boost::system::error_code ec;
@@ -140,11 +151,7 @@ TEST(WriteQueued, DrainsSeveralBatchesInOneCall) {
   socket_pair p;
   rushcast::obs::metrics m;
   write_queue q(1 << 20);
-  std::string expected;
-  for (std::uint64_t s = 1; s <= 200; ++s) {  // more than three 64-frame batches
-    expected += event(s)->sse;
-    q.push(event(s), event(s)->sse.size());
-  }
+  const std::string expected = queue_events(q, 200);  // more than three 64-frame batches
   std::unique_ptr<gathered_write> rest;
   boost::system::error_code ec;
   EXPECT_EQ(rushcast::net::write_queued(p.fd[0], q, wire::sse, m, rest, ec),
@@ -157,16 +164,10 @@ TEST(WriteQueued, DrainsSeveralBatchesInOneCall) {
 
 TEST(WriteQueued, AFullSocketLeavesTheRestAndTheQueueInOrder) {
   socket_pair p;
-  int small = 4096;
-  ASSERT_EQ(::setsockopt(p.fd[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  shrink_send_buffer(p.fd[0]);
   rushcast::obs::metrics m;
   write_queue q(1 << 24);
-  std::string expected;
-  for (std::uint64_t s = 1; s <= 200; ++s) {
-    auto f = event(s, 1000);
-    expected += f->sse;
-    q.push(f, f->sse.size());
-  }
+  const std::string expected = queue_events(q, 200, 1000);
   std::unique_ptr<gathered_write> rest;
   boost::system::error_code ec;
   ASSERT_EQ(rushcast::net::write_queued(p.fd[0], q, wire::sse, m, rest, ec),
