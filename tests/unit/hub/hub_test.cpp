@@ -49,6 +49,16 @@ struct shards {
   std::unique_ptr<hub> h;
 };
 
+// n subscribers of topic "t" on shard 0, subscribed in order.
+std::vector<std::shared_ptr<recording_subscriber>> subscribe_many(hub& h, int n) {
+  std::vector<std::shared_ptr<recording_subscriber>> subs;
+  for (int i = 0; i < n; ++i) {
+    subs.push_back(std::make_shared<recording_subscriber>());
+    h.subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
+  }
+  return subs;
+}
+
 std::vector<std::uint64_t> seqs(const std::vector<frame_ptr>& frames) {
   std::vector<std::uint64_t> out;
   for (auto& f : frames) out.push_back(f->seq);
@@ -149,11 +159,7 @@ TEST(Hub, SubscribeMidStreamGivesReplayThenLiveWithoutDuplicateOrGap) {
 
 TEST(Hub, SubscribeInsideALongSweepStartsAfterIt) {
   shards s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 600; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 600);
   s.h->publish("t", "m", data(1));
   s.h->publish("t", "m", data(2));
   s.ctx[0].restart();
@@ -169,11 +175,7 @@ TEST(Hub, SubscribeInsideALongSweepStartsAfterIt) {
 
 TEST(Hub, ChunkedSweepYieldsAndKeepsOrder) {
   shards s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 1000; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 1000);
   for (int i = 1; i <= 20; ++i) s.h->publish("t", "m", data(i));
   std::size_t runs = 0;
   std::uint64_t next_seq = 21;
@@ -214,11 +216,7 @@ TEST(Hub, UnsubscribeStopsDeliveryOfQueuedFrames) {
 
 TEST(Hub, SubscribersLeavingMidSweepAreNeitherCalledNorSkipped) {
   shards s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 600; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 600);
   s.h->publish("t", "m", "{}");
   s.ctx[0].restart();
   s.ctx[0].poll_one();  // 256 of 600 visited
@@ -446,11 +444,7 @@ TEST(HubBacklog, CountsEventsUntilTheirSweepEnds) {
 
 TEST(HubBacklog, ChunkedSweepCountsAFrameUntilItsLastSubscriber) {
   shards s(1, 1000, 1000);  // sweep budget 256 (the helper's)
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 600; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 600);
   s.h->publish("t", "m", "{}");
   s.ctx[0].restart();
   EXPECT_EQ(s.ctx[0].poll_one(), 1u);  // one run of 256 deliveries, then it re-posts itself
@@ -666,11 +660,7 @@ struct sliced_shard {
 
 TEST(HubFlush, EverySubscriberIsFlushedOnceAfterTheSweepGatheringWhatItGot) {
   sliced_shard s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 10; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 10);
   for (int i = 1; i <= 3; ++i) s.h->publish("t", "m", data(i));
   while (s.run_one() > 0) {
   }
@@ -683,11 +673,7 @@ TEST(HubFlush, EverySubscriberIsFlushedOnceAfterTheSweepGatheringWhatItGot) {
 
 TEST(HubFlush, FlushesASlicePerRunAndEventsArrivingMeanwhileJoinTheRound) {
   sliced_shard s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 10; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 10);
   s.h->publish("t", "m", data(1));
   ASSERT_EQ(s.run_one(), 1u);  // sweep of event 1 + the first slice
   std::size_t flushed = 0;
@@ -711,11 +697,7 @@ TEST(HubFlush, FlushesASlicePerRunAndEventsArrivingMeanwhileJoinTheRound) {
 
 TEST(HubFlush, BacklogFallsWhenTheRoundEndsNotWhenTheSweepEnds) {
   sliced_shard s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 9; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 9);
   s.h->publish("t", "m", data(1));
   s.h->publish("t", "m", data(2));
   EXPECT_EQ(s.run_one(), 1u);  // both swept, 4 flushed
@@ -729,11 +711,7 @@ TEST(HubFlush, BacklogFallsWhenTheRoundEndsNotWhenTheSweepEnds) {
 
 TEST(HubFlush, ASubscriberLeavingBeforeItsFlushIsNotFlushed) {
   sliced_shard s;
-  std::vector<std::shared_ptr<recording_subscriber>> subs;
-  for (int i = 0; i < 8; ++i) {
-    subs.push_back(std::make_shared<recording_subscriber>());
-    s.h->subscribe(subs.back(), {"t"}, std::nullopt, transport::sse);
-  }
+  auto subs = subscribe_many(*s.h, 8);
   // The first flush closes subscriber 6 (as a session whose write fails would), and 7 left by
   // unsubscribing its last topic before it is destroyed.
   subs[0]->on_flush = [&] { s.h->unsubscribe_all(*subs[6]); };
