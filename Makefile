@@ -5,7 +5,7 @@ CONFIG ?= config/rushcast.json
 
 APT_PACKAGES = build-essential cmake pkg-config ccache libboost1.81-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libsqlite3-dev libssl-dev
-E2E_APT_PACKAGES = curl nginx chromium systemd util-linux dpkg-dev
+E2E_APT_PACKAGES = curl nginx chromium systemd util-linux dpkg-dev openssl ssl-cert
 
 .PHONY: all deps e2e-deps build run test unit integration e2e package clean
 
