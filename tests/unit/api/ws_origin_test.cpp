@@ -41,11 +41,18 @@ TEST(WsOrigin, OwnSchemeAndHostIsSameSite) {
 }
 
 TEST(WsOrigin, BehindATrustedProxyItsForwardedSchemeAndHostCount) {
-  // nginx: Host $host (no port), X-Forwarded-Proto $scheme, X-Forwarded-Host $http_host.
+  // The shipped nginx site: Host $http_host (port included), X-Forwarded-Proto $scheme. Other
+  // proxies pass Host without the port and the browser's host in X-Forwarded-Host.
   auto r = upgrade({{"host", "shop.example"},
                     {"x-forwarded-proto", "https"},
                     {"origin", "https://shop.example"}});
   EXPECT_EQ(check_ws_origin(r, {}, true), ws_origin::same_site);
+  r = upgrade({{"host", "shop.example:8443"},
+               {"x-forwarded-proto", "https"},
+               {"origin", "https://shop.example:8443"}});
+  EXPECT_EQ(check_ws_origin(r, {}, true), ws_origin::same_site);
+  // Without the proxy's word the scheme is http, and https://... is another origin.
+  EXPECT_EQ(check_ws_origin(r, {}, false), ws_origin::forbidden);
   r = upgrade({{"host", "127.0.0.1"},
                {"x-forwarded-proto", "http"},
                {"x-forwarded-host", "127.0.0.1:8443"},
