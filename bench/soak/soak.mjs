@@ -6,10 +6,14 @@
 // After DURATION it stops every client, then keeps reporting for AFTER_S (the figures after
 // the clients left), and exits. Node 20, no dependencies. Usage: bench/soak/run.sh (starts a
 // daemon) or `URL=http://127.0.0.1:PORT SERVER_PID=PID PUBLISH_KEY=KEY node bench/soak/soak.mjs`.
+// The streams run in STREAM_WORKERS worker threads (reading ~100k events/s is more than one
+// thread does here); the main thread sends the requests and writes the report.
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const env = process.env;
 function seconds(v, dflt) {
@@ -35,6 +39,8 @@ const cfg = {
   publish_key: env.PUBLISH_KEY ?? '',
   server_pid: Number(env.SERVER_PID ?? 0),
   http_conns: Number(env.HTTP_CONNS ?? 16),
+  stream_workers: Math.max(1, Number(env.STREAM_WORKERS ?? 2)),
+  max_in_flight: Number(env.MAX_IN_FLIGHT ?? 2000),
 };
 // Bounded in what it targets, how many connections it opens, and how long it runs.
 if (!['127.0.0.1', 'localhost'].includes(cfg.url.hostname)) {
@@ -47,25 +53,27 @@ if (cfg.streams > 20000 || cfg.duration_s > 6 * 3600 || cfg.publish_rate + cfg.a
 }
 const host = '127.0.0.1';
 const port = Number(cfg.url.port || 80);
-const run_id = Date.now().toString(36);
+const run_id = isMainThread ? Date.now().toString(36) : workerData.run_id;
 const started = Date.now();
 const c = {  // the clients' counters
   sse_opened: 0, ws_opened: 0, stream_errors: 0, events: 0, resyncs: 0, open_now: 0,
   publish_ok: 0, publish_err: 0, admit_ok: 0, admit_err: 0, bid_ok: 0, bid_too_low: 0,
-  bid_err: 0, http_errors: 0,
+  bid_err: 0, http_errors: 0, skipped: 0,
 };
 let stopping = false;
 
 // ---- HTTP requests over a small keep-alive pool ----
 const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.http_conns });
-function request(method, path, body, headers = {}) {
+// The report's own requests: one short connection each, so that the http gauge shows the load's.
+const report_agent = new http.Agent({ keepAlive: false });
+function request(method, path, body, headers = {}, via = agent) {
   return new Promise((resolve) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const h = { ...headers };
     // JSON routes require it (415 otherwise).
     if (data !== undefined) { h['Content-Type'] = 'application/json'; h['Content-Length'] = Buffer.byteLength(data); }
     const t0 = process.hrtime.bigint();
-    const req = http.request({ host, port, method, path, agent, headers: h, timeout: 10000 }, (res) => {
+    const req = http.request({ host, port, method, path, agent: via, headers: h, timeout: 10000 }, (res) => {
       const chunks = [];
       res.on('data', (d) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(),
@@ -73,7 +81,7 @@ function request(method, path, body, headers = {}) {
       res.on('error', () => resolve({ status: 0, body: '', ms: 0 }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => { c.http_errors++; resolve({ status: 0, body: '', ms: 0 }); });
+    req.on('error', () => { if (!stopping) c.http_errors++; resolve({ status: 0, body: '', ms: 0 }); });
     if (data !== undefined) req.write(data);
     req.end();
   });
@@ -97,7 +105,7 @@ function sse_stream(k, last_id) {
   const end = (err) => {
     if (closed) return;
     closed = true;
-    if (err) c.stream_errors++;
+    if (err && !stopping) c.stream_errors++;  // the end closes every stream on purpose
     if (sock) { live.delete(sock); c.open_now--; }
     setTimeout(() => sse_stream(k, id), err ? 1000 : 0);
   };
@@ -105,18 +113,17 @@ function sse_stream(k, last_id) {
     if (res.statusCode !== 200) { res.resume(); return end(true); }
     sock = res.socket; live.add(sock); c.open_now++; c.sse_opened++;
     res.setEncoding('utf8');
+    // Only complete events count; the last id among them is what a reconnect resumes from.
     res.on('data', (d) => {
       buf += d;
-      let i;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i); buf = buf.slice(i + 2);
-        let ev = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) id = line.slice(4);
-          else if (line.startsWith('event: ')) ev = line.slice(7);
-        }
-        if (ev) { c.events++; if (ev === 'resync') c.resyncs++; }
-      }
+      const done_at = buf.lastIndexOf('\n\n');
+      if (done_at < 0) return;
+      const done = '\n' + buf.slice(0, done_at + 1);
+      buf = buf.slice(done_at + 2);
+      for (let i = done.indexOf('\nevent: '); i >= 0; i = done.indexOf('\nevent: ', i + 8)) c.events++;
+      if (done.includes('\nevent: resync\n')) c.resyncs++;
+      const id_at = done.lastIndexOf('\nid: ');
+      if (id_at >= 0) id = done.slice(id_at + 5, done.indexOf('\n', id_at + 5));
     });
     res.on('end', () => end(false));
     res.on('error', () => end(true));
@@ -134,7 +141,7 @@ function ws_stream(k) {
   const end = (err) => {
     if (closed) return;
     closed = true;
-    if (err) c.stream_errors++;
+    if (err && !stopping) c.stream_errors++;  // the end closes every stream on purpose
     if (upgraded) { live.delete(sock); c.open_now--; }
     sock.destroy();
     setTimeout(() => ws_stream(k), err ? 1000 : 0);
@@ -154,7 +161,7 @@ function ws_stream(k) {
       'Sec-WebSocket-Version: 13\r\n\r\n');
   });
   sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
+    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
     if (!upgraded) {
       const i = buf.indexOf('\r\n\r\n');
       if (i < 0) return;
@@ -173,7 +180,7 @@ function ws_stream(k) {
       buf = buf.subarray(off + len);
       if (opcode === 1) {
         c.events++;
-        if (payload.includes('"type":"resync"')) c.resyncs++;
+        if (payload.indexOf('"type":"resync"') >= 0) c.resyncs++;
       } else if (opcode === 9) send(10, payload);
       else if (opcode === 8) return end(false);
     }
@@ -184,17 +191,26 @@ function ws_stream(k) {
 
 // ---- request streams at fixed rates ----
 const timers = [];
+let in_flight = 0;
+// fn() at rate per second: what is owed follows the clock, so a late timer catches up; beyond
+// MAX_IN_FLIGHT unanswered requests the request is skipped (counted), so memory stays bounded.
 function every_rate(rate, fn) {
   if (rate <= 0) return;
-  // Ticks of 20 ms; the fraction carries over so the mean rate is exact.
-  let owed = 0;
+  let owed = 0, last = Date.now();
   timers.push(setInterval(() => {
-    owed += rate / 50;
-    for (; owed >= 1; owed--) fn();
+    const now = Date.now();
+    owed = Math.min(owed + (rate * (now - last)) / 1000, rate);  // at most 1 s of catch-up
+    last = now;
+    for (; owed >= 1; owed--) {
+      if (in_flight >= cfg.max_in_flight) { c.skipped++; continue; }
+      in_flight++;
+      fn().finally(() => in_flight--);
+    }
   }, 20));
 }
 let pub_n = 0, buyer_n = 0, bid_price = 0;
 const publish_headers = { Authorization: `Bearer ${cfg.publish_key}` };
+function start_requests() {
 every_rate(cfg.publish_rate, async () => {
   const n = pub_n++;
   const r = await request('POST', '/api/publish',
@@ -214,6 +230,7 @@ every_rate(cfg.bid_rate, async () => {
     try { bid_price = Math.max(bid_price, JSON.parse(r.body).currentPrice ?? 0); } catch {}
   } else c.bid_err++;
 });
+}
 
 // ---- the report ----
 function proc_figures() {
@@ -224,32 +241,79 @@ function proc_figures() {
     return { rss_kb: field('VmRSS'), threads: field('Threads'), fds: fs.readdirSync(`/proc/${cfg.server_pid}/fd`).length };
   } catch { return { rss_kb: null }; }
 }
-const wanted_gauges = [
-  'rushcast_connections{transport="sse"}', 'rushcast_connections{transport="websocket"}',
-  'rushcast_connections{transport="http"}', 'rushcast_topics_subscribed{}',
-  'rushcast_history_topics{}', 'rushcast_history_events{}', 'rushcast_topics_removed{}',
-];
+// /metrics series -> report keys.
+const wanted_gauges = {
+  'rushcast_connections{transport="sse"}': 'sse_conns',
+  'rushcast_connections{transport="websocket"}': 'ws_conns',
+  'rushcast_connections{transport="http"}': 'http_conns',
+  'rushcast_topics_subscribed{}': 'topics_subscribed',
+  'rushcast_history_topics{}': 'history_topics',
+  'rushcast_history_events{}': 'history_events',
+  'rushcast_topics_removed{}': 'topics_removed',
+};
+// /healthz timed by curl: a busy event loop here must not count as the daemon's latency.
+function healthz_ms() {
+  return new Promise((resolve) => execFile('curl', ['-s', '-o', '/dev/null', '-m', '10', '-w', '%{http_code} %{time_total}',
+    `http://${host}:${port}/healthz`], (err, out) => {
+    const [code, secs] = String(out ?? '').split(' ');
+    resolve({ status: Number(code) || 0, ms: Math.round(Number(secs) * 1e5) / 100 });
+  }));
+}
+const worker_counts = new Map();  // the streams' counters, by worker
+function counters() {
+  const all = { ...c };
+  for (const w of worker_counts.values()) for (const [k, v] of Object.entries(w)) all[k] += v;
+  return all;
+}
 async function report(phase) {
-  const health = await request('GET', '/healthz');
-  const m = await request('GET', '/metrics');
+  const health = await healthz_ms();
+  const m = await request('GET', '/metrics', undefined, {}, report_agent);
   const gauges = {};
   for (const line of m.body.split('\n')) {
     const sp = line.lastIndexOf(' ');
     const name = line.slice(0, sp);
-    if (wanted_gauges.includes(name)) gauges[name.replace('{}', '').replace('rushcast_', '')] = Number(line.slice(sp + 1));
+    if (wanted_gauges[name]) gauges[wanted_gauges[name]] = Number(line.slice(sp + 1));
   }
   const line = { t_s: Math.round((Date.now() - started) / 1000), phase, ...proc_figures(),
-    healthz_ms: Math.round(health.ms * 100) / 100, healthz_status: health.status, ...gauges, clients: { ...c } };
+    healthz_ms: health.ms, healthz_status: health.status, ...gauges, clients: counters() };
   console.log(JSON.stringify(line));
 }
 
+// Streams k = first, first + step, ... of this thread.
+function start_streams(first, step) {
+  for (let k = first; k < cfg.streams; k += step) {
+    // Spread over RAMP_S so the start is not one burst of handshakes.
+    setTimeout(() => (Math.random() < cfg.ws_share ? ws_stream(k) : sse_stream(k, null)),
+      (k / cfg.streams) * cfg.ramp_s * 1000);
+  }
+}
+function stop_streams() {
+  stopping = true;
+  for (const s of live) s.destroy();
+  live.clear();
+}
+
+if (!isMainThread) {
+  start_streams(workerData.first, workerData.step);
+  const post = () => parentPort.postMessage({ counts: { ...c } });
+  const t = setInterval(post, 1000);
+  parentPort.on('message', (m) => {
+    if (m !== 'stop') return;
+    stop_streams();
+    clearInterval(t);
+    setTimeout(() => { post(); setTimeout(() => process.exit(0), 200); }, 500);
+  });
+} else {
 console.error(`soak: ${JSON.stringify({ ...cfg, url: cfg.url.href, publish_key: cfg.publish_key ? '(set)' : '' })}`);
 await report('start');
-for (let k = 0; k < cfg.streams; k++) {
-  // Spread over RAMP_S so the start is not one burst of handshakes.
-  setTimeout(() => (Math.random() < cfg.ws_share ? ws_stream(k) : sse_stream(k, null)),
-    (k / cfg.streams) * cfg.ramp_s * 1000);
+const workers = [];
+for (let i = 0; i < cfg.stream_workers; i++) {
+  const w = new Worker(new URL(import.meta.url), { workerData: { run_id, first: i, step: cfg.stream_workers } });
+  w.on('message', (m) => worker_counts.set(i, m.counts));
+  w.on('error', (e) => console.error(`stream worker ${i}: ${e.stack ?? e}`));
+  workers.push(w);
 }
+start_requests();
 const report_timer = setInterval(() => report('load'), cfg.report_s * 1000);
 await new Promise((r) => setTimeout(r, cfg.duration_s * 1000));
 
@@ -257,8 +321,8 @@ await new Promise((r) => setTimeout(r, cfg.duration_s * 1000));
 stopping = true;
 for (const t of timers) clearInterval(t);
 clearInterval(report_timer);
-for (const s of live) s.destroy();
-live.clear();
+await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.postMessage('stop'); })));
+agent.destroy();  // the load's keep-alive connections leave too
 await new Promise((r) => setTimeout(r, 2000));
 await report('clients_gone');
 const after_end = Date.now() + cfg.after_s * 1000;
@@ -266,5 +330,5 @@ while (Date.now() < after_end) {
   await new Promise((r) => setTimeout(r, Math.min(cfg.report_s * 1000, after_end - Date.now())));
   await report('after');
 }
-agent.destroy();
 process.exit(0);
+}

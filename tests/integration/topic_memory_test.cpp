@@ -19,8 +19,9 @@ using nlohmann::json;
 
 constexpr int topics_per_round = 20000;
 constexpr int publishers = 4;  // keep-alive connections per round, one thread each
-// Longer than a round takes here, so that round 1's topics are all held when it ends.
-constexpr std::uint32_t max_age_ms = 3000;
+// Longer than a round takes here (2-5 s on a loaded 2-core machine), so that each round holds
+// all its topics when it ends and the two rounds' peaks compare like with like.
+constexpr std::uint32_t max_age_ms = 8000;
 // Topics that always keep history: the base config's sale (countdown) and sys:stats.
 constexpr std::int64_t always_kept = 10;
 
@@ -114,24 +115,28 @@ TEST(TopicMemory, SecondRoundOfFreshUserTopicsReusesTheFirstRoundsMemory) {
   const auto round_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - t0).count();
 
-  ASSERT_TRUE(wait_history_swept(d.port(), 15s)) << "the sweep did not remove round 1's topics";
+  ASSERT_TRUE(wait_history_swept(d.port(), 20s)) << "the sweep did not remove round 1's topics";
   // Not before max_age_ms: a topic goes only once nothing younger is kept.
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(max_age_ms));
   EXPECT_GE(gauge(d.port(), "rushcast_topics_removed"), topics_per_round);
   const auto swept = rss_kb(d.pid());
 
+  const auto t2 = std::chrono::steady_clock::now();
   publish_round(d.port(), "r2", topics_per_round);
   const auto after_second = rss_kb(d.pid());
+  const auto held2 = gauge(d.port(), "rushcast_history_topics");
+  const auto round2_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - t2).count();
   const auto first_growth = after_first - before;
   const auto second_growth = after_second - after_first;
-  std::cout << "round 1: " << round_ms << " ms, " << held << " topics held at its end\n"
+  std::cout << "round 1: " << round_ms << " ms, " << held << " topics held at its end; round 2: "
+            << round2_ms << " ms, " << held2 << " held\n"
             << "RSS kB: before " << before << ", after round 1 " << after_first
             << ", after its sweep " << swept << ", after round 2 " << after_second
             << " (growth " << first_growth << " then " << second_growth << ")\n";
   // Round 1 grows by tens of MB (history of 20,000 topics); unswept, round 2 grows as much.
   EXPECT_GT(first_growth, 8 * 1024);
   EXPECT_LT(second_growth, first_growth / 4);
-  EXPECT_TRUE(wait_history_swept(d.port(), 15s));
 
   // A resume across a removed topic's event is a resync, not silence: r1-1's event came right
   // after first_id and is gone with its topic.
