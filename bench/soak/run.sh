@@ -34,7 +34,7 @@ if [[ -z "${URL:-}" ]]; then
 fi
 
 {
-  echo "# soak $(date -u +%FT%TZ) host $(uname -srm), $(nproc) cores; rushcast $("$bin" --version 2>/dev/null || echo '?')"
+  echo "# soak $(date -u +%FT%TZ) host $(uname -srm), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); rushcast $("$bin" --version 2>/dev/null || echo '?')"
   echo "# command: DURATION=$DURATION${STREAMS:+ STREAMS=$STREAMS} bench/soak/run.sh; config bench/soak/config.json${data:+ (self-started, pid $pid)}"
 } | tee "$out"
 node "$here/soak.mjs" 2>&1 | tee -a "$out"

@@ -38,7 +38,7 @@ const cfg = {
   auction: env.AUCTION ?? 'soak',
   publish_key: env.PUBLISH_KEY ?? '',
   server_pid: Number(env.SERVER_PID ?? 0),
-  http_conns: Number(env.HTTP_CONNS ?? 16),
+  http_conns: Number(env.HTTP_CONNS ?? 64),
   stream_workers: Math.max(1, Number(env.STREAM_WORKERS ?? 2)),
   max_in_flight: Number(env.MAX_IN_FLIGHT ?? 2000),
 };
@@ -314,15 +314,22 @@ for (let i = 0; i < cfg.stream_workers; i++) {
   workers.push(w);
 }
 start_requests();
-const report_timer = setInterval(() => report('load'), cfg.report_s * 1000);
-await new Promise((r) => setTimeout(r, cfg.duration_s * 1000));
+// One report at a time, every REPORT_S (a slow /healthz delays the next one, never doubles it).
+const load_end = Date.now() + cfg.duration_s * 1000;
+for (let next = Date.now() + cfg.report_s * 1000; next < load_end; next += cfg.report_s * 1000) {
+  await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+  await report('load');
+}
+await new Promise((r) => setTimeout(r, Math.max(0, load_end - Date.now())));
 
 // Stop every client, then watch the daemon without them.
 stopping = true;
 for (const t of timers) clearInterval(t);
-clearInterval(report_timer);
 await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.postMessage('stop'); })));
-agent.destroy();  // the load's keep-alive connections leave too
+// The load's keep-alive connections leave too, once their last answers are in (at most 10 s).
+for (const until = Date.now() + 10000; in_flight > 0 && Date.now() < until;)
+  await new Promise((r) => setTimeout(r, 100));
+agent.destroy();
 await new Promise((r) => setTimeout(r, 2000));
 await report('clients_gone');
 const after_end = Date.now() + cfg.after_s * 1000;
