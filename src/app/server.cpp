@@ -4,6 +4,7 @@
 // threads stop; anything still open after shutdown_timeout_ms is cut.
 #include "rushcast/app/server.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -50,6 +51,9 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Topics removed (since the last trim) that make a sweep return freed heap to the OS.
+constexpr std::size_t trim_after_removed = 1024;
 
 // Ids of this run must not look like ids of the previous one (clients resync after restart).
 std::string make_epoch() {
@@ -100,6 +104,8 @@ struct server::impl {
 
   std::unique_ptr<asio::signal_set> signals;
   std::unique_ptr<asio::steady_timer> stats_timer;
+  std::unique_ptr<asio::steady_timer> sweep_timer;
+  std::size_t removed_since_trim = 0;
   std::unique_ptr<asio::steady_timer> watchdog_timer;
   std::chrono::microseconds watchdog_every{0};
 
@@ -114,6 +120,7 @@ struct server::impl {
   void wait_and_drain();
   void teardown();
   void arm_stats();
+  void arm_sweep(std::chrono::milliseconds after);
   void arm_watchdog();
   void wait_signal();
 };
@@ -181,6 +188,8 @@ void server::impl::start() {
   wait_signal();
   stats_timer = std::make_unique<asio::steady_timer>(control());
   arm_stats();
+  sweep_timer = std::make_unique<asio::steady_timer>(control());
+  arm_sweep(std::chrono::milliseconds(cfg.history.sweep_interval_ms));
   watchdog_timer = std::make_unique<asio::steady_timer>(control());
 
   for (auto& ioc : iocs) guards.push_back(asio::make_work_guard(*ioc));
@@ -228,6 +237,24 @@ void server::impl::arm_stats() {
     j["serverTime"] = api::now_ms();
     hub->publish("sys:stats", "stats", j.dump(), true);
     arm_stats();
+  });
+}
+
+// Idle topics go on a timer, on shard 0 like the engines' strands. A sweep that hit its
+// per-call bound continues at once (the reactor runs in between).
+void server::impl::arm_sweep(std::chrono::milliseconds after) {
+  sweep_timer->expires_after(after);
+  sweep_timer->async_wait([this](boost::system::error_code ec) {
+    if (ec || svc->draining.load()) return;
+    const auto r = hub->sweep_idle_topics(hub::hub::clock_ms());
+    removed_since_trim += r.removed;
+    // glibc keeps freed heap in its arenas; after a big sweep, hand it back (docs/OPERATIONS.md).
+    if (!r.more && removed_since_trim >= trim_after_removed) {
+      removed_since_trim = 0;
+      ::malloc_trim(0);
+    }
+    arm_sweep(r.more ? std::chrono::milliseconds(0)
+                     : std::chrono::milliseconds(cfg.history.sweep_interval_ms));
   });
 }
 
@@ -284,6 +311,7 @@ void server::impl::teardown() {
   // die inside the io_context's own shutdown, which is allowed.
   signals.reset();
   stats_timer.reset();
+  sweep_timer.reset();
   watchdog_timer.reset();
   listener.reset();
   for (auto& sh : shards) sh->stop_keepalive();

@@ -484,10 +484,14 @@ config parse(const std::string& json_text) {
   if (const json* v = s.find("websocket")) read_websocket(*v, c.websocket);
   if (const json* v = s.find("history")) {
     section hs(*v, "history");
-    hs.known({"max_events_per_topic", "max_age_ms"});
+    hs.known({"max_events_per_topic", "max_age_ms", "sweep_interval_ms", "max_removed_topics"});
     hs.uint("max_events_per_topic", c.history.max_events_per_topic, 1, 10'000'000,
             "an integer between 1 and 10000000");
     hs.positive_ms("max_age_ms", c.history.max_age_ms);
+    hs.uint("sweep_interval_ms", c.history.sweep_interval_ms, 10, 3'600'000,
+            "an integer of milliseconds between 10 and 3600000");
+    hs.uint("max_removed_topics", c.history.max_removed_topics, 0, 100'000'000,
+            "an integer between 0 and 100000000");
     hs.finish();
   }
   if (const json* v = s.find("auth")) read_auth(*v, c.auth);

@@ -1,5 +1,9 @@
-// Per-topic rings of shared frames, trimmed by count on append and by age on every access.
-// A topic keeps the seq of its last evicted event, so a replay that would skip it is detected.
+// Per-topic rings of shared frames, trimmed by count on append and by age on every access and
+// on the hub's sweep timer. A topic keeps the seq of its last evicted event, so a replay that
+// would skip it is detected; a topic with nothing left to replay and no subscriber is removed,
+// and that seq outlives it in a bounded table (removed_), so a resume across the removal is
+// still detected. Without the removal every topic ever published to stayed: one `user:` topic
+// per buyer (~1.6 KB each) grew the process without bound (issue 17).
 #include "rushcast/hub/history.hpp"
 
 #include <algorithm>
@@ -14,20 +18,97 @@ void history::expire(ring& r, std::int64_t now) {
   while (!r.items.empty() && r.items.size() > cfg_.max_events_per_topic) {
     r.evicted_seq = r.items.front().f->seq;
     r.items.pop_front();
+    --events_;
   }
   if (cfg_.max_age_ms == 0) return;
   const std::int64_t oldest = now - static_cast<std::int64_t>(cfg_.max_age_ms);
   while (!r.items.empty() && r.items.front().at_ms < oldest) {
     r.evicted_seq = r.items.front().f->seq;
     r.items.pop_front();
+    --events_;
   }
 }
 
 void history::append(const frame_ptr& f) {
   last_seq_ = std::max(last_seq_, f->seq);
-  auto& r = topics_[f->topic];
+  auto [it, created] = topics_.try_emplace(f->topic);
+  auto& r = it->second;
+  // A topic removed before (or possibly removed, once forgotten one by one) starts with its old
+  // gap: a client that missed events of the removed topic must still get resync.
+  if (created) r.evicted_seq = removed_seq(f->topic);
+  if (r.aged) {
+    by_age_.splice(by_age_.end(), by_age_, r.age_pos);
+  } else {
+    r.age_pos = by_age_.insert(by_age_.end(), &it->first);
+    r.aged = true;
+  }
   r.items.push_back(item{f, now_ms_()});
+  ++events_;
   expire(r, r.items.back().at_ms);
+}
+
+std::uint64_t history::removed_seq(std::string_view topic) const {
+  auto it = removed_.find(std::hash<std::string_view>{}(topic));
+  return it != removed_.end() ? it->second : removed_floor_;
+}
+
+void history::remove(topic_map::iterator it) {
+  ring& r = it->second;
+  if (r.aged) by_age_.erase(r.age_pos);
+  events_ -= r.items.size();
+  const std::size_t h = std::hash<std::string_view>{}(it->first);
+  const std::uint64_t seq = std::max(r.evicted_seq, r.items.empty() ? 0 : r.items.back().f->seq);
+  topics_.erase(it);
+  ++removed_total_;
+  if (cfg_.max_removed_topics == 0) {
+    removed_floor_ = std::max(removed_floor_, seq);
+    return;
+  }
+  auto& kept = removed_[h];
+  kept = std::max(kept, seq);
+  removed_order_.emplace_back(h, kept);
+  while (removed_order_.size() > cfg_.max_removed_topics) {
+    auto [oh, oseq] = removed_order_.front();
+    removed_order_.pop_front();
+    removed_floor_ = std::max(removed_floor_, oseq);
+    // A later removal of the same hash re-queued it with its own (higher) seq.
+    if (auto rit = removed_.find(oh); rit != removed_.end() && rit->second == oseq)
+      removed_.erase(rit);
+  }
+}
+
+std::size_t history::sweep(std::int64_t now, std::size_t max_topics,
+                           const std::function<bool(const std::string&)>& in_use, bool& more) {
+  more = false;
+  std::size_t removed = 0;
+  // Rings behind the first one that still keeps an event were appended to later, so each of
+  // their newest events is younger: the walk stops there.
+  while (!by_age_.empty()) {
+    if (max_topics == 0) {
+      more = true;
+      break;
+    }
+    --max_topics;
+    auto it = topics_.find(*by_age_.front());
+    ring& r = it->second;
+    expire(r, now);
+    if (!r.items.empty()) break;
+    if (in_use && in_use(it->first)) {
+      // Kept for its subscribers; release() removes it when the last one leaves.
+      by_age_.erase(r.age_pos);
+      r.aged = false;
+      continue;
+    }
+    remove(it);
+    ++removed;
+  }
+  return removed;
+}
+
+void history::release(const std::string& topic) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end() || !it->second.items.empty()) return;
+  remove(it);
 }
 
 std::string history::make_id(std::uint64_t seq) const {
@@ -82,7 +163,16 @@ history::since_result history::since_seq(const std::vector<std::string>& topics,
   unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
   for (const auto& t : unique) {
     auto it = topics_.find(t);
-    if (it == topics_.end()) continue;
+    if (it == topics_.end()) {
+      // Nothing kept: no gap unless the topic had events once and was removed since.
+      if (removed_seq(t) > last_seq) {
+        out.resync = true;
+        out.reason = "too_old";
+        out.frames.clear();
+        return out;
+      }
+      continue;
+    }
     auto& r = it->second;
     expire(r, now);
     if (r.evicted_seq > last_seq) {

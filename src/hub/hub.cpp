@@ -391,6 +391,7 @@ struct hub::impl {
     for (auto n : it->second)
       if (n > 0) return;
     subscribed.erase(it);
+    hist.release(topic);
   }
 
   std::vector<snapshot_event> snapshot_of(const std::string& topic, transport t) {
@@ -533,6 +534,7 @@ void hub::close_bounded() {
 void hub::refresh_gauges() const {
   auto* m = impl_->metrics;
   if (!m) return;
+  refresh_topic_gauges();
   for (std::size_t i = 0; i < impl_->shards.size(); ++i) {
     const std::string label = "shard=\"" + std::to_string(i) + "\"";
     m->set_gauge("rushcast_publish_backlog", label, static_cast<std::int64_t>(backlog(i)));
@@ -674,6 +676,45 @@ std::uint64_t hub::last_seq() const { return impl_->last_seq.load(std::memory_or
 std::size_t hub::topic_count() const {
   std::lock_guard lk(impl_->mu);
   return impl_->subscribed.size();
+}
+
+std::size_t hub::history_topic_count() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->hist.topic_count();
+}
+
+std::int64_t hub::clock_ms() { return steady_ms(); }
+
+// Topics a user: buyer leaves behind are removed here, not on use: nobody may ever publish to
+// or read them again. history::sweep walks topics by last append, so a call costs what it
+// removes (plus the one topic still in use that stops it), not the number of topics.
+hub::sweep_result hub::sweep_idle_topics(std::int64_t now_ms, std::size_t max_topics) {
+  sweep_result r;
+  auto& im = *impl_;
+  std::lock_guard lk(im.mu);
+  r.removed = im.hist.sweep(
+      now_ms, max_topics,
+      [&im](const std::string& topic) { return im.subscribed.find(topic) != im.subscribed.end(); },
+      r.more);
+  return r;
+}
+
+// The hub's part of /metrics: how many topics it holds, and how much history.
+void hub::refresh_topic_gauges() const {
+  auto* m = impl_->metrics;
+  if (!m) return;
+  std::size_t subscribed = 0, kept = 0, events = 0, removed = 0;
+  {
+    std::lock_guard lk(impl_->mu);
+    subscribed = impl_->subscribed.size();
+    kept = impl_->hist.topic_count();
+    events = impl_->hist.event_count();
+    removed = impl_->hist.removed_count();
+  }
+  m->set_gauge("rushcast_topics_subscribed", "", static_cast<std::int64_t>(subscribed));
+  m->set_gauge("rushcast_history_topics", "", static_cast<std::int64_t>(kept));
+  m->set_gauge("rushcast_history_events", "", static_cast<std::int64_t>(events));
+  m->set_gauge("rushcast_topics_removed", "", static_cast<std::int64_t>(removed));
 }
 
 }  // namespace rushcast::hub

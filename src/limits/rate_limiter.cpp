@@ -20,13 +20,20 @@ struct bucket {
   std::int64_t last_ms;
 };
 
+// Keys looked at, from the least recently used end, per take() for a bucket that is full again.
+constexpr int idle_checks_per_take = 2;
+
 // One shard of one table. Least recently used keys go first when the shard is full: an evicted
 // key comes back with a full bucket, which only ever errs towards letting a request through.
+// A key whose bucket has refilled to the burst is forgotten as well: a fresh bucket is full, so
+// nothing changes for it, and a sale's stream of one-time buyers does not keep one entry each
+// (up to the cap, ~150 B each) for ever.
 class shard {
 public:
   std::uint32_t take(std::string_view key, std::int64_t now_ms, double rate_per_s, double burst,
                      std::size_t cap) {
     std::lock_guard<std::mutex> lock(mu_);
+    forget_idle(now_ms, rate_per_s, burst);
     auto it = map_.find(std::string(key));
     if (it == map_.end()) {
       if (map_.size() >= cap && !lru_.empty()) {
@@ -52,11 +59,29 @@ public:
     return static_cast<std::uint32_t>(std::clamp(wait, 1.0, 4.0e9));
   }
 
+  std::size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return map_.size();
+  }
+
 private:
   struct entry {
     bucket b;
     std::list<std::string>::iterator pos;
   };
+
+  // Caller holds mu_. Two per call outpace one new key per call, so idle keys cannot pile up.
+  void forget_idle(std::int64_t now_ms, double rate_per_s, double burst) {
+    for (int i = 0; i < idle_checks_per_take && !lru_.empty(); ++i) {
+      auto it = map_.find(lru_.back());
+      const bucket& b = it->second.b;
+      const double refill = static_cast<double>(now_ms - b.last_ms) * rate_per_s / 1000.0;
+      if (now_ms < b.last_ms || b.tokens + refill < burst) return;
+      map_.erase(it);
+      lru_.pop_back();
+    }
+  }
+
   std::mutex mu_;
   std::list<std::string> lru_;  // front = most recently used
   std::unordered_map<std::string, entry> map_;
@@ -68,6 +93,11 @@ struct table {
                      std::size_t per_shard_cap) {
     auto& s = shards[std::hash<std::string_view>{}(key) % shard_count];
     return s.take(key, now_ms, rate, burst, per_shard_cap);
+  }
+  std::size_t size() {
+    std::size_t n = 0;
+    for (auto& s : shards) n += s.size();
+    return n;
   }
 };
 
@@ -97,6 +127,10 @@ std::uint32_t rate_limiter::check_user(std::string_view user_id, std::int64_t no
   return impl_->users.take(user_id, now_ms, impl_->cfg.per_user_per_s, impl_->cfg.per_user_burst,
                            impl_->per_shard_cap);
 }
+
+std::size_t rate_limiter::user_keys() const { return impl_->users.size(); }
+
+std::size_t rate_limiter::ip_keys() const { return impl_->ips.size(); }
 
 std::uint32_t rate_limiter::check_ip(std::string_view ip, std::int64_t now_ms) {
   return impl_->ips.take(ip, now_ms, impl_->cfg.per_ip_per_s, impl_->cfg.per_ip_burst,

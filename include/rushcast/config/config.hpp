@@ -52,6 +52,11 @@ struct websocket_cfg {
 struct history_cfg {
   std::size_t max_events_per_topic = 1000;
   std::uint32_t max_age_ms = 300000;
+  // How often the hub removes topics with no subscribers and no event younger than max_age_ms.
+  std::uint32_t sweep_interval_ms = 1000;
+  // Removed topics whose last event id is remembered, so that a Last-Event-ID resume across a
+  // removal still answers resync (docs/CONFIG.md).
+  std::size_t max_removed_topics = 65536;
 };
 
 struct auth_cfg {

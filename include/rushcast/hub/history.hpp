@@ -1,10 +1,12 @@
 // Owns the bounded recent past of every topic (count and age), and the "<epoch>-<seq>" event ids.
-// Used by hub under its mutex: append on publish, since() on subscribe and long-poll. Pure.
+// Used by hub under its mutex: append on publish, since() on subscribe and long-poll, sweep() on
+// its timer. Pure.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,17 @@ public:
   since_result since(const std::vector<std::string>& topics, std::string_view last_event_id);
   since_result since_seq(const std::vector<std::string>& topics, std::uint64_t last_seq);
 
+  // Removes topics whose every event is older than max_age_ms (or that keep none), oldest
+  // append first, at most max_topics of them; in_use(topic) true keeps a topic (it has
+  // subscribers) with its events trimmed. A removed topic's last evicted seq is remembered
+  // (max_removed_topics of them; beyond, one floor for all), so since() still answers
+  // "too_old" for a gap across the removal. Returns how many topics it removed; `more` is set
+  // when max_topics stopped it before the work was done.
+  std::size_t sweep(std::int64_t now, std::size_t max_topics,
+                    const std::function<bool(const std::string&)>& in_use, bool& more);
+  // The topic lost its last subscriber: removed now when it keeps no event.
+  void release(const std::string& topic);
+
   std::string make_id(std::uint64_t seq) const;
   // The seq of an id of this epoch; nullopt with reason set otherwise.
   std::optional<std::uint64_t> parse_id(std::string_view id, std::string& reason) const;
@@ -47,23 +60,43 @@ public:
   std::uint64_t last_seq() const { return last_seq_; }
   std::size_t size(const std::string& topic) const;  // events kept for topic
   std::size_t topic_count() const { return topics_.size(); }
+  std::size_t event_count() const { return events_; }  // events kept over all topics
+  std::size_t removed_count() const { return removed_total_; }  // topics removed since start
 
 private:
   struct item {
     frame_ptr f;
     std::int64_t at_ms;
   };
+  // Topics by last append, oldest first; a list node's address never changes, so each ring
+  // holds its own position and moves to the back on append in O(1).
+  using age_list = std::list<const std::string*>;
   struct ring {
     std::deque<item> items;
     std::uint64_t evicted_seq = 0;  // highest seq of this topic no longer kept
+    age_list::iterator age_pos;
+    bool aged = false;  // in by_age_ (always, while it keeps events)
   };
+  using topic_map = std::unordered_map<std::string, ring>;
   void expire(ring& r, std::int64_t now);
+  void remove(topic_map::iterator it);
+  // The highest seq topic may have had before its ring was (re)created: its remembered
+  // removal, or the floor of forgotten removals.
+  std::uint64_t removed_seq(std::string_view topic) const;
 
   config::history_cfg cfg_;
   std::string epoch_;
   clock_fn now_ms_;
   std::uint64_t last_seq_ = 0;
-  std::unordered_map<std::string, ring> topics_;
+  topic_map topics_;
+  age_list by_age_;
+  std::size_t events_ = 0;
+  std::size_t removed_total_ = 0;
+  // Removed topics: hash of the name -> last evicted seq (a hash collision only merges two
+  // topics' seqs upwards, which errs towards resync), oldest removal first in removed_order_.
+  std::unordered_map<std::size_t, std::uint64_t> removed_;
+  std::deque<std::pair<std::size_t, std::uint64_t>> removed_order_;
+  std::uint64_t removed_floor_ = 0;  // highest seq of removals no longer remembered one by one
 };
 
 }  // namespace rushcast::hub

@@ -112,7 +112,9 @@ public:
   std::size_t waiting_publishes() const;  // bounded publishes waiting now; thread-safe
   // Copies the backlog figures into the metrics' gauges (rushcast_publish_backlog{shard},
   // rushcast_publish_backlog_peak{shard}, rushcast_publish_backlog_limit,
-  // rushcast_publishes_waiting); called before /metrics and sys:stats render. Thread-safe.
+  // rushcast_publishes_waiting) and the topic figures (rushcast_topics_subscribed,
+  // rushcast_history_topics, rushcast_history_events, rushcast_topics_removed); called before
+  // /metrics and sys:stats render. Thread-safe.
   void refresh_gauges() const;
 
   // On sub's shard thread only. Registers sub for topics and returns what must be written
@@ -140,11 +142,30 @@ public:
   // nothing. Call before the first publish.
   void set_metrics(obs::metrics* m);
 
+  // Milliseconds of the monotonic clock history ages by (steady_clock).
+  static std::int64_t clock_ms();
+  // Topics the sweep looks at per call before it yields (each under the hub mutex).
+  static constexpr std::size_t default_sweep_topics = 1024;
+  struct sweep_result {
+    std::size_t removed = 0;  // topics removed by this call
+    bool more = false;        // stopped at max_topics: call again soon
+  };
+  // Thread-safe; app/server calls it every history.sweep_interval_ms on shard 0 (now_ms =
+  // clock_ms(); tests pass a later time instead of sleeping). Trims the histories that have
+  // not been appended to for longest and removes topics with no subscriber and no event
+  // younger than history.max_age_ms, at most max_topics per call, holding the hub mutex.
+  sweep_result sweep_idle_topics(std::int64_t now_ms,
+                                 std::size_t max_topics = default_sweep_topics);
+
   const std::string& epoch() const;
   std::uint64_t last_seq() const;  // thread-safe
   std::size_t topic_count() const;  // topics with at least one subscriber, over all shards
+  // Topics history holds (with events, or without while subscribed); thread-safe.
+  std::size_t history_topic_count() const;
 
 private:
+  void refresh_topic_gauges() const;
+
   struct impl;
   // Shared with the shards' handlers, which hold it weakly: a sweep that makes room admits
   // waiting publishes and must not outlive the hub.

@@ -257,6 +257,21 @@ TEST(ConfigLoad, TopicsPerConnectionLimitIsReadAndBounded) {
         << bad;
 }
 
+TEST(ConfigLoad, HistorySweepKeysAreReadAndBounded) {
+  config d = parse("{}");
+  EXPECT_EQ(d.history.sweep_interval_ms, 1000u);
+  EXPECT_EQ(d.history.max_removed_topics, 65536u);
+  config c = parse(R"({"history": {"sweep_interval_ms": 100, "max_removed_topics": 0}})");
+  EXPECT_EQ(c.history.sweep_interval_ms, 100u);
+  EXPECT_EQ(c.history.max_removed_topics, 0u);
+  EXPECT_NE(parse_error(R"({"history": {"sweep_interval_ms": 9}})")
+                .find("history.sweep_interval_ms"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"history": {"max_removed_topics": -1}})")
+                .find("history.max_removed_topics"),
+            std::string::npos);
+}
+
 TEST(ConfigLoad, EnumeratedValuesAreChecked) {
   EXPECT_NE(parse_error(R"({"log": {"level": "verbose"}})").find("log.level"), std::string::npos);
   EXPECT_NE(parse_error(R"({"log": {"format": "xml"}})").find("log.format"), std::string::npos);

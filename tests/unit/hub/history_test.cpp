@@ -134,3 +134,126 @@ TEST(History, MalformedIdsAreBadId) {
   }
   EXPECT_EQ(fx.h.size("a"), 1u);  // bad input disturbs nothing
 }
+
+// Idle topics (issue 17): a topic with no subscriber and nothing younger than max_age_ms goes.
+namespace {
+const auto nobody = [](const std::string&) { return false; };
+std::size_t sweep(fixture& fx, std::size_t max_topics = 1000,
+                  std::function<bool(const std::string&)> in_use = nobody) {
+  bool more = false;
+  return fx.h.sweep(fx.now, max_topics, in_use, more);
+}
+}  // namespace
+
+TEST(HistorySweep, TopicWithOnlyExpiredEventsAndNoSubscriberIsRemoved) {
+  fixture fx(100, 5000);
+  fx.add("user:a");
+  fx.add("user:a");
+  EXPECT_EQ(fx.h.topic_count(), 1u);
+  fx.now += 5000;  // not older than max_age yet
+  EXPECT_EQ(sweep(fx), 0u);
+  EXPECT_EQ(fx.h.size("user:a"), 2u);
+  fx.now += 1;
+  EXPECT_EQ(sweep(fx), 1u);
+  EXPECT_EQ(fx.h.topic_count(), 0u);
+  EXPECT_EQ(fx.h.event_count(), 0u);
+  EXPECT_EQ(fx.h.removed_count(), 1u);
+}
+
+TEST(HistorySweep, TopicWithLiveHistoryIsKept) {
+  fixture fx(100, 5000);
+  fx.add("old");   // at 1000
+  fx.now = 4000;
+  fx.add("live");  // at 4000
+  fx.add("old2");  // at 4000
+  fx.now = 6500;   // "old" expired, the others not
+  EXPECT_EQ(sweep(fx), 1u);
+  EXPECT_EQ(fx.h.topic_count(), 2u);
+  EXPECT_EQ(fx.h.size("live"), 1u);
+  EXPECT_EQ(fx.h.size("old2"), 1u);
+}
+
+TEST(HistorySweep, TopicWithASubscriberIsKeptTrimmedAndRemovedOnRelease) {
+  fixture fx(100, 5000);
+  fx.add("user:a");
+  fx.now += 6000;
+  EXPECT_EQ(sweep(fx, 1000, [](const std::string& t) { return t == "user:a"; }), 0u);
+  EXPECT_EQ(fx.h.topic_count(), 1u);
+  EXPECT_EQ(fx.h.size("user:a"), 0u);  // trimmed on the timer, not on use
+  EXPECT_EQ(sweep(fx), 0u);            // no longer in the sweep's walk...
+  fx.h.release("user:a");              // ...its last subscriber leaving removes it
+  EXPECT_EQ(fx.h.topic_count(), 0u);
+}
+
+TEST(HistorySweep, ReleaseKeepsATopicWithEvents) {
+  fixture fx(100, 5000);
+  fx.add("user:a");
+  fx.h.release("user:a");
+  EXPECT_EQ(fx.h.topic_count(), 1u);
+  EXPECT_EQ(fx.h.size("user:a"), 1u);
+}
+
+TEST(HistorySweep, StopsAtItsBoundAndSaysSo) {
+  fixture fx(100, 5000);
+  for (int i = 0; i < 10; ++i) fx.add("t" + std::to_string(i));
+  fx.now += 6000;
+  bool more = false;
+  EXPECT_EQ(fx.h.sweep(fx.now, 4, nobody, more), 4u);
+  EXPECT_TRUE(more);
+  EXPECT_EQ(fx.h.sweep(fx.now, 100, nobody, more), 6u);
+  EXPECT_FALSE(more);
+  EXPECT_EQ(fx.h.topic_count(), 0u);
+}
+
+TEST(HistorySweep, AppendMovesATopicBehindOlderOnes) {
+  fixture fx(100, 5000);
+  fx.add("a");  // at 1000
+  fx.now = 2000;
+  fx.add("b");
+  fx.now = 3000;
+  fx.add("a");  // "a" is now the youngest; "b" first in line
+  fx.now = 7500;
+  EXPECT_EQ(sweep(fx), 1u);  // "b" (2000) expired; "a" keeps 3000
+  EXPECT_EQ(fx.h.size("a"), 1u);
+  EXPECT_EQ(fx.h.size("b"), 0u);
+  EXPECT_EQ(fx.h.topic_count(), 1u);
+}
+
+TEST(HistorySweep, ResumeAcrossARemovedTopicIsTooOld) {
+  fixture fx(100, 5000);
+  fx.add("sale:1");                     // 1
+  const auto missed = fx.add("user:a");  // 2
+  fx.now += 6000;
+  fx.add("sale:1");  // 3
+  EXPECT_EQ(sweep(fx), 1u);
+  ASSERT_EQ(fx.h.topic_count(), 1u);
+  // The client saw 1 and missed user:a's 2, which nobody keeps any more: resync, not silence.
+  auto gap = fx.h.since({"user:a"}, "E-1");
+  EXPECT_TRUE(gap.resync);
+  EXPECT_EQ(gap.reason, "too_old");
+  // A client that saw 2 missed nothing of user:a.
+  EXPECT_FALSE(fx.h.since({"user:a"}, fx.h.make_id(missed)).resync);
+  // Published again: the old gap stays a gap, the new event is replayed after it.
+  fx.add("user:a");  // 4
+  EXPECT_EQ(fx.h.since({"user:a"}, "E-1").reason, "too_old");
+  EXPECT_EQ(seqs(fx.h.since({"user:a"}, "E-2")), (std::vector<std::uint64_t>{4}));
+  // A topic that never had an event has no gap.
+  EXPECT_FALSE(fx.h.since({"user:never"}, "E-1").resync);
+}
+
+TEST(HistorySweep, ForgottenRemovalsStillGiveResyncThroughTheFloor) {
+  history_cfg cfg{100, 5000};
+  cfg.max_removed_topics = 2;
+  std::int64_t now = 1000;
+  history h(cfg, "E", [&now] { return now; });
+  for (std::uint64_t seq = 1; seq <= 5; ++seq)
+    h.append(make_frame(h.make_id(seq), seq, "t" + std::to_string(seq), "m", "{}", false));
+  now += 6000;
+  bool more = false;
+  EXPECT_EQ(h.sweep(now, 100, nobody, more), 5u);
+  // t1..t3 are no longer remembered one by one: a resume from before them errs towards resync.
+  EXPECT_EQ(h.since({"t1"}, "E-0").reason, "too_old");
+  EXPECT_EQ(h.since({"t5"}, "E-4").reason, "too_old");  // remembered: 5 was missed
+  EXPECT_FALSE(h.since({"t4"}, "E-4").resync);            // remembered: nothing missed
+  EXPECT_FALSE(h.since({"t1"}, "E-3").resync);            // after the floor: nothing missed
+}

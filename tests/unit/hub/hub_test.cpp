@@ -795,3 +795,83 @@ TEST(Hub, ThrowingFlushAndSnapshotSourceDoNotStopDelivery) {
   EXPECT_EQ(seqs(b->got), range(1, 2));
   EXPECT_EQ(b->flushed_at.size(), 2u);
 }
+
+// Idle topics (issue 17): the sweep removes what nobody follows and history no longer keeps.
+namespace {
+struct aging_hub {
+  aging_hub() {
+    std::vector<boost::asio::any_io_executor> ex{ctx.get_executor()};
+    h = std::make_unique<hub>(ex, rushcast::config::history_cfg{100, max_age_ms}, "E");
+    h->set_metrics(&m);
+  }
+  // The hub's clock once every event published so far is older than max_age_ms.
+  static std::int64_t later() { return hub::clock_ms() + max_age_ms + 1; }
+  std::string gauge(const std::string& name) {
+    h->refresh_gauges();
+    const std::string text = m.render();
+    const std::string key = "\n" + name + "{} ";  // a gauge without labels
+    const auto pos = text.find(key);
+    if (pos == std::string::npos) return "";
+    const auto from = pos + key.size();
+    return text.substr(from, text.find('\n', from) - from);
+  }
+  static constexpr std::uint32_t max_age_ms = 60000;
+  boost::asio::io_context ctx;
+  rushcast::obs::metrics m;
+  std::unique_ptr<hub> h;
+};
+}  // namespace
+
+TEST(HubSweep, RemovesExpiredTopicsWithoutSubscribersAndKeepsSubscribedOnes) {
+  aging_hub a;
+  auto sub = std::make_shared<recording_subscriber>();
+  a.h->subscribe(sub, {"user:kept"}, std::nullopt, transport::sse);
+  a.h->publish("user:kept", "result", "{}");
+  for (int i = 0; i < 100; ++i) a.h->publish("user:" + std::to_string(i), "result", "{}");
+  EXPECT_EQ(a.h->history_topic_count(), 101u);
+  EXPECT_EQ(a.h->sweep_idle_topics(hub::clock_ms()).removed, 0u);  // all still young
+  EXPECT_EQ(a.gauge("rushcast_history_topics"), "101");
+
+  auto r = a.h->sweep_idle_topics(a.later());
+  EXPECT_EQ(r.removed, 100u);
+  EXPECT_FALSE(r.more);
+  EXPECT_EQ(a.h->history_topic_count(), 1u);
+  EXPECT_EQ(a.gauge("rushcast_history_topics"), "1");
+  EXPECT_EQ(a.gauge("rushcast_topics_subscribed"), "1");
+  EXPECT_EQ(a.gauge("rushcast_history_events"), "0");
+  EXPECT_EQ(a.gauge("rushcast_topics_removed"), "100");
+
+  a.h->unsubscribe_all(*sub);  // the last subscriber leaves: nothing keeps the topic
+  EXPECT_EQ(a.h->history_topic_count(), 0u);
+  EXPECT_EQ(a.h->topic_count(), 0u);
+}
+
+TEST(HubSweep, ATopicWithLiveHistoryStays) {
+  aging_hub a;
+  a.h->publish("user:a", "result", "{}");
+  EXPECT_EQ(a.h->sweep_idle_topics(hub::clock_ms() + 1000).removed, 0u);
+  EXPECT_EQ(a.h->history_topic_count(), 1u);
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = a.h->subscribe(sub, {"user:a"}, std::string("E-0"), transport::sse);
+  EXPECT_FALSE(r.resync);
+  EXPECT_EQ(r.replay.size(), 1u);
+}
+
+TEST(HubSweep, ResumingARemovedTopicAcrossItsEventIsResync) {
+  aging_hub a;
+  const auto seen = a.h->publish("sale:1", "stock", "{}");
+  const auto missed = a.h->publish("user:a", "result", "{}");
+  a.h->sweep_idle_topics(a.later());
+  EXPECT_EQ(a.h->history_topic_count(), 0u);
+  auto sub = std::make_shared<recording_subscriber>();
+  auto r = a.h->subscribe(sub, {"user:a"}, seen.id, transport::sse);
+  EXPECT_TRUE(r.resync);
+  EXPECT_EQ(r.resync_reason, "too_old");
+  ASSERT_TRUE(r.resync_frame);
+  EXPECT_TRUE(r.replay.empty());
+  // Long-poll answers the same.
+  EXPECT_EQ(a.h->history_since({"user:a"}, seen.id).resync_reason, "too_old");
+  // After the removed event: nothing was missed.
+  auto other = std::make_shared<recording_subscriber>();
+  EXPECT_FALSE(a.h->subscribe(other, {"user:a"}, missed.id, transport::sse).resync);
+}

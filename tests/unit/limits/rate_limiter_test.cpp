@@ -69,6 +69,28 @@ TEST(RateLimiter, KeyCountIsBoundedByEviction) {
   EXPECT_EQ(r.check_user("first", 0), 0u);
 }
 
+TEST(RateLimiter, KeysWhoseBucketIsFullAgainAreForgotten) {
+  // A stream of one-time users (a sale's buyers) keeps only the keys still refilling.
+  limits::rate_limiter r(cfg(5, 10));  // one token taken: full again 200 ms later
+  for (int i = 0; i < 10'000; ++i) {
+    const std::int64_t now = i;  // 1,000 new users per second for 10 s
+    EXPECT_EQ(r.check_user("u" + std::to_string(i), now), 0u);
+  }
+  EXPECT_LT(r.user_keys(), 400u);
+  EXPECT_GT(r.user_keys(), 100u);  // the last 200 ms' users are still remembered
+  for (int i = 0; i < 1'000; ++i) r.check_ip("10.0.0." + std::to_string(i % 200), 20'000 + i);
+  EXPECT_LE(r.ip_keys(), 200u);
+}
+
+TEST(RateLimiter, ARefillingKeyIsNotForgotten) {
+  limits::rate_limiter r(cfg(1, 2));
+  EXPECT_EQ(r.check_user("u", 0), 0u);
+  EXPECT_EQ(r.check_user("u", 0), 0u);
+  // Others' requests pass by while u's bucket is still empty: u must stay limited.
+  for (int i = 0; i < 100; ++i) r.check_user("o" + std::to_string(i), 500);
+  EXPECT_GT(r.check_user("u", 500), 0u);
+}
+
 TEST(ConnectionLimiter, PerIpCap) {
   limits::connection_limiter c(100, 2);
   EXPECT_TRUE(c.try_acquire("1.1.1.1"));
