@@ -162,8 +162,8 @@ export class Daemon {
     } else if (child.signalCode === 'SIGKILL') {
       this.problems.push(`pid ${child.pid} did not exit after SIGTERM; killed with SIGKILL`);
     } else if (code !== 0) {
-      this.problems.push(`pid ${child.pid} ${describeExit(child, code)} after SIGTERM, ` +
-        'expected status 0');
+      this.problems.push(`pid ${child.pid} ${describeExit(child, code)} ` +
+        '(a stop with SIGTERM must exit with status 0)');
     }
   }
 
