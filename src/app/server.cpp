@@ -78,12 +78,20 @@ void write_port_file(const std::string& path, std::uint16_t port) {
 
 }  // namespace
 
+// An io_context whose shutdown() (destroy every pending handler, keep the services) can be
+// called on its own, before any io_context is destroyed: see teardown().
+class shard_context : public asio::io_context {
+public:
+  using asio::io_context::io_context;
+  using asio::execution_context::shutdown;
+};
+
 struct server::impl {
   config::config cfg;
   std::string port_file;
 
   // Declared first, destroyed last but one: see teardown() for the order that matters.
-  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<std::unique_ptr<shard_context>> iocs;
   std::vector<std::unique_ptr<net::shard>> shards;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
@@ -132,7 +140,7 @@ void server::impl::start() {
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<asio::any_io_executor> executors;
   for (unsigned i = 0; i < n; ++i) {
-    iocs.push_back(std::make_unique<asio::io_context>(1));
+    iocs.push_back(std::make_unique<shard_context>(1));
     shards.push_back(std::make_unique<net::shard>(i, *iocs.back()));
     executors.push_back(iocs.back()->get_executor());
   }
@@ -179,13 +187,15 @@ void server::impl::start() {
     throw std::runtime_error("cannot listen on " + cfg.listen.address + ":" +
                              std::to_string(cfg.listen.port) + ": " + e.code().message());
   }
+  // Before the port file says we are up: a SIGTERM from then on must drain (exit 0), never
+  // meet the default action.
+  signals = std::make_unique<asio::signal_set>(control(), SIGTERM, SIGINT, SIGHUP);
+  wait_signal();
   listener->run();
   spdlog::info("listening on {}:{} with {} thread(s), data_dir {}", cfg.listen.address,
                listener->port(), n, cfg.data_dir);
   if (!port_file.empty()) write_port_file(port_file, listener->port());
 
-  signals = std::make_unique<asio::signal_set>(control(), SIGTERM, SIGINT, SIGHUP);
-  wait_signal();
   stats_timer = std::make_unique<asio::steady_timer>(control());
   arm_stats();
   sweep_timer = std::make_unique<asio::steady_timer>(control());
@@ -317,6 +327,11 @@ void server::impl::teardown() {
   for (auto& sh : shards) sh->stop_keepalive();
   registry.sales.clear();
   registry.auctions.clear();
+  // A pending operation of one io_context may hold an I/O object of another: the listener's
+  // accept waits on shard 0 with a socket made on the next shard's context. So first destroy
+  // every context's pending handlers while every context's services still exist, and only
+  // then destroy the contexts.
+  for (auto& ioc : iocs) ioc->shutdown();
   while (!iocs.empty()) iocs.pop_back();
   if (db) db->stop();
 }

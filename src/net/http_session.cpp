@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -86,8 +89,8 @@ void http_session::do_read() {
   parser_->body_limit(lim.max_body_bytes);
   // The first request head must arrive within the handshake timeout; later ones within the
   // keep-alive idle timeout.
-  stream_.expires_after(std::chrono::milliseconds(first_ ? lim.handshake_timeout_ms
-                                                         : lim.idle_timeout_ms));
+  stream_.expires_after(std::chrono::milliseconds(
+      first_ || unread_answer_ ? lim.handshake_timeout_ms : lim.idle_timeout_ms));
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                      self->on_read(ec, n);
@@ -120,6 +123,7 @@ void http_session::on_read(boost::system::error_code ec, std::size_t) {
     return;
   }
   first_ = false;
+  unread_answer_ = false;
   stream_.expires_never();
   handle(parser_->release());
 }
@@ -369,7 +373,9 @@ void http_session::start_long_poll() {
       [self, origin](api::response r) {
         if (!origin.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", origin);
         r.headers.emplace_back("Cache-Control", "no-cache");
-        self->write_response(std::move(r));
+        // An answer of up to max_queue_bytes, bounded like a stream's end: a client that does
+        // not read it loses the connection after handshake_timeout_ms.
+        self->write_response(std::move(r), self->svc_.ctx.cfg.limits.handshake_timeout_ms);
       });
   lp->run();
   if (!lp->answered()) watch_for_hangup(lp);
@@ -411,7 +417,7 @@ void http_session::send_error(errc e, std::string message, bool close) {
   write_response(std::move(r));
 }
 
-void http_session::write_response(api::response r) {
+void http_session::write_response(api::response r, std::uint32_t write_timeout_ms) {
   if (closed_) return;
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), req_.version ? req_.version : 11);
@@ -422,18 +428,26 @@ void http_session::write_response(api::response r) {
   res->keep_alive(keep);
   res->prepare_payload();
   res_ = res;
-  stream_.expires_after(std::chrono::milliseconds(svc_.ctx.cfg.limits.idle_timeout_ms));
+  stream_.expires_after(std::chrono::milliseconds(
+      write_timeout_ms ? write_timeout_ms : svc_.ctx.cfg.limits.idle_timeout_ms));
   http::async_write(stream_, *res,
-                    [self = shared_from_this(), keep](boost::system::error_code ec, std::size_t) {
-                      self->on_write(keep, ec);
+                    [self = shared_from_this(), keep, bounded = write_timeout_ms != 0](
+                        boost::system::error_code ec, std::size_t) {
+                      self->on_write(keep, bounded, ec);
                     });
 }
 
-void http_session::on_write(bool keep_alive, boost::system::error_code ec) {
+void http_session::on_write(bool keep_alive, bool bounded, boost::system::error_code ec) {
   res_.reset();
   busy_ = false;
   if (ec) return;
   if (!keep_alive) return linger_close();
+  // The kernel may have taken the whole answer without the peer reading any of it (its send
+  // buffer grows to megabytes): then the peer must show it read it, by its next request,
+  // within the same bound.
+  int unsent = 0;
+  unread_answer_ = bounded && ::ioctl(stream_.socket().native_handle(), SIOCOUTQ, &unsent) == 0 &&
+                   unsent > 0;
   do_read();
 }
 

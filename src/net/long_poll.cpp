@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/config/config.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
 
@@ -96,6 +97,14 @@ void long_poll::answer() {
   answered_ = true;
   timer_.cancel();
   svc_.ctx.hub.unsubscribe_all(*this);
+  // One answer holds at most max_queue_bytes of events (at least one event); lastEventId is
+  // the last one sent, so the client's next poll fetches the rest from history.
+  std::size_t bytes = 0, keep = 0;
+  for (; keep < events_.size(); ++keep) {
+    bytes += events_[keep]->sse.size();
+    if (keep > 0 && bytes > svc_.ctx.cfg.limits.max_queue_bytes) break;
+  }
+  events_.resize(keep);
   std::string last;
   if (!events_.empty())
     last = events_.back()->id;

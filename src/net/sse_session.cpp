@@ -91,9 +91,13 @@ void sse_session::enqueue(const hub::frame_ptr& f) {
                queue_.max_bytes());
   ending_ = true;
   queue_.clear();
-  // Never close inside the hub's fan-out: post it.
+  // Never close inside the hub's fan-out: post it. What is in flight may finish (the stream
+  // then ends cleanly), but a peer that reads nothing holds it at most handshake_timeout_ms.
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (!self->inflight_) self->close_now();
+    if (self->closed_) return;
+    if (!self->inflight_) return self->close_now();
+    self->svc_.ctx.hub.unsubscribe_all(*self);
+    self->arm_close_deadline();
   });
 }
 
@@ -167,15 +171,34 @@ void sse_session::end_stream() {
   if (ending_ || closed_) return;
   ending_ = true;
   if (!inflight_) do_write();
+  if (!closed_) arm_close_deadline();
 }
 
-void sse_session::close_now() {
+// Once ending_ the heartbeat is idle, so its timer bounds the end instead (re-arming it
+// cancels the pending heartbeat wait, whose handler then does nothing).
+void sse_session::arm_close_deadline() {
+  heartbeat_.expires_after(std::chrono::milliseconds(svc_.ctx.cfg.limits.handshake_timeout_ms));
+  heartbeat_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    spdlog::debug("sse {}: stream not read within handshake_timeout_ms, resetting",
+                  self->slot_->ip());
+    self->close_now(true);
+  });
+}
+
+void sse_session::close_now(bool reset) {
   if (closed_) return;
   closed_ = true;
   svc_.ctx.hub.unsubscribe_all(*this);
   heartbeat_.cancel();
   boost::system::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (reset) {
+    // The peer stopped reading: drop what the kernel still holds for it instead of keeping
+    // it (and the connection) until TCP gives up.
+    socket_.set_option(asio::socket_base::linger(true, 0), ec);
+  } else {
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  }
   socket_.close(ec);
 }
 

@@ -132,7 +132,10 @@ void ws_session::on_accept(boost::system::error_code ec) {
   // The upgrade request's headers would otherwise cost memory for the connection's whole life.
   auto hs = std::move(handshake_);
   wait_read();
-  if (close_requested_) return try_close();  // close() came during the handshake (drain)
+  if (close_requested_) {  // close() came during the handshake (drain)
+    arm_close_deadline();
+    return try_close();
+  }
   if (svc_.draining.load()) return close(1001, "server shutting down");
   if (hs->refuse_code != 0) {
     close(hs->refuse_code, std::move(hs->refuse_reason));
@@ -407,7 +410,26 @@ void ws_session::close(std::uint16_t code, std::string reason) {
   if (code == 4008) queue_.clear();  // a slow consumer gets no more of its backlog
   spdlog::debug("ws {}: closing {} ({})", remote_ip_, code, close_reason_);
   if (!open_) return;
+  arm_close_deadline();
   if (!inflight_ && queue_.empty()) try_close();
+}
+
+// A close frame cannot reach a peer that reads nothing (its socket is full, a write hangs):
+// the close handshake gets handshake_timeout_ms from the moment it was decided, then the
+// connection is reset. The timer exists only while a close is under way.
+void ws_session::arm_close_deadline() {
+  if (close_deadline_ || finished_) return;
+  close_deadline_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  close_deadline_->expires_after(
+      std::chrono::milliseconds(svc_.ctx.cfg.limits.handshake_timeout_ms));
+  close_deadline_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->finished_) return;
+    spdlog::debug("ws {}: close handshake not done within handshake_timeout_ms, resetting",
+                  self->remote_ip_);
+    boost::system::error_code ignored;
+    self->socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    self->finish();
+  });
 }
 
 void ws_session::try_close() {
@@ -449,6 +471,7 @@ void ws_session::finish() {
       if (is_chat(t)) ctx.presence.leave(t, user_id_);
   topics_.clear();
   boost::system::error_code ec;
+  if (close_deadline_) close_deadline_->cancel();
   socket_.close(ec);
   if (ws_) ws_->next_layer().close(ec);  // the handshake failed or never ended
 }

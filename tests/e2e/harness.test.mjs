@@ -1,9 +1,10 @@
-// The e2e helpers themselves, without the daemon: the SSE parser, the config merge, and the
-// nginx rewrite (which must change only ports and paths of deploy/nginx/rushcast.conf).
+// The e2e helpers themselves, without the daemon: the SSE parser, the config merge, the sanitizer
+// report scan, and the nginx rewrite (which must change only ports and paths of
+// deploy/nginx/rushcast.conf).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { deepMerge } from './lib/daemon.mjs';
+import { deepMerge, sanitizerReport } from './lib/daemon.mjs';
 import { NGINX_CONF, NGINX_TLS_CONF, Nginx, rewriteSiteConf, rewriteTlsConf }
   from './lib/nginx.mjs';
 import { SseParser } from './lib/sse.mjs';
@@ -78,5 +79,16 @@ test('nginx -t accepts the shipped site config', { timeout: 20000 }, () => {
     n.writeConfig();
     assert.match(n.check(), /syntax is ok/);
     fs.rmSync(n.dir, { recursive: true, force: true });
+  }
+});
+
+test('sanitizerReport finds ASan, LSan, UBSan and TSan reports in a daemon log', () => {
+  assert.equal(sanitizerReport('info: listening\ninfo: stopped\n'), null);
+  for (const line of ['==12==ERROR: AddressSanitizer: heap-use-after-free on address 0x6',
+    '==12==ERROR: LeakSanitizer: detected memory leaks',
+    'src/hub/hub.cpp:10:5: runtime error: member call on null pointer',
+    'WARNING: ThreadSanitizer: data race (pid=12)']) {
+    const report = sanitizerReport(`info: listening\n${line}\n    #0 0x1 in f\n`);
+    assert.ok(report && report.startsWith(line), line);
   }
 });

@@ -5,8 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -22,6 +26,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <gtest/gtest.h>
 
 namespace rushcast::test {
 
@@ -105,9 +110,95 @@ daemon::daemon(json overrides, std::string data_dir) : dir_(make_temp_dir()) {
 
 daemon::~daemon() {
   if (pid_ > 0) terminate();
+  // An outside data dir belongs to the test; ours lives inside dir_.
+  if (failed_) {
+    std::fprintf(stderr, "rushcast test daemon: keeping %s for inspection\n", dir_.c_str());
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
 }
 
 std::string daemon::log() const { return read_file(dir_ + "/daemon.log"); }
+
+void daemon::fail(const std::string& what) {
+  failed_ = true;
+  std::string text = log();
+  constexpr std::size_t tail = 6000;
+  std::string shown = text.size() > tail ? "[...]\n" + text.substr(text.size() - tail) : text;
+  ADD_FAILURE() << "rushcast daemon (pid " << pid_ << ", dir " << dir_ << "): " << what
+                << "\n--- daemon log ---\n"
+                << shown;
+}
+
+// Scans what the daemon logged since the last scan (a restart appends to the same log).
+void daemon::check_log() {
+  static const std::array<const char*, 4> markers{"ERROR: AddressSanitizer",
+                                                  "ERROR: LeakSanitizer", "runtime error:",
+                                                  "WARNING: ThreadSanitizer"};
+  std::string text = log();
+  if (text.size() <= log_checked_) return;
+  std::string_view fresh = std::string_view(text).substr(log_checked_);
+  log_checked_ = text.size();
+  for (const char* m : markers) {
+    auto at = fresh.find(m);
+    if (at == std::string_view::npos) continue;
+    auto line_start = fresh.rfind('\n', at);
+    line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+    failed_ = true;
+    ADD_FAILURE() << "rushcast daemon (pid " << pid_ << ", dir " << dir_
+                  << "): sanitizer report in its log:\n"
+                  << fresh.substr(line_start, 8000);
+    return;
+  }
+}
+
+int daemon::reap(int signal_sent, std::optional<int> expected_status) {
+  auto deadline = clock_type::now() + 15s;
+  int status = 0;
+  bool killed_by_us = false;
+  for (;;) {
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) break;
+    if (r < 0) {
+      fail(std::string("waitpid: ") + std::strerror(errno));
+      pid_ = -1;
+      return -1;
+    }
+    if (clock_type::now() >= deadline) {
+      if (killed_by_us) {
+        fail("cannot be reaped even after SIGKILL");
+        pid_ = -1;
+        return -1;
+      }
+      ::kill(pid_, SIGKILL);
+      killed_by_us = true;
+      deadline = clock_type::now() + 10s;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  int rc = -1;
+  if (killed_by_us) {
+    fail(std::string("still running 15 s after ") + ::strsignal(signal_sent) +
+         "; killed with SIGKILL");
+  } else if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    rc = 128 + sig;
+    if (sig != SIGKILL || signal_sent != SIGKILL)
+      fail("killed by signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")" +
+           (WCOREDUMP(status) ? ", core dumped" : ""));
+  } else if (WIFEXITED(status)) {
+    rc = WEXITSTATUS(status);
+    if (signal_sent == SIGKILL)
+      fail("exited by itself with status " + std::to_string(rc) + " before SIGKILL");
+    else if (expected_status && rc != *expected_status)
+      fail("exited with status " + std::to_string(rc) + " after " + ::strsignal(signal_sent) +
+           ", expected " + std::to_string(*expected_status));
+  }
+  check_log();
+  pid_ = -1;
+  return rc;
+}
 
 void daemon::start() {
   std::string port_file = dir_ + "/port";
@@ -155,20 +246,13 @@ void daemon::start() {
 void daemon::kill9() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
-  wait_exit(pid_, 10s);
-  pid_ = -1;
+  reap(SIGKILL, std::nullopt);
 }
 
-int daemon::terminate() {
+int daemon::terminate(std::optional<int> expected_status) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
-  int rc = wait_exit(pid_, 15s);
-  if (rc == -1) {
-    ::kill(pid_, SIGKILL);
-    wait_exit(pid_, 5s);
-  }
-  pid_ = -1;
-  return rc;
+  return reap(SIGTERM, expected_status);
 }
 
 void daemon::restart() {

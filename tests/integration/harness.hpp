@@ -21,6 +21,16 @@ using headers_t = std::map<std::string, std::string>;
 
 // The real daemon on 127.0.0.1:0 with a config of a minimal base merged (JSON merge-patch)
 // with overrides, its own temp dir, and --port-file to learn the bound port.
+//
+// Strict about how each run ends, so that a crash at shutdown cannot pass a test: every stop
+// (terminate(), kill9(), restart(), the destructor) reaps the process and fails the running
+// test (GoogleTest ADD_FAILURE, naming the daemon) when
+//   - a SIGTERM stop did not exit with the expected status (0 unless the test says otherwise),
+//     or the process died by a signal it was not sent, or needed SIGKILL after the timeout;
+//   - its log (stdout + stderr) holds a sanitizer report ("ERROR: AddressSanitizer",
+//     "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer").
+// The temp dir (config, log, data unless an outside data dir was given) is removed by the
+// destructor, and kept (its path printed) when a check failed.
 class daemon {
 public:
   explicit daemon(nlohmann::json overrides = nlohmann::json::object(), std::string data_dir = "");
@@ -29,23 +39,34 @@ public:
   daemon& operator=(const daemon&) = delete;
 
   std::uint16_t port() const { return port_; }
+  const std::string& dir() const { return dir_; }  // temp dir: config.json, daemon.log, data/
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
   const nlohmann::json& config() const { return config_; }
   std::string log() const;  // what the daemon printed so far
 
-  void kill9();      // SIGKILL and reap: a crash
-  int terminate();   // SIGTERM, wait up to 15 s (then SIGKILL); returns the exit status
-  void restart();    // start again with the same config and data dir (new port)
+  void kill9();  // SIGKILL and reap: a crash (the log is still checked for sanitizer reports)
+  // SIGTERM, wait up to 15 s (then SIGKILL); returns the exit status (128 + signal when a
+  // signal ended it, -1 when it had to be killed). A status other than expected_status fails
+  // the test; std::nullopt: the test checks the status itself.
+  int terminate(std::optional<int> expected_status = 0);
+  void restart();  // terminate() (expecting 0), then start again: same config and data dir
   bool running() const { return pid_ > 0; }
 
 private:
   void start();
+  // Reaps the stopped process and checks how it ended and what it logged since the last check.
+  int reap(int signal_sent, std::optional<int> expected_status);
+  void check_log();
+  void fail(const std::string& what);
+
   std::string dir_;
   std::string data_dir_;
   nlohmann::json config_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::size_t log_checked_ = 0;  // bytes of daemon.log already scanned
+  bool failed_ = false;
 };
 
 // Blocks until pid exits or timeout; returns the exit status or -1 on timeout.

@@ -54,8 +54,10 @@ private:
   // errc::ok, or the contract error (401, 403, 400) with a message in why.
   errc resolve(subscription& out, std::string& why) const;
   void send_error(errc e, std::string message, bool close = false);
-  void write_response(api::response r);
-  void on_write(bool keep_alive, boost::system::error_code ec);
+  // The whole write must finish within write_timeout_ms (0: limits.idle_timeout_ms), else the
+  // connection is closed.
+  void write_response(api::response r, std::uint32_t write_timeout_ms = 0);
+  void on_write(bool keep_alive, bool bounded, boost::system::error_code ec);
   void linger_close();
   void linger_read();
   std::string cors_origin() const;
@@ -69,6 +71,9 @@ private:
   api::request req_;
   std::shared_ptr<void> res_;  // the response being written
   bool first_ = true;
+  // The last answer (a long-poll's) still sat unread in the socket when its write finished:
+  // the next request must come within handshake_timeout_ms, not idle_timeout_ms.
+  bool unread_answer_ = false;
   bool busy_ = false;        // a request is being answered
   bool keep_alive_ = true;   // of the current request
   bool handed_off_ = false;  // the socket went to an SSE or WebSocket session

@@ -40,7 +40,9 @@ public:
   void flush() override { do_write(); }
 
 private:
-  // Queues f; at the byte cap, ends the stream instead (slow consumer).
+  // Queues f; at the byte cap, ends the stream instead (slow consumer): the queue is freed at
+  // once, and the connection is gone within handshake_timeout_ms even if the peer reads
+  // nothing.
   void enqueue(const hub::frame_ptr& f);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t n);
@@ -48,7 +50,11 @@ private:
   void on_readable(boost::system::error_code ec);
   void arm_heartbeat();
   void end_stream();
-  void close_now();
+  // Ending with a write still in flight: the peer has handshake_timeout_ms to take it, then
+  // the connection is reset.
+  void arm_close_deadline();
+  // reset: an abortive close (RST), for a peer that stopped reading.
+  void close_now(bool reset = false);
 
   services& svc_;
   net::shard& shard_;

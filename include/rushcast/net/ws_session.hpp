@@ -15,6 +15,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -115,6 +116,8 @@ private:
   // Nothing queued, nothing in flight: the close handshake's next step, if one is due.
   void on_drained();
   void try_close();
+  // Bounds the close handshake by handshake_timeout_ms (then the connection is reset).
+  void arm_close_deadline();
   void finish();
 
   // Every member here is paid by every idle connection (docs/ARCHITECTURE.md, "memory"): keep
@@ -138,6 +141,8 @@ private:
   write_queue queue_;
   // Only while a short write's rest is being written asynchronously.
   std::unique_ptr<gathered_write> inflight_;
+  // Only while a close is under way (arm_close_deadline).
+  std::unique_ptr<boost::asio::steady_timer> close_deadline_;
   std::vector<std::string> topics_;  // a handful at most: a vector is smaller than a set
   std::string close_reason_;
   std::uint32_t strikes_ = 0;

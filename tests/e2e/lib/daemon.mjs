@@ -104,6 +104,25 @@ export function waitExit(child, timeoutMs) {
   });
 }
 
+// What a sanitizer prints when it finds something (ASan, LSan, UBSan, TSan).
+export const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
+  'runtime error:', 'WARNING: ThreadSanitizer'];
+
+// The first sanitizer report in a log, from the line it starts on; null when there is none.
+export function sanitizerReport(text) {
+  for (const marker of SANITIZER_MARKERS) {
+    const at = text.indexOf(marker);
+    if (at < 0) continue;
+    const lineStart = text.lastIndexOf('\n', at) + 1;
+    return text.slice(lineStart, lineStart + 8000);
+  }
+  return null;
+}
+
+function describeExit(child, code) {
+  return child.signalCode ? `killed by ${child.signalCode}` : `exited with status ${code}`;
+}
+
 export class Daemon {
   // options.overrides: merged into the demo config. options.port: a fixed port kept across
   // restarts (default: 0, the kernel picks, and a restart gets a new one). options.dataDir:
@@ -126,6 +145,26 @@ export class Daemon {
     this.portFile = path.join(this.dir, 'port');
     this.child = null;
     this.port = 0;
+    // How each run ended when that was not how it was asked to end; cleanup() fails on them.
+    this.problems = [];
+    this.checked = new WeakSet();
+  }
+
+  // Records a run that did not end as asked: SIGTERM must give status 0, SIGKILL must be what
+  // killed it (not a crash before it).
+  checkExit(child, code, signalSent) {
+    if (this.checked.has(child)) return;
+    this.checked.add(child);
+    if (signalSent === 'SIGKILL') {
+      if (child.signalCode !== 'SIGKILL') {
+        this.problems.push(`pid ${child.pid} ${describeExit(child, code)} before SIGKILL`);
+      }
+    } else if (child.signalCode === 'SIGKILL') {
+      this.problems.push(`pid ${child.pid} did not exit after SIGTERM; killed with SIGKILL`);
+    } else if (code !== 0) {
+      this.problems.push(`pid ${child.pid} ${describeExit(child, code)} ` +
+        '(a stop with SIGTERM must exit with status 0)');
+    }
   }
 
   get pid() { return this.child ? this.child.pid : 0; }
@@ -176,17 +215,23 @@ export class Daemon {
   }
 
   // SIGTERM (the contract's clean stop) and wait; SIGKILL after timeoutMs. Returns the code.
+  // A status other than 0 (or a death by a signal) is also recorded for cleanup() to report.
   async stop(timeoutMs = 15000) {
-    if (!this.running) return this.child ? waitExit(this.child, 0) : -1;
-    this.child.kill('SIGTERM');
-    return waitExit(this.child, timeoutMs);
+    if (!this.child) return -1;
+    const child = this.child;
+    if (this.running) child.kill('SIGTERM');
+    const code = await waitExit(child, timeoutMs);
+    this.checkExit(child, code, 'SIGTERM');
+    return code;
   }
 
   // A crash: SIGKILL, nothing flushed beyond what the store already made durable.
   async kill9() {
     if (!this.running) return;
-    this.child.kill('SIGKILL');
-    await waitExit(this.child, 10000);
+    const child = this.child;
+    child.kill('SIGKILL');
+    const code = await waitExit(child, 10000);
+    this.checkExit(child, code, 'SIGKILL');
   }
 
   signal(name) { if (this.running) this.child.kill(name); }
@@ -209,9 +254,18 @@ export class Daemon {
     return this.request('POST', '/api/publish', body, { Authorization: `Bearer ${PUBLISH_KEY}` });
   }
 
-  // Removes the temp dir (config, log, data unless an outside data dir was given).
+  // Stops the daemon and removes the temp dir (config, log, data unless an outside data dir
+  // was given). Throws, keeping the dir, when a run did not end as asked (see stop(), kill9())
+  // or the log holds a sanitizer report: a crash at shutdown fails the test that ran it.
   async cleanup() {
     await this.stop();
+    const log = this.log();
+    const report = sanitizerReport(log);
+    if (this.problems.length || report) {
+      const what = [...this.problems, ...(report ? [`sanitizer report:\n${report}`] : [])];
+      throw new Error(`rushcast daemon (dir ${this.dir}): ${what.join('\n')}\n` +
+        `--- daemon log (tail) ---\n${log.slice(-6000)}`);
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -238,7 +292,8 @@ export async function startDaemon(options = {}) {
   try {
     await d.start();
   } catch (e) {
-    await d.cleanup();
+    // The start-up error says what went wrong; a kill after a failed start is no news.
+    await d.cleanup().catch(() => fs.rmSync(d.dir, { recursive: true, force: true }));
     throw e;
   }
   return d;
