@@ -336,6 +336,10 @@ TEST(HttpEdgeFraming, UnknownTransferEncodingIs501AndItsBodyIsNeverARequest) {
                                         te + "\r\n\r\n0\r\n\r\n");
     EXPECT_EQ(parse_raw_response(r).status, 501u) << te << "\n" << r;
   }
+  // HTTP/1.0 has no transfer codings at all (RFC 9112 section 6.1): faulty framing.
+  auto old = raw_exchange(d.port(), "POST /api/publish HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    "0\r\n\r\n");
+  EXPECT_EQ(parse_raw_response(old).status, 400u) << old;
   // chunked beside Content-Length is refused by the parser (400), in either order.
   for (std::string h : {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
                         "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
