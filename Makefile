@@ -5,7 +5,7 @@ CONFIG ?= config/rushcast.json
 
 APT_PACKAGES = build-essential cmake pkg-config ccache libboost1.81-dev nlohmann-json3-dev \
   libspdlog-dev libfmt-dev libgtest-dev libsqlite3-dev libssl-dev
-E2E_APT_PACKAGES = curl nginx chromium systemd util-linux dpkg-dev
+E2E_APT_PACKAGES = curl nginx chromium systemd util-linux dpkg-dev openssl ssl-cert
 
 .PHONY: all deps e2e-deps build run test unit integration e2e package clean
 
@@ -20,6 +20,9 @@ e2e-deps: deps
 	@missing=""; for p in $(E2E_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@# Debian's ssl-cert makes the snakeoil pair at install; an image may lack it (the shipped
+	@# nginx site defaults to it).
+	@[ -f /etc/ssl/certs/ssl-cert-snakeoil.pem ] || make-ssl-cert generate-default-snakeoil
 	@# Node may come from Debian or from a vendor package that bundles npm: check the commands.
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; fi

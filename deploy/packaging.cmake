@@ -3,7 +3,8 @@
 #
 # Layout: /usr/bin/rushcast, /etc/rushcast/rushcast.json (conffile), /lib/systemd/system/
 # rushcast.service, /usr/share/rushcast/web/, /usr/share/doc/rushcast/ (OPERATIONS.md and the
-# nginx example). The maintainer scripts in deploy/debian/ create the rushcast user.
+# nginx example site with its TLS snippet). The maintainer scripts in deploy/debian/ create the
+# rushcast user.
 
 set(RUSHCAST_DEPLOY_DIR ${CMAKE_SOURCE_DIR}/deploy)
 set(RUSHCAST_WEB_INSTALL_DIR /usr/share/rushcast/web)
@@ -53,7 +54,10 @@ endif()
 install(FILES ${RUSHCAST_DEPLOY_DIR}/rushcast.service DESTINATION /lib/systemd/system)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${RUSHCAST_WEB_INSTALL_DIR}
   OPTIONAL)
+# The nginx site and its TLS snippet, as examples only: nothing under /etc/nginx is written, so
+# installing the package never changes what nginx serves (OPERATIONS.md, section 3, enables it).
 install(FILES ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast.conf
+  ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast-tls.conf
   DESTINATION share/doc/rushcast/examples/nginx)
 if(EXISTS ${CMAKE_SOURCE_DIR}/docs/OPERATIONS.md)
   install(FILES ${CMAKE_SOURCE_DIR}/docs/OPERATIONS.md DESTINATION share/doc/rushcast)
@@ -87,7 +91,8 @@ else()
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS
     ", libc6, libstdc++6, libgcc-s1, libspdlog1.10, libfmt9, libsqlite3-0, libssl3")
 endif()
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx | nginx-light")
+# ssl-cert makes the snakeoil pair the example site's TLS snippet names until a real certificate.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx | nginx-light, ssl-cert")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sqlite3")
 
 # Maintainer scripts and the conffile list, copied with the modes dpkg requires.

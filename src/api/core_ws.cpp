@@ -67,9 +67,36 @@ void on_subscribe(context& ctx, ws_client& c, const nlohmann::json& msg,
       return;
     }
   }
+  // limits.max_topics_per_connection: the topics that fit (in the order named; one already
+  // held costs nothing) are subscribed, the rest refused with too_many_topics, which names them.
+  const std::size_t max_topics = ctx.cfg.limits.max_topics_per_connection;
+  std::vector<std::string> accepted;
+  nlohmann::json refused = nlohmann::json::array();
+  std::size_t held = c.topic_count();
+  for (auto& t : topics) {
+    if (c.has_topic(t)) {
+      accepted.push_back(std::move(t));
+    } else if (held < max_topics) {
+      ++held;
+      accepted.push_back(std::move(t));
+    } else {
+      refused.push_back(std::move(t));
+    }
+  }
+  if (!refused.empty()) {
+    nlohmann::ordered_json j{{"type", "error"},
+                             {"code", "too_many_topics"},
+                             {"message", "a connection holds at most " +
+                                             std::to_string(max_topics) + " topics"},
+                             {"limit", max_topics},
+                             {"topics", std::move(refused)}};
+    if (!ref.is_null()) j["ref"] = ref;
+    c.send_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  if (accepted.empty()) return;
   // The reply goes first: the snapshots that subscribe() queues must follow "subscribed".
-  c.send_text(reply("subscribed", {{"topics", topics}}, ref));
-  c.subscribe(topics);
+  c.send_text(reply("subscribed", {{"topics", accepted}}, ref));
+  c.subscribe(accepted);
 }
 
 void on_unsubscribe(context&, ws_client& c, const nlohmann::json& msg,

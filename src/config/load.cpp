@@ -255,7 +255,7 @@ void read_limits(const json& j, limits_cfg& out) {
   s.known({"max_header_bytes", "max_body_bytes", "max_ws_message_bytes", "max_connections",
            "max_connections_per_ip", "max_queue_bytes", "handshake_timeout_ms",
            "idle_timeout_ms", "max_long_poll_ms", "max_publish_backlog",
-           "max_publish_wait_ms"});
+           "max_publish_wait_ms", "max_topics_per_connection"});
   s.uint("max_header_bytes", out.max_header_bytes, 1024, 1 << 20,
          "an integer between 1024 and 1048576");
   s.positive_size("max_body_bytes", out.max_body_bytes);
@@ -264,6 +264,8 @@ void read_limits(const json& j, limits_cfg& out) {
   s.positive_size("max_connections", out.max_connections);
   s.positive_size("max_connections_per_ip", out.max_connections_per_ip);
   s.uint("max_queue_bytes", out.max_queue_bytes, 1024, max_i64, "an integer of at least 1024");
+  s.uint("max_topics_per_connection", out.max_topics_per_connection, 1, 1 << 20,
+         "an integer between 1 and 1048576");
   s.positive_ms("handshake_timeout_ms", out.handshake_timeout_ms);
   s.positive_ms("idle_timeout_ms", out.idle_timeout_ms);
   s.uint("max_long_poll_ms", out.max_long_poll_ms, 1, 30000,

@@ -70,6 +70,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/assert.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "rushcast/api/errc.hpp"
 #include "rushcast/hub/history.hpp"
@@ -134,6 +135,38 @@ struct shard_state {
 
 void run_shard(const std::weak_ptr<shard_state>& weak);
 
+// A subscriber or snapshot source that throws must cost one event, never a topic's delivery:
+// the caller catches at its boundary and logs here, at most one line a second (a client that
+// makes every delivery throw must not flood the log), with the count of those not logged.
+void log_handler_failure(const char* where, const char* what) noexcept {
+  static std::atomic<std::int64_t> next_log_ms{0};
+  static std::atomic<std::uint64_t> suppressed{0};
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  auto due = next_log_ms.load(std::memory_order_relaxed);
+  if (now < due || !next_log_ms.compare_exchange_strong(due, now + 1000)) {
+    suppressed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  try {
+    spdlog::error("hub: {} threw, event dropped for it: {} ({} more not logged)", where, what,
+                  suppressed.exchange(0, std::memory_order_relaxed));
+  } catch (...) {
+  }
+}
+
+template <class F>
+void guarded(const char* where, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    log_handler_failure(where, e.what());
+  } catch (...) {
+    log_handler_failure(where, "unknown exception");
+  }
+}
+
 void post_run(const std::shared_ptr<shard_state>& s) {
   boost::asio::post(s->ex, [w = std::weak_ptr<shard_state>(s)] { run_shard(w); });
 }
@@ -167,7 +200,7 @@ bool sweep(shard_state& s) {
     const std::size_t next = s.index.sweep(f->topic, f->seq, s.cursor, budget,
                                            [&s, &f](subscriber& sub) {
                                              mark_dirty(s, sub);
-                                             sub.deliver(f);
+                                             guarded("deliver", [&] { sub.deliver(f); });
                                            });
     if (next != topic_index::npos) {
       s.cursor = next;
@@ -198,7 +231,7 @@ void flush_slice(shard_state& s) {
     if (!sub) continue;  // it left the hub
     flush_mark::pos(*sub) = 0;
     --n;
-    sub->flush();
+    guarded("flush", [sub] { sub->flush(); });
   }
   if (s.flush_next < s.round_end) return;
   s.dirty.erase(s.dirty.begin(), s.dirty.begin() + static_cast<std::ptrdiff_t>(s.round_end));
@@ -217,8 +250,25 @@ void flush_slice(shard_state& s) {
 void run_shard(const std::weak_ptr<shard_state>& weak) {
   auto s = weak.lock();
   if (!s) return;  // the hub is gone
-  const bool more_frames = sweep(*s);
-  flush_slice(*s);
+  // Deliveries and flushes are guarded one by one; this is the last line: whatever else
+  // throws drops the frame being swept, and the handler goes on (it must re-post itself or
+  // clear "scheduled", else this shard would never deliver again).
+  bool more_frames = true;
+  try {
+    more_frames = sweep(*s);
+  } catch (const std::exception& e) {
+    log_handler_failure("sweep", e.what());
+    if (s->current) {
+      s->index.unpin(s->current->topic);
+      s->current.reset();
+      ++s->swept;
+    }
+  }
+  try {
+    flush_slice(*s);
+  } catch (const std::exception& e) {
+    log_handler_failure("flush round", e.what());
+  }
   if (!more_frames && !s->in_round && s->swept == 0 && s->dirty.empty()) {
     std::lock_guard lk(s->mu);
     if (s->queue.empty()) {
@@ -553,9 +603,12 @@ subscribe_result hub::subscribe(const std::shared_ptr<subscriber>& sub,
   if (r.resync) r.resync_frame = make_resync_frame(r.resync_reason);
 
   // After registration: a change racing with this subscribe is in the snapshot or live.
+  // A snapshot source that throws costs that topic its snapshot, not the subscription.
   for (const auto& topic : wanted) {
-    for (auto& ev : impl_->snapshot_of(topic, t))
-      r.snapshot.push_back(make_frame("", 0, topic, ev.name, ev.data_json, false));
+    guarded("snapshot source", [&] {
+      for (auto& ev : impl_->snapshot_of(topic, t))
+        r.snapshot.push_back(make_frame("", 0, topic, ev.name, ev.data_json, false));
+    });
   }
   return r;
 }

@@ -7,6 +7,15 @@
 #include "rushcast/hub/hub.hpp"
 
 namespace rushcast::hub {
+namespace {
+
+// Names and ids come from clients: never let one that is not UTF-8 make a dump throw (the
+// edge refuses such names; this is the second line).
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
 
 presence::presence(hub& h) : hub_(h) {
   hub_.set_snapshot_prefix("chat:", [this](const std::string& topic, transport) {
@@ -21,7 +30,7 @@ void presence::join(const std::string& topic, const std::string& user_id,
   auto& m = rooms_[topic][user_id];
   if (m.connections++ > 0) return;
   m.username = username.empty() ? user_id : username;
-  hub_.publish(topic, "join", nlohmann::json{{"userId", user_id}, {"username", m.username}}.dump());
+  hub_.publish(topic, "join", dump(nlohmann::json{{"userId", user_id}, {"username", m.username}}));
 }
 
 void presence::leave(const std::string& topic, const std::string& user_id) {
@@ -34,7 +43,7 @@ void presence::leave(const std::string& topic, const std::string& user_id) {
   const std::string username = std::move(uit->second.username);
   rit->second.erase(uit);
   if (rit->second.empty()) rooms_.erase(rit);
-  hub_.publish(topic, "leave", nlohmann::json{{"userId", user_id}, {"username", username}}.dump());
+  hub_.publish(topic, "leave", dump(nlohmann::json{{"userId", user_id}, {"username", username}}));
 }
 
 std::vector<std::string> presence::users(const std::string& topic) const {
@@ -54,7 +63,7 @@ std::string presence::room_state_json(const std::string& topic) const {
       for (const auto& [id, m] : rit->second)
         list.push_back({{"userId", id}, {"username", m.username}});
   }
-  return nlohmann::json{{"room", topic}, {"users", std::move(list)}}.dump();
+  return dump(nlohmann::json{{"room", topic}, {"users", std::move(list)}});
 }
 
 }  // namespace rushcast::hub

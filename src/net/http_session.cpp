@@ -14,9 +14,11 @@
 
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/cors.hpp"
+#include "rushcast/api/display_name.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/topics.hpp"
+#include "rushcast/api/ws_origin.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
@@ -253,6 +255,13 @@ errc http_session::resolve(subscription& out, std::string& why) const {
   // Duplicates in the list would be subscribed twice.
   std::sort(out.topics.begin(), out.topics.end());
   out.topics.erase(std::unique(out.topics.begin(), out.topics.end()), out.topics.end());
+  // Every subscription costs memory in the hub: the list is bounded (own user: topic included).
+  const std::size_t max_topics = svc_.ctx.cfg.limits.max_topics_per_connection;
+  if (out.topics.size() > max_topics) {
+    why = "too many topics: a connection holds at most " + std::to_string(max_topics);
+    out.too_many_topics = true;
+    return errc::bad_request;
+  }
   for (const auto& t : out.topics) {
     auto e = api::check_subscribe(t, out.user_id, svc_.ctx.auth.jwt_on());
     if (e != errc::ok) {
@@ -300,6 +309,39 @@ void http_session::start_sse() {
 }
 
 void http_session::start_ws(request_t&& req) {
+  // The handshake's own headers are judged here, with contract errors, before Beast answers:
+  // Beast takes any key of at most 24 characters and answers a bad version without our body.
+  auto key = req.find(http::field::sec_websocket_key);
+  if (req.count(http::field::sec_websocket_key) != 1 || !api::valid_ws_key(key->value()))
+    return send_error(errc::bad_request,
+                      "Sec-WebSocket-Key must be sent once, the base64 of 16 bytes", true);
+  auto version = req.find(http::field::sec_websocket_version);
+  if (req.count(http::field::sec_websocket_version) != 1)
+    return send_error(errc::bad_request, "Sec-WebSocket-Version must be sent once", true);
+  if (version->value() != "13") {
+    // RFC 6455 §4.4: name the version this server speaks.
+    auto r = api::error_response(errc::bad_request, "unsupported Sec-WebSocket-Version");
+    r.status = 426;
+    r.headers.emplace_back("Sec-WebSocket-Version", "13");
+    r.close = true;
+    busy_ = true;
+    return write_response(std::move(r));
+  }
+  // Cross-site WebSocket hijacking: a browser sends the victim's cookie with any site's
+  // upgrade. A foreign Origin is refused unless listed; "*" admits it, but then only a token
+  // the page itself holds (query or Authorization) can authenticate it, never the cookie.
+  switch (api::check_ws_origin(req_, svc_.ctx.cfg.cors.allow_origins, slot_->proxied())) {
+    case api::ws_origin::forbidden:
+      spdlog::debug("ws {}: origin {} refused", req_.remote_ip, req_.header("origin").value_or(""));
+      return send_error(errc::forbidden, "origin not allowed", true);
+    case api::ws_origin::cross_site:
+      req_.headers.erase("cookie");
+      break;
+    case api::ws_origin::same_site:
+    case api::ws_origin::listed:
+      break;
+  }
+
   ws_params p;
   p.remote_ip = req_.remote_ip;
   if (svc_.draining.load()) {
@@ -311,6 +353,7 @@ void http_session::start_ws(request_t&& req) {
     auto e = resolve(sub, why);
     // A malformed userId is a bad request, answered as on every other path (before the upgrade).
     if (e == errc::bad_user_id) return send_error(e, why, true);
+    if (sub.too_many_topics) return send_error(e, why, true);
     p.user_id = sub.user_id;
     p.topics = std::move(sub.topics);
     if (e == errc::unauthorized) {
@@ -321,7 +364,23 @@ void http_session::start_ws(request_t&& req) {
       p.refuse_code = 1008;
     }
     p.refuse_reason = why;
-    if (auto u = req_.param("username"); u && !svc_.ctx.auth.jwt_on()) p.username = *u;
+    // The chat name is shown to every member of a room: a name that is not printable UTF-8
+    // of at most 64 bytes is refused (accept, then close 1008, so a page sees the reason).
+    if (auto u = req_.param("username"); u && !u->empty() && !svc_.ctx.auth.jwt_on()) {
+      if (api::valid_display_name(*u)) {
+        p.username = *u;
+      } else if (p.refuse_code == 0) {
+        p.refuse_code = 1008;
+        p.refuse_reason = "invalid username: 1..64 bytes of printable UTF-8";
+      }
+    }
+  }
+  // Beast's parser may have read past the upgrade request: those bytes are WebSocket frames
+  // (or a pipelined request, which the frame reader refuses with 1002).
+  if (buffer_.size() > 0) {
+    auto b = buffer_.data();
+    p.early_bytes.assign(static_cast<const char*>(b.data()), b.size());
+    buffer_.consume(buffer_.size());
   }
   handed_off_ = true;
   stream_.expires_never();

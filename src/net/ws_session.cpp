@@ -54,9 +54,14 @@ ws_session::socket_type on_shard_executor(asio::io_context::executor_type ex,
   return out;
 }
 
-// Server-to-client control frames (unmasked, FIN). Payloads are at most 125 bytes.
+// Server-to-client control frames (unmasked, FIN). Payloads are at most 125 bytes. Pings and
+// pongs are "state" frames of no topic: the write queue keeps only the newest of each kind.
 hub::frame_ptr control_frame(std::uint8_t opcode, std::string_view payload) {
   auto f = std::make_shared<hub::frame>();
+  if (opcode == 0x9 || opcode == 0xA) {
+    f->state = true;
+    f->name = opcode == 0x9 ? "ws:ping" : "ws:pong";
+  }
   f->ws_frame.reserve(2 + payload.size());
   f->ws_frame.push_back(static_cast<char>(0x80 | opcode));
   f->ws_frame.push_back(static_cast<char>(payload.size()));
@@ -81,7 +86,7 @@ ws_session::ws_session(services& svc, net::shard& sh, asio::ip::tcp::socket sock
       slot_(std::move(slot)),
       handshake_(std::make_unique<handshake_state>(handshake_state{
           std::move(upgrade), std::move(params.topics), params.refuse_code,
-          std::move(params.refuse_reason)})),
+          std::move(params.refuse_reason), std::move(params.early_bytes)})),
       user_id_(std::move(params.user_id)),
       username_(std::move(params.username)),
       remote_ip_(std::move(params.remote_ip)),
@@ -129,8 +134,14 @@ void ws_session::on_accept(boost::system::error_code ec) {
   wait_read();
   if (close_requested_) return try_close();  // close() came during the handshake (drain)
   if (svc_.draining.load()) return close(1001, "server shutting down");
-  if (hs->refuse_code != 0) return close(hs->refuse_code, std::move(hs->refuse_reason));
-  if (!hs->topics.empty()) subscribe(hs->topics);
+  if (hs->refuse_code != 0) {
+    close(hs->refuse_code, std::move(hs->refuse_reason));
+  } else if (!hs->topics.empty()) {
+    subscribe(hs->topics);
+  }
+  // What the client sent right behind its upgrade request comes first in the stream (a
+  // request pipelined behind it is not a frame: its first byte has RSV bits set, 1002).
+  if (!hs->early_bytes.empty() && !finished_) on_bytes(hs->early_bytes);
 }
 
 // An idle connection keeps only a wait for readability pending: no buffer, no Beast state.
@@ -257,6 +268,11 @@ bool ws_session::enqueue(const hub::frame_ptr& f) {
   auto r = queue_.push(f, f->ws_frame.size());
   if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
   if (!r.over_cap) return r.was_empty;
+  over_cap();
+  return false;
+}
+
+void ws_session::over_cap() {
   svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("ws {}: send queue over {} bytes, closing 4008", remote_ip_, queue_.max_bytes());
   close_requested_ = true;  // refuse further frames now; close on the shard, not in deliver
@@ -265,7 +281,6 @@ bool ws_session::enqueue(const hub::frame_ptr& f) {
     self->close_requested_ = false;
     self->close(4008, "too slow");
   });
-  return false;
 }
 
 void ws_session::push_frame(const hub::frame_ptr& f) {
@@ -275,9 +290,9 @@ void ws_session::push_frame(const hub::frame_ptr& f) {
 }
 
 void ws_session::push_control(hub::frame_ptr f) {
-  if (close_sent_ || finished_ || !open_) return;
-  // Zero bytes against the cap: a pong or a ping is never what makes a consumer "slow".
-  auto r = queue_.push(std::move(f), 0);
+  if (close_sent_ || close_requested_ || finished_ || !open_) return;
+  auto r = queue_.push(f, f->ws_frame.size());
+  if (r.over_cap) return over_cap();
   if (r.was_empty && !inflight_)
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
@@ -337,9 +352,16 @@ void ws_session::send_text(std::string json_text) {
   push_frame(hub::make_ws_reply(json_text));
 }
 
+bool ws_session::has_topic(std::string_view topic) const {
+  return std::binary_search(topics_.begin(), topics_.end(), topic);
+}
+
 void ws_session::subscribe(const std::vector<std::string>& topics) {
   if (close_requested_ || finished_) return;
   auto& ctx = svc_.ctx;
+  // The protocol (and the upgrade's topics= check) keeps within the bound and tells the
+  // client; this only makes sure no path exceeds it.
+  const std::size_t max_topics = ctx.cfg.limits.max_topics_per_connection;
   std::vector<std::string> fresh;
   for (const auto& t : topics) {
     auto e = api::check_subscribe(t, user_id_, svc_.ctx.auth.jwt_on());
@@ -349,6 +371,7 @@ void ws_session::subscribe(const std::vector<std::string>& topics) {
     }
     auto it = std::lower_bound(topics_.begin(), topics_.end(), t);
     if (it != topics_.end() && *it == t) continue;
+    if (topics_.size() >= max_topics) continue;
     topics_.insert(it, t);
     fresh.push_back(t);
   }

@@ -82,9 +82,12 @@ test('cpack -G DEB builds a package with everything an install needs', { timeout
     '/lib/systemd/system/rushcast.service', '/usr/share/rushcast/web/index.html',
     '/usr/share/rushcast/web/dashboard.html',
     '/usr/share/doc/rushcast/examples/nginx/rushcast.conf',
+    '/usr/share/doc/rushcast/examples/nginx/rushcast-tls.conf',
     '/usr/share/doc/rushcast/OPERATIONS.md']) {
     assert.ok(files.includes(f), `${f} in the package:\n${list.stdout}`);
   }
+  // The nginx site is an example: installing the package changes nothing nginx serves.
+  assert.deepEqual(files.filter((f) => f.startsWith('/etc/nginx')), []);
   assert.match(list.stdout, /-rwxr-xr-x\s+root\/root\s+\d+\s+\S+\s+\S+\s+\.\/usr\/bin\/rushcast/);
 
   const info = run('dpkg-deb', ['-I', debPath]);
@@ -94,6 +97,7 @@ test('cpack -G DEB builds a package with everything an install needs', { timeout
   for (const dep of ['adduser', 'libspdlog', 'libsqlite3', 'libssl', 'libstdc++6']) {
     assert.ok(depends.includes(dep), `Depends has ${dep}: ${depends}`);
   }
+  assert.match(info.stdout, /Recommends: .*ssl-cert/, 'the snakeoil pair the nginx example names');
   for (const script of ['postinst', 'prerm', 'postrm', 'conffiles']) {
     assert.match(info.stdout, new RegExp(`\\b${script}\\b`), `control has ${script}`);
   }
@@ -124,6 +128,7 @@ test('cpack -G DEB builds a package with everything an install needs', { timeout
   }
   const postinst = fs.readFileSync(path.join(ctrl, 'postinst'), 'utf8');
   assert.match(postinst, /adduser --system/);
+  assert.doesNotMatch(postinst, /nginx|sites-enabled/, 'the postinst enables no nginx site');
   assert.equal(fs.readFileSync(path.join(root, 'lib/systemd/system/rushcast.service'), 'utf8'),
     fs.readFileSync(UNIT, 'utf8'));
 });

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { deepMerge } from './lib/daemon.mjs';
-import { NGINX_CONF, Nginx, rewriteSiteConf } from './lib/nginx.mjs';
+import { NGINX_CONF, NGINX_TLS_CONF, Nginx, rewriteSiteConf, rewriteTlsConf }
+  from './lib/nginx.mjs';
 import { SseParser } from './lib/sse.mjs';
 
 test('SseParser splits events, comments, retry and multi-line data across chunks', () => {
@@ -28,29 +29,54 @@ test('deepMerge is a JSON merge patch', () => {
   assert.deepEqual(base.log, { level: 'info', file: 'x' }, 'the base is not modified');
 });
 
-test('the nginx rewrite changes only upstream servers, listen and root', () => {
-  const original = fs.readFileSync(NGINX_CONF, 'utf8');
-  const out = rewriteSiteConf(original, { upstreamPorts: [1111, 2222], listenPort: 3333,
-    webDir: '/srv/web' });
-  assert.match(out, /upstream rushcast \{[\s\S]*server 127\.0\.0\.1:1111 max_fails=0;\n    server 127\.0\.0\.1:2222 max_fails=0;/);
-  assert.doesNotMatch(out, /127\.0\.0\.1:8080/);
-  assert.equal((out.match(/^\s*listen\s/gm) || []).length, 1);
-  assert.match(out, /^\s*listen 127\.0\.0\.1:3333;$/m);
-  assert.match(out, /^\s*root \/srv\/web;$/m);
-  const directives = (text) => text.split('\n').map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#') && !/^(listen|root|server) /.test(l));
-  assert.deepEqual(directives(out), directives(original));
-  for (const d of ['proxy_buffering off;', 'proxy_cache off;', 'proxy_read_timeout 1h;',
-    'proxy_http_version 1.1;', 'proxy_set_header Connection "";',
-    'proxy_set_header Upgrade $http_upgrade;', 'keepalive 64;']) {
-    assert.ok(out.includes(d), d);
-  }
+// Meaningful lines, without the ones the harness may rewrite.
+const directives = (text, rewritable) => text.split('\n').map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#') && !rewritable.test(l));
+
+test('the nginx rewrite changes only upstream servers, listen addresses, roots and the snippet path',
+  () => {
+    const original = fs.readFileSync(NGINX_CONF, 'utf8');
+    const opts = { upstreamPorts: [1111, 2222], listenPort: 3333, httpPort: 4444,
+      webDir: '/srv/web', acmeDir: '/srv/acme', tlsInclude: '/srv/tls.conf' };
+    const out = rewriteSiteConf(original, { ...opts, tls: true });
+    assert.match(out, /upstream rushcast \{[\s\S]*server 127\.0\.0\.1:1111 max_fails=0;\n    server 127\.0\.0\.1:2222 max_fails=0;/);
+    assert.doesNotMatch(out, /127\.0\.0\.1:8080/);
+    assert.deepEqual(out.match(/^\s*listen\s.*$/gm).map((l) => l.trim()),
+      ['listen 127.0.0.1:4444;', 'listen 127.0.0.1:3333 ssl http2;']);
+    assert.match(out, /^\s*root \/srv\/web;$/m);
+    assert.match(out, /^\s*root \/srv\/acme;$/m);
+    assert.match(out, /^\s*include \/srv\/tls\.conf;$/m);
+    const rewritable = /^(listen|root|server|include) /;
+    assert.deepEqual(directives(out, rewritable), directives(original, rewritable));
+    for (const d of ['proxy_buffering off;', 'proxy_cache off;', 'proxy_read_timeout 1h;',
+      'proxy_http_version 1.1;', 'proxy_set_header Connection "";',
+      'proxy_set_header Upgrade $http_upgrade;', 'keepalive 64;']) {
+      assert.ok(out.includes(d), d);
+    }
+    // Without tls the HTTPS block listens in plain HTTP; nothing else differs.
+    const plain = rewriteSiteConf(original, opts);
+    assert.deepEqual(plain.match(/^\s*listen\s.*$/gm).map((l) => l.trim()),
+      ['listen 127.0.0.1:4444;', 'listen 127.0.0.1:3333;']);
+    assert.deepEqual(directives(plain, rewritable), directives(original, rewritable));
+  });
+
+test('the TLS snippet rewrite changes only the certificate and key paths', () => {
+  const original = fs.readFileSync(NGINX_TLS_CONF, 'utf8');
+  const out = rewriteTlsConf(original, { certFile: '/t/c.pem', keyFile: '/t/k.pem' });
+  assert.match(out, /^ssl_certificate \/t\/c\.pem;$/m);
+  assert.match(out, /^ssl_certificate_key \/t\/k\.pem;$/m);
+  const rewritable = /^ssl_certificate(_key)? /;
+  assert.deepEqual(directives(out, rewritable), directives(original, rewritable));
+  assert.equal(directives(original, /^$/).filter((l) => rewritable.test(l)).length, 2);
 });
 
 test('nginx -t accepts the shipped site config', { timeout: 20000 }, () => {
-  const n = new Nginx({ upstreamPorts: [8080], port: 18080 });
-  n.port = 18080;
-  n.writeConfig();
-  assert.match(n.check(), /syntax is ok/);
-  fs.rmSync(n.dir, { recursive: true, force: true });
+  for (const tls of [true, false]) {
+    const n = new Nginx({ upstreamPorts: [8080], tls });
+    n.port = 18443;
+    n.httpPort = 18080;
+    n.writeConfig();
+    assert.match(n.check(), /syntax is ok/);
+    fs.rmSync(n.dir, { recursive: true, force: true });
+  }
 });

@@ -24,6 +24,10 @@ public:
   // Subscribes and queues replay/snapshots; returns errc::forbidden etc. for refused topics.
   virtual void subscribe(const std::vector<std::string>& topics) = 0;
   virtual void unsubscribe(const std::vector<std::string>& topics) = 0;
+  // Subscriptions held now, and whether topic is one of them (limits.max_topics_per_connection
+  // is judged on these). The defaults suit a client that holds none.
+  virtual std::size_t topic_count() const { return 0; }
+  virtual bool has_topic(std::string_view) const { return false; }
   virtual void close(std::uint16_t code, std::string reason) = 0;
   virtual const std::string& user_id() const = 0;   // token's sub, or userId param; may be empty
   virtual const std::string& remote_ip() const = 0;

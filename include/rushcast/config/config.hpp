@@ -35,6 +35,9 @@ struct limits_cfg {
   // (engines never wait); after max_publish_wait_ms of waiting: 503 + Retry-After.
   std::size_t max_publish_backlog = 256;
   std::uint32_t max_publish_wait_ms = 5000;
+  // Subscriptions one connection may hold: a WebSocket subscribe beyond it gets the error
+  // too_many_topics; a topics= list beyond it is refused with 400.
+  std::size_t max_topics_per_connection = 256;
 };
 
 struct sse_cfg {

@@ -38,6 +38,7 @@ public:
   struct subscription {
     std::string user_id;
     std::vector<std::string> topics;
+    bool too_many_topics = false;  // more than limits.max_topics_per_connection: 400
   };
 
 private:

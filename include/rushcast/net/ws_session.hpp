@@ -35,6 +35,9 @@ struct ws_params {
   std::vector<std::string> topics;  // subscribed right after the handshake
   std::uint16_t refuse_code = 0;    // 4001/4003/1008: accept, then close with this code
   std::string refuse_reason;
+  // Bytes read together with the upgrade request (http_session's buffer): the start of the
+  // WebSocket stream, parsed before anything read later.
+  std::string early_bytes;
 };
 
 class ws_session : public hub::subscriber,
@@ -62,6 +65,8 @@ public:
   void subscribe(const std::vector<std::string>& topics) override;
   void unsubscribe(const std::vector<std::string>& topics) override;
   void close(std::uint16_t code, std::string reason) override;
+  std::size_t topic_count() const override { return topics_.size(); }
+  bool has_topic(std::string_view topic) const override;
   const std::string& user_id() const override { return user_id_; }
   const std::string& remote_ip() const override { return remote_ip_; }
   std::function<void(std::string)> async_sender() override;
@@ -84,6 +89,7 @@ private:
     std::vector<std::string> topics;
     std::uint16_t refuse_code = 0;
     std::string refuse_reason;
+    std::string early_bytes;
   };
 
   void on_accept(boost::system::error_code ec);
@@ -98,7 +104,11 @@ private:
   bool enqueue(const hub::frame_ptr& f);
   // enqueue, and a posted write: for frames that do not come from the hub's fan-out.
   void push_frame(const hub::frame_ptr& f);
-  // A control frame: written in order with the data frames, never counted against the cap.
+  // At the byte cap: refuse further frames and close 4008 from the shard, not from the caller.
+  void over_cap();
+  // A ping or pong: written in order with the data frames and counted against the cap, but a
+  // newer one replaces one of its kind still queued (RFC 6455 §5.5.3 lets a pong answer only
+  // the most recent ping), so a peer that pings and never reads holds at most one of each.
   void push_control(hub::frame_ptr f);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t n);

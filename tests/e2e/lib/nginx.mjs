@@ -1,6 +1,9 @@
-// Owns a real nginx for the e2e tests: deploy/nginx/rushcast.conf, rewritten only where a test
-// must differ (upstream ports, listen address, static root), in a temp prefix, foreground.
-// Used by nginx/dashboard/eventsource tests and the page tests that go through a proxy.
+// Owns a real nginx for the e2e tests: deploy/nginx/rushcast.conf with the TLS snippet
+// deploy/nginx/rushcast-tls.conf, rewritten only where a test must differ (upstream ports, listen
+// addresses, page and ACME roots, the snippet's path, the certificate paths), in a temp prefix,
+// foreground. tls: true serves the site as shipped, HTTPS with HTTP/2, with a certificate made
+// for the test by openssl; by default the HTTPS server block listens without TLS, so that
+// the plain-HTTP tests (nginx, dashboard, eventsource) exercise the same locations.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,10 +13,17 @@ import { SOURCE_DIR, WEB_DIR, freePort, makeTempDir, trackChild, waitExit, waitF
 export const NGINX_BIN = process.env.NGINX_BIN || ['/usr/sbin/nginx', '/usr/bin/nginx']
   .find((p) => fs.existsSync(p)) || 'nginx';
 export const NGINX_CONF = path.join(SOURCE_DIR, 'deploy', 'nginx', 'rushcast.conf');
+export const NGINX_TLS_CONF = path.join(SOURCE_DIR, 'deploy', 'nginx', 'rushcast-tls.conf');
+// Where the site expects the snippet, and the roots it serves, as shipped.
+export const SHIPPED_TLS_INCLUDE = '/etc/nginx/snippets/rushcast-tls.conf';
+export const SHIPPED_WEB_ROOT = '/usr/share/rushcast/web';
+export const SHIPPED_ACME_ROOT = '/var/www/letsencrypt';
 
 // The shipped site config with the test's ports and paths. Everything else (buffering,
-// timeouts, upgrade headers) stays exactly as shipped: that is what the tests check.
-export function rewriteSiteConf(text, { upstreamPorts, listenPort, webDir = WEB_DIR }) {
+// timeouts, upgrade headers, redirects) stays exactly as shipped: that is what the tests check.
+// listenPort: the HTTPS server block (plain HTTP unless tls); httpPort: the redirecting one.
+export function rewriteSiteConf(text, { upstreamPorts, listenPort, httpPort, tls = false,
+  webDir = WEB_DIR, acmeDir = '/nonexistent', tlsInclude = SHIPPED_TLS_INCLUDE }) {
   // Line by line: comments inside the upstream block hold braces and example directives.
   const lines = text.split('\n');
   let inUpstream = false;
@@ -33,32 +43,90 @@ export function rewriteSiteConf(text, { upstreamPorts, listenPort, webDir = WEB_
   }
   if (!replaced) throw new Error(`no "upstream rushcast { server ...; }" in ${NGINX_CONF}`);
   let out = kept.join('\n');
-  // The first listen line becomes the test's; other listen lines (IPv6, TLS) are dropped.
-  let first = true;
-  out = out.replace(/^(\s*)listen\s+[^;]+;/gm, (_, indent) => {
-    if (!first) return `${indent}# (listen removed by the e2e harness)`;
-    first = false;
-    return `${indent}listen 127.0.0.1:${listenPort};`;
+  // Listen lines keep their parameters; the address becomes 127.0.0.1 and the test's port (the
+  // ones with `ssl` get listenPort, the others httpPort). IPv6 ones are dropped.
+  const seen = new Set();
+  out = out.replace(/^(\s*)listen\s+([^;]+);/gm, (_, indent, spec) => {
+    const [address, ...params] = spec.trim().split(/\s+/);
+    if (address.startsWith('[')) return `${indent}# (IPv6 listen removed by the e2e harness)`;
+    const secure = params.includes('ssl');
+    const role = secure ? 'https' : 'http';
+    if (seen.has(role)) throw new Error(`two IPv4 ${role} listen lines in ${NGINX_CONF}`);
+    seen.add(role);
+    const port = secure ? listenPort : httpPort;
+    const kept = secure && !tls ? params.filter((p) => p !== 'ssl' && p !== 'http2') : params;
+    return `${indent}listen ${['127.0.0.1:' + port, ...kept].join(' ')};`;
   });
-  out = out.replace(/^(\s*)root\s+[^;]+;/gm, (_, indent) => `${indent}root ${webDir};`);
+  if (!seen.has('https') || !seen.has('http')) {
+    throw new Error(`expected one "listen ... ssl" and one plain listen in ${NGINX_CONF}`);
+  }
+  const roots = { [SHIPPED_WEB_ROOT]: webDir, [SHIPPED_ACME_ROOT]: acmeDir };
+  out = out.replace(/^(\s*)root\s+([^;]+);/gm, (_, indent, dir) => {
+    if (!(dir in roots)) throw new Error(`unexpected root ${dir} in ${NGINX_CONF}`);
+    return `${indent}root ${roots[dir]};`;
+  });
+  out = out.replace(/^(\s*)include\s+([^;]+);/gm, (_, indent, file) => {
+    if (file !== SHIPPED_TLS_INCLUDE) throw new Error(`unexpected include ${file}`);
+    return `${indent}include ${tlsInclude};`;
+  });
   return out;
 }
 
+// The shipped TLS snippet with the test's certificate and key: the only change.
+export function rewriteTlsConf(text, { certFile, keyFile }) {
+  let certs = 0;
+  let keys = 0;
+  const out = text
+    .replace(/^(\s*)ssl_certificate\s+[^;]+;/gm, (_, indent) => {
+      certs += 1;
+      return `${indent}ssl_certificate ${certFile};`;
+    })
+    .replace(/^(\s*)ssl_certificate_key\s+[^;]+;/gm, (_, indent) => {
+      keys += 1;
+      return `${indent}ssl_certificate_key ${keyFile};`;
+    });
+  if (certs !== 1 || keys !== 1) {
+    throw new Error(`expected one ssl_certificate and one ssl_certificate_key in ${NGINX_TLS_CONF}`);
+  }
+  return out;
+}
+
+// A self-signed certificate for 127.0.0.1 and localhost, RSA like Debian's snakeoil pair.
+export function makeTestCertificate(dir) {
+  const certFile = path.join(dir, 'test-cert.pem');
+  const keyFile = path.join(dir, 'test-key.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout', keyFile, '-out', certFile], { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  return { certFile, keyFile };
+}
+
 export class Nginx {
-  // upstreamPorts: the daemon ports behind the `rushcast` upstream.
-  constructor({ upstreamPorts, port = 0, webDir = WEB_DIR, confFile = NGINX_CONF }) {
+  // upstreamPorts: the daemon ports behind the `rushcast` upstream. tls: serve HTTPS with
+  // HTTP/2 as shipped (url() is https://). port: the HTTPS block's port; httpPort: the
+  // redirecting plain-HTTP block's. acmeDir: what /.well-known/acme-challenge/ serves.
+  constructor({ upstreamPorts, port = 0, httpPort = 0, tls = false, webDir = WEB_DIR,
+    confFile = NGINX_CONF, tlsConfFile = NGINX_TLS_CONF, acmeDir = undefined }) {
     this.dir = makeTempDir('rushcast-nginx-');
     this.upstreamPorts = upstreamPorts;
     this.fixedPort = port;
+    this.fixedHttpPort = httpPort;
+    this.tls = tls;
     this.webDir = webDir;
+    this.acmeDir = acmeDir || path.join(this.dir, 'acme');
     this.confFile = confFile;
+    this.tlsConfFile = tlsConfFile;
     this.child = null;
     this.port = 0;
+    this.httpPort = 0;
   }
 
-  get origin() { return `http://127.0.0.1:${this.port}`; }
+  get origin() { return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`; }
   url(p = '/') { return this.origin + p; }
-  wsUrl(p = '/ws') { return `ws://127.0.0.1:${this.port}${p}`; }
+  wsUrl(p = '/ws') { return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}${p}`; }
+  // The plain-HTTP server block (redirects to HTTPS, ACME challenges).
+  httpUrl(p = '/') { return `http://127.0.0.1:${this.httpPort}${p}`; }
   get running() { return this.child !== null && this.child.exitCode === null &&
     this.child.signalCode === null; }
   errorLog() {
@@ -67,9 +135,15 @@ export class Nginx {
   }
 
   writeConfig() {
-    const site = rewriteSiteConf(fs.readFileSync(this.confFile, 'utf8'), {
-      upstreamPorts: this.upstreamPorts, listenPort: this.port, webDir: this.webDir });
     const d = this.dir;
+    if (!this.cert) this.cert = makeTestCertificate(d);
+    this.tlsInclude = path.join(d, 'rushcast-tls.conf');
+    fs.writeFileSync(this.tlsInclude, rewriteTlsConf(fs.readFileSync(this.tlsConfFile, 'utf8'),
+      this.cert));
+    fs.mkdirSync(this.acmeDir, { recursive: true });
+    const site = rewriteSiteConf(fs.readFileSync(this.confFile, 'utf8'), {
+      upstreamPorts: this.upstreamPorts, listenPort: this.port, httpPort: this.httpPort,
+      tls: this.tls, webDir: this.webDir, acmeDir: this.acmeDir, tlsInclude: this.tlsInclude });
     // As root the workers would switch to "nobody", who may not read the source tree.
     const user = process.getuid && process.getuid() === 0 ? 'user root;' : '';
     const main = `# Generated by tests/e2e/lib/nginx.mjs around ${this.confFile}
@@ -108,6 +182,9 @@ ${site}
 
   async start(timeoutMs = 10000) {
     if (!this.port) this.port = this.fixedPort || await freePort();
+    while (!this.httpPort || this.httpPort === this.port) {
+      this.httpPort = this.fixedHttpPort || await freePort();
+    }
     this.writeConfig();
     this.check();
     const out = fs.openSync(path.join(this.dir, 'stderr.log'), 'a');

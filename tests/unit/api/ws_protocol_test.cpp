@@ -1,4 +1,5 @@
 // The WebSocket JSON protocol against a recording stand-in for the session.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,11 +26,15 @@ public:
   void subscribe(const std::vector<std::string>& topics) override {
     log.push_back("subscribe");
     subscribed.push_back(topics);
+    for (const auto& t : topics) held.insert(t);
   }
   void unsubscribe(const std::vector<std::string>& topics) override {
     log.push_back("unsubscribe");
     unsubscribed.push_back(topics);
+    for (const auto& t : topics) held.erase(t);
   }
+  std::size_t topic_count() const override { return held.size(); }
+  bool has_topic(std::string_view t) const override { return held.count(std::string(t)) > 0; }
   void close(std::uint16_t code, std::string) override { closed = code; }
   const std::string& user_id() const override { return user_; }
   const std::string& remote_ip() const override { return ip_; }
@@ -44,6 +49,7 @@ public:
   std::vector<std::vector<std::string>> subscribed;
   std::vector<std::vector<std::string>> unsubscribed;
   std::uint16_t closed = 0;
+  std::set<std::string> held;
 
 private:
   std::string user_;
@@ -56,6 +62,7 @@ protected:
     config::config c;
     c.rate_limit.per_user_per_s = 1;
     c.rate_limit.per_user_burst = 2;
+    c.limits.max_topics_per_connection = 3;
     return c;
   }()};
   ws_protocol p{f.ctx};
@@ -137,6 +144,36 @@ TEST_F(WsProtocol, SubscribeRefusesBadTopicLists) {
   p.on_message(c, many.dump());
   EXPECT_EQ(c.last()["code"], "bad_request");
   EXPECT_TRUE(c.subscribed.empty());
+}
+
+TEST_F(WsProtocol, SubscribeBeyondTheTopicLimitSubscribesWhatFitsAndRefusesTheRest) {
+  recording_client c;
+  p.on_message(c, R"({"type":"subscribe","topics":["a","b"]})");
+  ASSERT_EQ(c.held.size(), 2u);
+  c.log.clear();
+  // "a" is held already and costs nothing; "c" fits; "d" and "e" do not (limit 3).
+  p.on_message(c, R"({"type":"subscribe","topics":["a","c","d","e"],"ref":9})");
+  ASSERT_EQ(c.log, (std::vector<std::string>{"send", "send", "subscribe"}));
+  auto err = c.sent[c.sent.size() - 2];
+  EXPECT_EQ(err["type"], "error");
+  EXPECT_EQ(err["code"], "too_many_topics");
+  EXPECT_EQ(err["ref"], 9);
+  EXPECT_EQ(err["limit"], 3);
+  EXPECT_EQ(err["topics"], nlohmann::json({"d", "e"}));
+  EXPECT_EQ(c.last()["type"], "subscribed");
+  EXPECT_EQ(c.last()["topics"], nlohmann::json({"a", "c"}));
+  EXPECT_EQ(c.subscribed.back(), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(c.held.size(), 3u);
+
+  // Full: nothing is subscribed, only the error is sent; after an unsubscribe one fits again.
+  c.log.clear();
+  p.on_message(c, R"({"type":"subscribe","topics":["f"]})");
+  EXPECT_EQ(c.log, std::vector<std::string>{"send"});
+  EXPECT_EQ(c.last()["code"], "too_many_topics");
+  p.on_message(c, R"({"type":"unsubscribe","topics":["b"]})");
+  p.on_message(c, R"({"type":"subscribe","topics":["f"]})");
+  EXPECT_EQ(c.last()["type"], "subscribed");
+  EXPECT_EQ(c.held, (std::set<std::string>{"a", "c", "f"}));
 }
 
 TEST_F(WsProtocol, Unsubscribe) {

@@ -246,6 +246,17 @@ TEST(ConfigLoad, PublishBacklogLimitsAreReadAndBounded) {
   EXPECT_EQ(embedded_default().limits.max_publish_backlog, 256u);
 }
 
+TEST(ConfigLoad, TopicsPerConnectionLimitIsReadAndBounded) {
+  EXPECT_EQ(parse("{}").limits.max_topics_per_connection, 256u);
+  EXPECT_EQ(parse(R"({"limits": {"max_topics_per_connection": 3}})").limits.max_topics_per_connection,
+            3u);
+  for (const char* bad : {"0", "1048577", "-1", "\"8\""})
+    EXPECT_NE(parse_error(std::string(R"({"limits": {"max_topics_per_connection": )") + bad + "}}")
+                  .find("limits.max_topics_per_connection"),
+              std::string::npos)
+        << bad;
+}
+
 TEST(ConfigLoad, EnumeratedValuesAreChecked) {
   EXPECT_NE(parse_error(R"({"log": {"level": "verbose"}})").find("log.level"), std::string::npos);
   EXPECT_NE(parse_error(R"({"log": {"format": "xml"}})").find("log.format"), std::string::npos);

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -738,4 +739,59 @@ TEST(HubFlush, AFrameNobodyHereWantsStillLeavesTheBacklog) {
   }
   EXPECT_EQ(s.h->backlog(0), 0u);
   EXPECT_TRUE(a->flushed_at.empty());
+}
+
+namespace {
+
+// Throws from deliver() for the frames whose data is in poison (a bug in a session, a bad
+// string), and records the others.
+class throwing_subscriber : public recording_subscriber {
+public:
+  void deliver(const frame_ptr& f) override {
+    if (f->name == "poison") throw std::runtime_error("cannot deliver");
+    recording_subscriber::deliver(f);
+  }
+};
+
+}  // namespace
+
+TEST(Hub, ThrowingDeliveryDropsThatEventOnlyAndLaterEventsStillArrive) {
+  shards s;
+  auto before = std::make_shared<recording_subscriber>();
+  auto thrower = std::make_shared<throwing_subscriber>();
+  auto after = std::make_shared<recording_subscriber>();
+  for (auto sub : std::vector<std::shared_ptr<subscriber>>{before, thrower, after})
+    s.h->subscribe(sub, {"t"}, std::nullopt, transport::websocket);
+  s.h->publish("t", "m", data(1));
+  s.h->publish("t", "poison", data(2));
+  s.h->publish("t", "m", data(3));
+  s.poll();
+  EXPECT_EQ(seqs(before->got), range(1, 3));
+  EXPECT_EQ(seqs(after->got), range(1, 3));
+  EXPECT_EQ(seqs(thrower->got), (std::vector<std::uint64_t>{1, 3}));
+  // The shard is not stuck: a publish after the failure is delivered to everyone.
+  s.h->publish("t", "m", data(4));
+  s.poll();
+  EXPECT_EQ(seqs(before->got), range(1, 4));
+  EXPECT_EQ(seqs(thrower->got), (std::vector<std::uint64_t>{1, 3, 4}));
+}
+
+TEST(Hub, ThrowingFlushAndSnapshotSourceDoNotStopDelivery) {
+  shards s;
+  s.h->set_snapshot("t", [](transport) -> std::vector<snapshot_event> {
+    throw std::runtime_error("bad snapshot");
+  });
+  auto a = std::make_shared<recording_subscriber>();
+  auto b = std::make_shared<recording_subscriber>();
+  a->on_flush = [] { throw std::runtime_error("bad flush"); };
+  auto r = s.h->subscribe(a, {"t"}, std::nullopt, transport::websocket);
+  EXPECT_TRUE(r.snapshot.empty());
+  s.h->subscribe(b, {"t"}, std::nullopt, transport::websocket);
+  s.h->publish("t", "m", data(1));
+  s.poll();
+  s.h->publish("t", "m", data(2));
+  s.poll();
+  EXPECT_EQ(seqs(a->got), range(1, 2));
+  EXPECT_EQ(seqs(b->got), range(1, 2));
+  EXPECT_EQ(b->flushed_at.size(), 2u);
 }

@@ -107,3 +107,18 @@ TEST(Presence, SubscribeSnapshotIsRoomState) {
   auto empty = json::parse(r.snapshot[1]->ws_payload);
   EXPECT_EQ(empty["users"], json::array());
 }
+
+TEST(Presence, NameThatIsNotUtf8NeitherThrowsNorBreaksTheRoom) {
+  fixture fx;
+  EXPECT_NO_THROW(fx.p.join("chat:r1", "u1", "\xFF\xFE"));
+  auto ev = fx.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["type"], "join");
+  EXPECT_EQ(ev[0]["username"], "\xEF\xBF\xBD\xEF\xBF\xBD");  // U+FFFD twice
+  // The room's snapshot for the next subscriber still renders.
+  auto late = std::make_shared<recording_subscriber>();
+  auto r = fx.h.subscribe(late, {"chat:r1"}, std::nullopt, transport::websocket);
+  ASSERT_EQ(r.snapshot.size(), 1u);
+  EXPECT_EQ(json::parse(r.snapshot[0]->ws_payload)["users"].size(), 1u);
+  EXPECT_NO_THROW(fx.p.leave("chat:r1", "u1"));
+}
