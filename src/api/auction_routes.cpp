@@ -108,13 +108,9 @@ void on_http_bid(context& ctx, const request& req, responder respond) {
     return;
   }
   auto user = ctx.auth.acting_user(req, *body_user);
-  if (!user) {
-    respond(error_response(static_cast<errc>(user.error().value()), "not authorized"));
-    return;
-  }
-  if (errc e = check_user_id(*user); e != errc::ok) {
-    respond(error_response(e, e == errc::missing_user_id ? "userId is required"
-                                                         : "userId is not valid"));
+  errc user_check = user ? check_user_id(*user) : static_cast<errc>(user.error().value());
+  if (user_check != errc::ok) {
+    respond(error_response(user_check, std::string(user_id_error_message(user_check))));
     return;
   }
   auto auction_id = optional_string(*body, "auctionId");
@@ -194,8 +190,7 @@ void on_ws_bid(context& ctx, strike_counter& strikes, ws_client& c, const nlohma
     if (!named->empty()) user = std::move(*named);
   }
   if (errc e = check_user_id(user); e != errc::ok)
-    return send_error(error_name(e), e == errc::missing_user_id ? "userId is required"
-                                                                : "userId is not valid");
+    return send_error(error_name(e), user_id_error_message(e));
   auto auction_id = optional_string(msg, "auctionId");
   if (!auction_id) return send_error("bad_request", "\"auctionId\" must be a string");
   auto runner = ctx.engines.auction(*auction_id);

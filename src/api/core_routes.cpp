@@ -10,6 +10,7 @@
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/router.hpp"
+#include "rushcast/api/static_files.hpp"
 #include "rushcast/api/topics.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/config.hpp"
@@ -36,50 +37,31 @@ std::string_view content_type_for(const std::filesystem::path& p) {
   return "application/octet-stream";
 }
 
-// A request path is served only when every segment is a plain name: no "..", no ".", no
-// backslash or NUL, so nothing outside static_dir can be named.
-bool safe_static_path(std::string_view path) {
-  if (path.empty() || path.front() != '/') return false;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    std::size_t slash = path.find('/', start);
-    std::string_view seg = path.substr(start, slash == std::string_view::npos
-                                                  ? std::string_view::npos
-                                                  : slash - start);
-    if (seg == ".." || seg == ".") return false;
-    for (char c : seg)
-      if (c == '\\' || c == '\0') return false;
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return true;
-}
-
 void serve_static(const context& ctx, const request& req, responder& respond) {
-  if (ctx.cfg.static_dir.empty() || !safe_static_path(req.path)) {
-    respond(error_response(errc::not_found, "no such resource"));
-    return;
-  }
   namespace fs = std::filesystem;
-  std::string rel = req.path.substr(1);
-  fs::path file = fs::path(ctx.cfg.static_dir) / rel;
+  std::optional<fs::path> file;
+  if (!ctx.cfg.static_dir.empty()) file = resolve_static(ctx.cfg.static_dir, req.path);
   std::error_code ec;
-  if (rel.empty() || req.path.back() == '/' || fs::is_directory(file, ec)) file /= "index.html";
-  auto size = fs::file_size(file, ec);
-  if (ec || !fs::is_regular_file(file, ec) || size > max_static_bytes) {
+  std::uintmax_t size = file ? fs::file_size(*file, ec) : 0;
+  if (!file || ec || size > max_static_bytes) {
     respond(error_response(errc::not_found, "no such resource"));
     return;
   }
-  std::ifstream in(file, std::ios::binary);
-  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string_view type = content_type_for(*file);
+  response r = response::text(200, {}, std::string(type));
+  // Pages change with each deploy and are tiny: always revalidate them.
+  if (type.starts_with("text/html")) r.headers.emplace_back("Cache-Control", "no-cache");
+  if (req.method == "HEAD") {
+    r.head_length = size;  // the length, without reading the file
+    respond(std::move(r));
+    return;
+  }
+  std::ifstream in(*file, std::ios::binary);
+  r.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) {
     respond(error_response(errc::internal, "could not read the file"));
     return;
   }
-  std::string_view type = content_type_for(file);
-  response r = response::text(200, std::move(body), std::string(type));
-  // Pages change with each deploy and are tiny: always revalidate them.
-  if (type.starts_with("text/html")) r.headers.emplace_back("Cache-Control", "no-cache");
   respond(std::move(r));
 }
 
@@ -114,14 +96,21 @@ void publish(context& ctx, const request& req, responder& respond) {
     errc e = static_cast<errc>(body.error().value());
     respond(error_response(e, e == errc::unsupported_media_type
                                   ? "Content-Type must be application/json"
-                                  : "the body must be a JSON object"));
+                                  : "the body must be a JSON object nested at most 64 deep"));
     return;
   }
   const nlohmann::json& j = *body;
   auto topic = j.find("topic");
-  if (topic == j.end() || !topic->is_string() ||
-      !valid_topic(topic->get_ref<const std::string&>())) {
-    respond(error_response(errc::bad_request, "\"topic\" must match [A-Za-z0-9:_.-]{1,128}"));
+  errc topic_check = topic != j.end() && topic->is_string()
+                         ? check_backend_publish(topic->get_ref<const std::string&>())
+                         : errc::bad_request;
+  if (topic_check == errc::forbidden_topic) {
+    respond(error_response(errc::forbidden_topic,
+                           "sale:, auction: and sys: topics are published by the engines only"));
+    return;
+  }
+  if (topic_check != errc::ok) {
+    respond(error_response(errc::bad_request, "\"topic\" must match [A-Za-z0-9:_.@-]{1,128}"));
     return;
   }
   std::string event = "message";

@@ -150,7 +150,7 @@ void on_publish(context& ctx, ws_client& c, const nlohmann::json& msg,
                              {"message", "too many messages"},
                              {"retryAfterMs", wait}};
     if (!ref.is_null()) j["ref"] = ref;
-    c.send_text(j.dump());
+    c.send_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   auto published = ctx.hub.publish(topic, event, dump(*data));

@@ -16,7 +16,7 @@ struct errc_entry {
 };
 
 // One row per errc value, in enum order; the static_assert below keeps it complete.
-constexpr std::array<errc_entry, 21> table{{
+constexpr std::array<errc_entry, 23> table{{
     {errc::ok, 200, "ok", "success"},
     {errc::bad_json, 400, "bad_json", "the body is not a JSON object"},
     {errc::bad_request, 400, "bad_request", "bad request parameter"},
@@ -28,6 +28,7 @@ constexpr std::array<errc_entry, 21> table{{
     {errc::unauthorized, 401, "unauthorized", "missing or invalid credentials"},
     {errc::forbidden, 403, "forbidden", "not allowed"},
     {errc::not_started, 403, "not_started", "not started yet"},
+    {errc::forbidden_topic, 403, "forbidden_topic", "the engines own this topic's namespace"},
     {errc::not_found, 404, "not_found", "not found"},
     {errc::method_not_allowed, 405, "method_not_allowed", "method not allowed"},
     {errc::duplicate, 409, "duplicate", "already requested"},
@@ -38,6 +39,7 @@ constexpr std::array<errc_entry, 21> table{{
     {errc::rate_limited, 429, "rate_limited", "too many requests"},
     {errc::over_capacity, 503, "over_capacity", "server over capacity"},
     {errc::unavailable, 503, "unavailable", "service unavailable"},
+    {errc::not_implemented, 501, "not_implemented", "not implemented"},
     {errc::internal, 500, "internal", "internal error"},
 }};
 

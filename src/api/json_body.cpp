@@ -25,13 +25,48 @@ bool is_json_media_type(std::string_view content_type) {
 
 }  // namespace
 
-boost::system::result<nlohmann::json> parse_json_body(const request& req) {
-  if (auto ct = req.header("content-type"); ct && !is_json_media_type(*ct))
-    return make_error_code(errc::unsupported_media_type);
+bool json_depth_within(std::string_view text, std::size_t max_depth) noexcept {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return false;
+        break;
+      case ']':
+      case '}':
+        // Unbalanced closers are the parser's to refuse; only the nesting matters here.
+        if (depth > 0) --depth;
+        break;
+      default: break;
+    }
+  }
+  return true;
+}
+
+boost::system::result<nlohmann::json> parse_client_json(std::string_view text) {
+  // Before the parser: nlohmann builds, copies, dumps and compares values recursively, so a
+  // deep document must never become a value at all.
+  if (!json_depth_within(text)) return make_error_code(errc::bad_json);
   // No exceptions on the request path: a discarded value marks malformed input.
-  nlohmann::json j = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return make_error_code(errc::bad_json);
   return j;
+}
+
+boost::system::result<nlohmann::json> parse_json_body(const request& req) {
+  auto ct = req.header("content-type");
+  if (!ct || !is_json_media_type(*ct)) return make_error_code(errc::unsupported_media_type);
+  return parse_client_json(req.body);
 }
 
 response error_response(errc e, std::string message, nlohmann::json extra) {
@@ -57,10 +92,22 @@ response rate_limited_response(std::uint32_t retry_after_ms, std::string_view sc
 
 errc check_user_id(std::string_view user_id) {
   if (user_id.empty()) return errc::missing_user_id;
-  if (user_id.size() > 128) return errc::bad_user_id;
-  for (unsigned char c : user_id)
-    if (c < 0x20 || c == 0x7f) return errc::bad_user_id;
+  if (user_id.size() > max_user_id_bytes) return errc::bad_user_id;
+  for (char c : user_id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '@' || c == ':' || c == '-';
+    if (!ok) return errc::bad_user_id;
+  }
   return errc::ok;
+}
+
+std::string_view user_id_error_message(errc e) noexcept {
+  switch (e) {
+    case errc::missing_user_id: return "userId is required";
+    case errc::bad_user_id: return "userId must be 1..120 bytes of [A-Za-z0-9_.@:-]";
+    case errc::unauthorized: return "a valid token is required";
+    default: return "the user could not be identified";
+  }
 }
 
 boost::system::result<std::string> optional_string(const nlohmann::json& obj,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/cors.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -16,21 +17,14 @@ namespace {
 constexpr const char* allow_methods = "GET, POST, OPTIONS";
 constexpr const char* allow_headers = "Authorization, Content-Type, Last-Event-ID";
 
-// The Access-Control-Allow-Origin value for this request, or "" when the origin is not allowed.
-std::string allowed_origin(const config::cors_cfg& cors, const request& req) {
-  auto origin = req.header("origin");
-  for (const auto& o : cors.allow_origins) {
-    if (o == "*") return "*";
-    if (origin && *origin == o) return o;
+// Every answer leaves through here: CORS headers, and for HEAD the GET's Content-Length
+// without its body (RFC 9110 section 9.3.2), errors included.
+void finish(response& r, const config::cors_cfg& cors, const std::string& origin, bool head) {
+  for (auto& h : cors_headers(cors, origin)) r.headers.push_back(std::move(h));
+  if (head) {
+    if (!r.head_length) r.head_length = r.body.size();
+    r.body.clear();
   }
-  return {};
-}
-
-void add_cors(response& r, const std::string& origin) {
-  if (origin.empty()) return;
-  r.headers.emplace_back("Access-Control-Allow-Origin", origin);
-  // An echoed origin makes the answer depend on the request's Origin: caches must know.
-  if (origin != "*") r.headers.emplace_back("Vary", "Origin");
 }
 
 }  // namespace
@@ -47,12 +41,12 @@ void router::add_prefix(std::string method, std::string prefix, handler h) {
 
 void router::dispatch(const request& req, responder respond) const {
   ctx_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
-  std::string origin = allowed_origin(ctx_.cfg.cors, req);
+  std::string origin = allowed_origin(ctx_.cfg.cors, req.header("origin"));
 
   if (req.method == "OPTIONS") {
     response r;
     r.status = 204;
-    add_cors(r, origin);
+    finish(r, ctx_.cfg.cors, origin, false);
     r.headers.emplace_back("Access-Control-Allow-Methods", allow_methods);
     r.headers.emplace_back("Access-Control-Allow-Headers", allow_headers);
     r.headers.emplace_back("Access-Control-Max-Age", "600");
@@ -100,16 +94,15 @@ void router::dispatch(const request& req, responder respond) const {
                      ? error_response(errc::method_not_allowed, "method not allowed on this path")
                      : error_response(errc::not_found, "no such resource");
     if (path_known) r.headers.emplace_back("Allow", allow_methods);
-    add_cors(r, origin);
+    finish(r, ctx_.cfg.cors, origin, head);
     respond(std::move(r));
     return;
   }
 
   // The handler may answer later from another thread: the wrapper owns what it needs.
-  auto wrapped = [origin = std::move(origin), head,
+  auto wrapped = [&cors = ctx_.cfg.cors, origin = std::move(origin), head,
                   respond = std::move(respond)](response r) mutable {
-    add_cors(r, origin);
-    if (head) r.body.clear();
+    finish(r, cors, origin, head);
     respond(std::move(r));
   };
   match->h(req, std::move(wrapped));

@@ -38,15 +38,6 @@ errc as_errc(const boost::system::error_code& ec) {
   return ec.category() == rushcast_category() ? static_cast<errc>(ec.value()) : errc::internal;
 }
 
-std::string user_error_message(errc e) {
-  switch (e) {
-    case errc::missing_user_id: return "userId is required";
-    case errc::bad_user_id: return "userId must be 1..128 bytes without control characters";
-    case errc::unauthorized: return "a valid token is required";
-    default: return "the user could not be identified";
-  }
-}
-
 outcome error_outcome(errc e, std::string message, nlohmann::json extra = nlohmann::json::object()) {
   return outcome{e, std::move(message), std::move(extra), 0};
 }
@@ -90,7 +81,7 @@ outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
 void seckill(context& ctx, const std::string& user_id, const std::string& sale_id,
              outcome_fn done) {
   if (errc e = check_user_id(user_id); e != errc::ok)
-    return done(error_outcome(e, user_error_message(e)));
+    return done(error_outcome(e, std::string(user_id_error_message(e))));
   auto runner = ctx.engines.sale(sale_id);
   if (!runner) return done(error_outcome(errc::not_found, "no such sale"));
   if (std::uint32_t wait = ctx.rate.check_user(user_id, now_ms()); wait != 0) {
@@ -124,7 +115,7 @@ void on_seckill_http(context& ctx, const request& req, responder respond) {
   auto acting = ctx.auth.acting_user(req, *user);
   if (!acting) {
     errc e = as_errc(acting.error());
-    return respond(error_response(e, user_error_message(e)));
+    return respond(error_response(e, std::string(user_id_error_message(e))));
   }
   seckill(ctx, *acting, *sale_id, [respond = std::move(respond)](outcome o) {
     if (o.code == errc::ok) return respond(json_response(o.body));
@@ -165,7 +156,7 @@ void on_sales_get(context& ctx, const request& req, responder respond) {
   auto acting = ctx.auth.acting_user(req, req.param("userId").value_or(""));
   if (!acting) {
     errc e = as_errc(acting.error());
-    return respond(error_response(e, user_error_message(e)));
+    return respond(error_response(e, std::string(user_id_error_message(e))));
   }
   runner->result_for(*acting, [respond = std::move(respond),
                                id = runner->id()](engine::user_answer a) {

@@ -8,10 +8,19 @@ namespace {
 constexpr std::string_view user_prefix = "user:";
 constexpr std::string_view chat_prefix = "chat:";
 
-bool topic_char(char c) {
+// Event names: [A-Za-z0-9_.-].
+bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == ':' || c == '_' || c == '.' || c == '-';
+         c == '_' || c == '.' || c == '-';
 }
+
+// Topics also take ':' (namespaces) and '@', so that every user id check_user_id admits makes a
+// valid "user:<id>" (alice@example.com may buy and then read her result).
+bool topic_char(char c) { return name_char(c) || c == ':' || c == '@'; }
+
+// Namespaces whose events only the engines publish: a backend forging "stock" on sale:demo or
+// "auction_end" on auction:X would contradict the engines' state.
+constexpr std::string_view engine_prefixes[] = {"sale:", "auction:", "sys:"};
 
 }  // namespace
 
@@ -25,7 +34,7 @@ bool valid_topic(std::string_view topic) {
 bool valid_event_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name)
-    if (!topic_char(c) || c == ':') return false;
+    if (!name_char(c)) return false;
   return true;
 }
 
@@ -46,6 +55,13 @@ errc check_client_publish(std::string_view topic) {
   if (!valid_topic(topic)) return errc::bad_request;
   if (!topic.starts_with(chat_prefix) || topic.size() == chat_prefix.size())
     return errc::forbidden;
+  return errc::ok;
+}
+
+errc check_backend_publish(std::string_view topic) {
+  if (!valid_topic(topic)) return errc::bad_request;
+  for (std::string_view p : engine_prefixes)
+    if (topic.starts_with(p)) return errc::forbidden_topic;
   return errc::ok;
 }
 

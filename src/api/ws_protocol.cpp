@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/json_body.hpp"
 
 namespace rushcast::api {
 
@@ -14,11 +15,15 @@ ws_protocol::ws_protocol(context& ctx) : ctx_(ctx) {}
 void ws_protocol::add(std::string type, ws_handler h) { handlers_[std::move(type)] = std::move(h); }
 
 void ws_protocol::on_message(ws_client& c, std::string_view text) const {
-  nlohmann::json msg = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (msg.is_discarded() || !msg.is_object()) {
-    c.send_text(ws_error("bad_json", "a message must be one JSON object", nullptr));
+  // Depth-checked before parsing: a deep "ref" would otherwise crash the shard thread when it
+  // is copied or echoed.
+  auto parsed = parse_client_json(text);
+  if (!parsed) {
+    c.send_text(ws_error("bad_json", "a message must be one JSON object nested at most 64 deep",
+                         nullptr));
     return;
   }
+  const nlohmann::json& msg = *parsed;
   nlohmann::json ref = nullptr;
   if (auto it = msg.find("ref"); it != msg.end()) ref = *it;
 

@@ -96,8 +96,10 @@ boost::system::result<std::string> verify_hs256(std::string_view token, std::str
       !base64url_decode(token.substr(dot2 + 1), sig))
     return bad();
 
-  auto header = nlohmann::json::parse(header_raw, nullptr, false);
-  if (header.is_discarded() || !header.is_object()) return bad();
+  // Depth-checked like any client JSON: the header is read before the signature is checked.
+  auto header_parsed = api::parse_client_json(header_raw);
+  if (!header_parsed) return bad();
+  const nlohmann::json& header = *header_parsed;
   // The algorithm is fixed by the server, never chosen by the token ("none" is refused here).
   auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string() || *alg != "HS256") return bad();
@@ -107,11 +109,14 @@ boost::system::result<std::string> verify_hs256(std::string_view token, std::str
       CRYPTO_memcmp(sig.data(), expected.data(), expected.size()) != 0)
     return bad();
 
-  auto claims = nlohmann::json::parse(payload_raw, nullptr, false);
-  if (claims.is_discarded() || !claims.is_object()) return bad();
-  if (auto exp = claims.find("exp"); exp != claims.end()) {
-    if (!exp->is_number() || exp->get<double>() <= static_cast<double>(now_s)) return bad();
-  }
+  auto claims_parsed = api::parse_client_json(payload_raw);
+  if (!claims_parsed) return bad();
+  const nlohmann::json& claims = *claims_parsed;
+  // A token without "exp" would be valid forever: a leaked one could never be retired.
+  auto exp = claims.find("exp");
+  if (exp == claims.end() || !exp->is_number() ||
+      exp->get<double>() <= static_cast<double>(now_s))
+    return bad();
   if (auto nbf = claims.find("nbf"); nbf != claims.end()) {
     if (!nbf->is_number() || nbf->get<double>() > static_cast<double>(now_s)) return bad();
   }

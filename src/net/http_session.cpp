@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/cors.hpp"
 #include "rushcast/api/display_name.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/router.hpp"
@@ -91,6 +92,43 @@ void http_session::do_read() {
   // keep-alive idle timeout.
   stream_.expires_after(std::chrono::milliseconds(
       first_ || unread_answer_ ? lim.handshake_timeout_ms : lim.idle_timeout_ms));
+  // The head first: its framing is checked before a single body byte is read.
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->on_header(ec, n);
+                          });
+}
+
+void http_session::on_header(boost::system::error_code ec, std::size_t n) {
+  if (closed_) return;
+  if (ec) return on_read(ec, n);
+  const auto& head = parser_->get();
+  // What an early error answer reads (HTTP version, CORS); handle() fills the rest.
+  req_ = api::request{};
+  req_.version = head.version();
+  if (auto o = head.find(http::field::origin); o != head.end()) req_.headers["origin"] = std::string(o->value());
+  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
+  if (head.version() >= 11 && head.count(http::field::host) != 1) {
+    spdlog::debug("http {}: no or several Host headers", slot_->ip());
+    return send_error(errc::bad_request, "an HTTP/1.1 request needs exactly one Host header", true);
+  }
+  // Beast refuses Content-Length beside chunked, but takes an unknown coding as "no coding"
+  // and would then frame the body by Content-Length (or read none): a smuggling gap between us
+  // and a proxy that reads it otherwise. Only a lone "chunked" is framing we understand.
+  if (auto n_te = head.count(http::field::transfer_encoding); n_te > 0) {
+    if (head.version() < 11) {
+      return send_error(errc::bad_request, "Transfer-Encoding is not allowed in HTTP/1.0", true);
+    }
+    std::string_view te = head[http::field::transfer_encoding];
+    while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);
+    while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+    if (n_te != 1 || lower(te) != "chunked") {
+      spdlog::debug("http {}: unsupported Transfer-Encoding", slot_->ip());
+      return send_error(errc::not_implemented, "only Transfer-Encoding: chunked is supported",
+                        true);
+    }
+  }
+  if (parser_->is_done()) return on_read({}, 0);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                      self->on_read(ec, n);
@@ -203,6 +241,10 @@ void http_session::handle(request_t&& req) {
 errc http_session::resolve(subscription& out, std::string& why) const {
   auto id = svc_.ctx.auth.identify(req_);
   if (!id) {
+    if (id.error() == errc::bad_user_id) {
+      why = "userId must be 1..120 bytes of [A-Za-z0-9_.@:-]";
+      return errc::bad_user_id;
+    }
     why = "missing or invalid token";
     return errc::unauthorized;
   }
@@ -235,11 +277,11 @@ errc http_session::resolve(subscription& out, std::string& why) const {
 }
 
 std::string http_session::cors_origin() const {
-  const auto& allow = svc_.ctx.cfg.cors.allow_origins;
-  if (std::find(allow.begin(), allow.end(), "*") != allow.end()) return "*";
-  auto origin = req_.header("origin");
-  if (origin && std::find(allow.begin(), allow.end(), *origin) != allow.end()) return *origin;
-  return {};
+  return api::allowed_origin(svc_.ctx.cfg.cors, req_.header("origin"));
+}
+
+void http_session::add_cors(api::response& r) const {
+  for (auto& h : api::cors_headers(svc_.ctx.cfg.cors, cors_origin())) r.headers.push_back(std::move(h));
 }
 
 void http_session::start_sse() {
@@ -258,7 +300,8 @@ void http_session::start_sse() {
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n"
       "Connection: keep-alive\r\n";
-  if (auto o = cors_origin(); !o.empty()) head += "Access-Control-Allow-Origin: " + o + "\r\n";
+  for (const auto& [name, value] : api::cors_headers(svc_.ctx.cfg.cors, cors_origin()))
+    head += name + ": " + value + "\r\n";
   head += "\r\n";
 
   handed_off_ = true;
@@ -312,6 +355,8 @@ void http_session::start_ws(request_t&& req) {
     subscription sub;
     std::string why;
     auto e = resolve(sub, why);
+    // A malformed userId is a bad request, answered as on every other path (before the upgrade).
+    if (e == errc::bad_user_id) return send_error(e, why, true);
     if (sub.too_many_topics) return send_error(e, why, true);
     p.user_id = sub.user_id;
     p.topics = std::move(sub.topics);
@@ -367,11 +412,10 @@ void http_session::start_long_poll() {
   if (svc_.draining.load()) timeout_ms = 0;
 
   auto self = shared_from_this();
-  auto origin = cors_origin();
   auto lp = std::make_shared<long_poll>(
       svc_, shard_, std::move(sub.topics), std::move(since), timeout_ms,
-      [self, origin](api::response r) {
-        if (!origin.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+      [self](api::response r) {
+        self->add_cors(r);
         r.headers.emplace_back("Cache-Control", "no-cache");
         // An answer of up to max_queue_bytes, bounded like a stream's end: a client that does
         // not read it loses the connection after handshake_timeout_ms.
@@ -410,7 +454,7 @@ void http_session::watch_for_hangup(const std::shared_ptr<long_poll>& lp) {
 
 void http_session::send_error(errc e, std::string message, bool close) {
   auto r = api::error_response(e, std::move(message));
-  if (auto o = cors_origin(); !o.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", o);
+  add_cors(r);
   if (e == errc::unavailable || e == errc::over_capacity) r.headers.emplace_back("Retry-After", "1");
   r.close = r.close || close;
   busy_ = true;
@@ -426,7 +470,11 @@ void http_session::write_response(api::response r, std::uint32_t write_timeout_m
   res->body() = std::move(r.body);
   bool keep = keep_alive_ && !r.close && !svc_.draining.load();
   res->keep_alive(keep);
-  res->prepare_payload();
+  if (r.head_length) {
+    res->content_length(*r.head_length);  // HEAD: the GET's length, no body
+  } else {
+    res->prepare_payload();
+  }
   res_ = res;
   stream_.expires_after(std::chrono::milliseconds(
       write_timeout_ms ? write_timeout_ms : svc_.ctx.cfg.limits.idle_timeout_ms));

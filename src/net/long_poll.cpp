@@ -53,6 +53,7 @@ std::string long_poll::render(const std::vector<hub::frame_ptr>& events,
   nlohmann::json j{{"events", std::move(list)}};
   if (!resync.empty()) j["resync"] = resync;
   j["lastEventId"] = last_event_id;
+  // lastEventId may echo the client's "since": never let its bytes throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -124,7 +124,7 @@ TEST(TransportWs, MessageOverLimitClosesWith1009) {
 TEST(TransportWs, ForbiddenConnectTopicClosesWith4003) {
   const std::string secret = "s3cret-s3cret-s3cret-s3cret-s3cret";
   daemon d(json{{"auth", {{"mode", "jwt"}, {"jwt_secret", secret}}}});
-  auto token = rushcast::auth::sign_hs256(R"({"sub":"me"})", secret);
+  auto token = rushcast::auth::sign_hs256(R"({"sub":"me","exp":4102444800})", secret);
   ws_client c(d.port(), "/ws?topics=user:someone&token=" + token);
   auto code = c.close_code(5s);
   ASSERT_TRUE(code);

@@ -21,6 +21,7 @@ enum class errc {
   unauthorized,      // 401
   forbidden,         // 403
   not_started,       // 403
+  forbidden_topic,   // 403 (POST /api/publish to an engine-owned namespace)
   not_found,         // 404
   method_not_allowed,  // 405
   duplicate,         // 409
@@ -31,6 +32,7 @@ enum class errc {
   rate_limited,      // 429
   over_capacity,     // 503
   unavailable,       // 503
+  not_implemented,   // 501 (a Transfer-Encoding other than chunked)
   internal,          // 500
 };
 

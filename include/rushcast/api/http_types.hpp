@@ -2,6 +2,7 @@
 // Used by net::http_session (fills request, writes response) and every api handler.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -30,6 +31,8 @@ struct response {
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Type etc.
   std::string body;
   bool close = false;  // close the connection after writing
+  // Set for HEAD: the Content-Length a GET would carry; body is empty and none is sent.
+  std::optional<std::uint64_t> head_length;
 
   static response json(unsigned status, std::string body);
   static response text(unsigned status, std::string body, std::string content_type);

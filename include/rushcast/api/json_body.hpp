@@ -2,6 +2,7 @@
 // errors, the {"error","message"} body, and the userId rule. Used by every api/ handler.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,9 +15,22 @@
 
 namespace rushcast::api {
 
+// Client JSON nests at most this deep ({} and [] each count one level). Fixed, not a config
+// key: nlohmann's dump and copy recurse, so raising it far would let a client crash a thread.
+inline constexpr std::size_t max_json_depth = 64;
+
+// True when text nests '[' and '{' (outside strings) at most max_depth deep. One pass, no
+// recursion and no allocation; says nothing else about validity (the parser decides that).
+bool json_depth_within(std::string_view text, std::size_t max_depth = max_json_depth) noexcept;
+
+// Parses client bytes as one JSON object: too deep (json_depth_within is checked before anything
+// recursive runs), malformed or not an object -> errc::bad_json. The one entry point for JSON
+// from outside: HTTP bodies, WebSocket messages, JWT header and claims.
+boost::system::result<nlohmann::json> parse_client_json(std::string_view text);
+
 // Parses req.body as one JSON object. A Content-Type other than application/json (parameters
-// such as ";charset=utf-8" allowed; a missing Content-Type is accepted for curl's sake) ->
-// errc::unsupported_media_type (415); malformed JSON or a non-object -> errc::bad_json (400).
+// such as ";charset=utf-8" allowed), or none at all -> errc::unsupported_media_type (415), so
+// that a cross-site HTML form cannot post a JSON route; else as parse_client_json.
 boost::system::result<nlohmann::json> parse_json_body(const request& req);
 
 // {"error": error_name(e), "message": message} plus every key of extra (an object or null),
@@ -30,9 +44,13 @@ response json_response(const nlohmann::json& j, unsigned status = 200);
 // (rounded up, at least 1).
 response rate_limited_response(std::uint32_t retry_after_ms, std::string_view scope);
 
-// A userId as the contract accepts it: non-empty (else missing_user_id), at most 128 bytes and
-// no control characters (else bad_user_id). errc::ok when good.
+// The one rule for user ids, wherever they come from (body, query, WebSocket message, JWT sub):
+// empty -> missing_user_id; more than max_user_id_bytes or a byte outside [A-Za-z0-9_.@:-] ->
+// bad_user_id. Every id it admits makes a valid "user:<id>" topic.
+inline constexpr std::size_t max_user_id_bytes = 120;  // "user:" + 120 <= the 128-byte topic limit
 errc check_user_id(std::string_view user_id);
+// The message for a user id that could not be used: missing_user_id, bad_user_id, unauthorized.
+std::string_view user_id_error_message(errc e) noexcept;
 
 // Reads an optional string member: absent or null -> "" ; a non-string -> errc::bad_request.
 boost::system::result<std::string> optional_string(const nlohmann::json& obj,

@@ -10,11 +10,14 @@
 
 namespace rushcast::api {
 
-// Topic syntax: 1..128 bytes of [A-Za-z0-9:_.-]. "user:U" only for U (when auth is on; when
+// Topic syntax: 1..128 bytes of [A-Za-z0-9:_.@-]. "user:U" only for U (when auth is on; when
 // off, anyone who names U). "sale:", "auction:", "chat:" and free topics are public to read.
 errc check_subscribe(std::string_view topic, std::string_view user_id, bool auth_on);
 // Clients may publish only on "chat:" topics.
 errc check_client_publish(std::string_view topic);
+// The publish key (POST /api/publish) writes free topics, "chat:" and "user:U"; the engines'
+// namespaces "sale:", "auction:" and "sys:" -> errc::forbidden_topic; bad syntax -> bad_request.
+errc check_backend_publish(std::string_view topic);
 bool valid_topic(std::string_view topic);
 // Event names a publisher may choose: 1..64 bytes of [A-Za-z0-9_.-].
 bool valid_event_name(std::string_view name);

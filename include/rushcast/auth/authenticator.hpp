@@ -37,7 +37,8 @@ private:
   bool jwt_on_;
 };
 
-// Pure HS256 JWT. Returns the "sub" claim when signature, alg and "exp" (if present) are good.
+// Pure HS256 JWT. Returns the "sub" claim when signature and alg are good, "exp" is present and
+// in the future, "nbf" (if present) is not, and sub passes api::check_user_id.
 boost::system::result<std::string> verify_hs256(std::string_view token, std::string_view secret,
                                                 std::int64_t now_s);
 // Signs claims_json (a JSON object) with HS256; used by tests and the token tool.

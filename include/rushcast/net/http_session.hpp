@@ -45,6 +45,8 @@ private:
   using request_t = boost::beast::http::request<boost::beast::http::string_body>;
 
   void do_read();
+  // The head is checked (Host, Transfer-Encoding) before on_read reads the body.
+  void on_header(boost::system::error_code ec, std::size_t n);
   void on_read(boost::system::error_code ec, std::size_t n);
   void handle(request_t&& req);
   void start_sse();
@@ -61,6 +63,7 @@ private:
   void linger_close();
   void linger_read();
   std::string cors_origin() const;
+  void add_cors(api::response& r) const;  // Access-Control-Allow-Origin and Vary, as the router
 
   services& svc_;
   net::shard& shard_;

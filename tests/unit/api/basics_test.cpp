@@ -103,7 +103,14 @@ TEST(JsonBody, AcceptsJsonObjects) {
   ASSERT_TRUE(j);
   EXPECT_EQ((*j)["userId"], "u");
   EXPECT_TRUE(parse_json_body(json_request("{}", "Application/JSON; charset=utf-8")));
-  EXPECT_TRUE(parse_json_body(json_request("{}", std::nullopt)));
+  EXPECT_TRUE(parse_json_body(json_request("{}", " application/json ")));
+}
+
+// A cross-site HTML form sends no JSON Content-Type (or none at all): never taken as JSON.
+TEST(JsonBody, MissingContentTypeIs415) {
+  auto j = parse_json_body(json_request(R"({"userId":"u"})", std::nullopt));
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error(), make_error_code(errc::unsupported_media_type));
 }
 
 TEST(JsonBody, WrongContentTypeIs415) {
@@ -121,6 +128,57 @@ TEST(JsonBody, MalformedOrNonObjectIsBadJson) {
     ASSERT_FALSE(j) << body;
     EXPECT_EQ(j.error(), make_error_code(errc::bad_json)) << body;
   }
+}
+
+namespace {
+
+// depth levels of alternating [ and {"a": ... }, closed properly.
+std::string nested(std::size_t depth) {
+  std::string open, close;
+  for (std::size_t i = 0; i < depth; ++i) {
+    if (i % 2 == 0) {
+      open += "[";
+      close.insert(0, "]");
+    } else {
+      open += "{\"a\":";
+      close.insert(0, "}");
+    }
+  }
+  return open + close;
+}
+
+}  // namespace
+
+TEST(JsonDepth, CountsBracketsAndBracesUpToTheLimit) {
+  EXPECT_TRUE(json_depth_within(nested(63)));
+  EXPECT_TRUE(json_depth_within(nested(64)));
+  EXPECT_FALSE(json_depth_within(nested(65)));
+  EXPECT_TRUE(json_depth_within("{}", 1));
+  EXPECT_FALSE(json_depth_within("{\"a\":[]}", 1));
+  EXPECT_TRUE(json_depth_within("[][][]", 1));  // siblings do not add up
+  EXPECT_TRUE(json_depth_within("", 0));
+}
+
+TEST(JsonDepth, IgnoresBracketsInsideStrings) {
+  EXPECT_TRUE(json_depth_within(R"({"a":"[[[[{{{{"})", 1));
+  // An escaped quote does not end the string, so the brackets after it are still inside.
+  EXPECT_TRUE(json_depth_within(R"({"a":"\"[[[["})", 1));
+  // An escaped backslash does end it: the brackets after the closing quote count.
+  EXPECT_FALSE(json_depth_within(R"({"a":"\\",[[[[]]]]})", 4));
+  EXPECT_TRUE(json_depth_within(R"({"a":"\\",[[[[]]]]})", 5));
+}
+
+TEST(JsonDepth, ClientJsonDeeperThanTheLimitIsBadJson) {
+  std::string ok = "{\"ref\":" + nested(63) + "}";       // 64 levels
+  std::string deep = "{\"ref\":" + nested(64) + "}";     // 65 levels
+  EXPECT_TRUE(parse_client_json(ok));
+  auto r = parse_client_json(deep);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::bad_json));
+  // 100,000 levels, never closed: refused by the scan, nothing recursive runs.
+  std::string huge = "{\"type\":\"ping\",\"ref\":" + std::string(100000, '[');
+  EXPECT_FALSE(parse_client_json(huge));
+  EXPECT_FALSE(parse_json_body(json_request(huge)));
 }
 
 TEST(JsonBody, ErrorResponseCarriesCodeMessageAndExtra) {
@@ -149,13 +207,35 @@ TEST(JsonBody, RateLimitedResponseHasRetryAfterSeconds) {
 
 TEST(JsonBody, UserIdRule) {
   EXPECT_EQ(check_user_id("alice"), errc::ok);
-  EXPECT_EQ(check_user_id("Ünïcødé user 42"), errc::ok);
+  EXPECT_EQ(check_user_id("alice@example.com"), errc::ok);
+  EXPECT_EQ(check_user_id("auth0:U-12_x.y"), errc::ok);
   EXPECT_EQ(check_user_id(""), errc::missing_user_id);
-  EXPECT_EQ(check_user_id(std::string(128, 'a')), errc::ok);
-  EXPECT_EQ(check_user_id(std::string(129, 'a')), errc::bad_user_id);
+  EXPECT_EQ(check_user_id(std::string(120, 'a')), errc::ok);
+  EXPECT_EQ(check_user_id(std::string(121, 'a')), errc::bad_user_id);
+  EXPECT_EQ(check_user_id("Ünïcødé"), errc::bad_user_id);
+  EXPECT_EQ(check_user_id("\xF0\x9F\x98\x80"), errc::bad_user_id);  // an emoji
+  EXPECT_EQ(check_user_id("a b"), errc::bad_user_id);
+  EXPECT_EQ(check_user_id("a/b"), errc::bad_user_id);
+  EXPECT_EQ(check_user_id("a,b"), errc::bad_user_id);
   EXPECT_EQ(check_user_id("a\tb"), errc::bad_user_id);
   EXPECT_EQ(check_user_id(std::string("a\0b", 3)), errc::bad_user_id);
   EXPECT_EQ(check_user_id("a\x7f"), errc::bad_user_id);
+}
+
+// Whatever may buy may read its own result topic: the two rules cannot drift apart.
+TEST(JsonBody, EveryValidUserIdMakesASubscribableUserTopic) {
+  std::string all;
+  for (int c = 1; c < 256; ++c) {
+    std::string id(1, static_cast<char>(c));
+    if (check_user_id(id) != errc::ok) continue;
+    all += id;
+    EXPECT_EQ(check_subscribe("user:" + id, id, false), errc::ok) << c;
+  }
+  EXPECT_EQ(all.size(), 26u + 26u + 10u + 5u);
+  std::string longest(max_user_id_bytes, '@');
+  EXPECT_EQ(check_user_id(longest), errc::ok);
+  EXPECT_EQ(check_subscribe("user:" + longest, longest, true), errc::ok);
+  EXPECT_EQ(check_subscribe("user:alice@example.com", "alice@example.com", false), errc::ok);
 }
 
 TEST(JsonBody, OptionalString) {
@@ -176,6 +256,7 @@ TEST(Topics, Syntax) {
   EXPECT_FALSE(valid_topic("a/b"));
   EXPECT_FALSE(valid_topic("a,b"));
   EXPECT_FALSE(valid_topic("ä"));
+  EXPECT_TRUE(valid_topic("user:alice@example.com"));
 }
 
 TEST(Topics, UserTopicOnlyForThatUser) {
@@ -202,12 +283,23 @@ TEST(Topics, ClientsPublishOnlyOnChat) {
   EXPECT_EQ(check_client_publish("chat lobby"), errc::bad_request);
 }
 
+TEST(Topics, BackendMayNotPublishOnEngineNamespaces) {
+  for (auto t : {"sale:demo", "auction:a1", "sys:stats"})
+    EXPECT_EQ(check_backend_publish(t), errc::forbidden_topic) << t;
+  for (auto t : {"news", "user:alice", "user:alice@example.com", "chat:lobby", "sales", "system"})
+    EXPECT_EQ(check_backend_publish(t), errc::ok) << t;
+  EXPECT_EQ(check_backend_publish("bad topic"), errc::bad_request);
+  EXPECT_EQ(http_status(errc::forbidden_topic), 403u);
+  EXPECT_EQ(error_name(errc::forbidden_topic), "forbidden_topic");
+}
+
 TEST(Topics, EventNames) {
   EXPECT_TRUE(valid_event_name("message"));
   EXPECT_TRUE(valid_event_name("price.update-2_x"));
   EXPECT_FALSE(valid_event_name(""));
   EXPECT_FALSE(valid_event_name(std::string(65, 'a')));
   EXPECT_FALSE(valid_event_name("a:b"));
+  EXPECT_FALSE(valid_event_name("a@b"));
   EXPECT_FALSE(valid_event_name("a\nb"));
 }
 

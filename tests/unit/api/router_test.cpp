@@ -85,6 +85,13 @@ TEST(Router, HeadIsGetWithoutBody) {
   auto r = run(rt, make("HEAD", "/a"));
   EXPECT_EQ(r.status, 200u);
   EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.head_length, 7u);  // the GET's Content-Length, not 0
+  // Errors too: a HEAD answer never carries a body, whatever its status.
+  auto missing = run(rt, make("HEAD", "/nothing"));
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_TRUE(missing.body.empty());
+  EXPECT_GT(missing.head_length.value_or(0), 0u);
+  EXPECT_FALSE(run(rt, make("GET", "/a")).head_length);
 }
 
 TEST(Router, PreflightWithWildcardOrigin) {
@@ -98,6 +105,18 @@ TEST(Router, PreflightWithWildcardOrigin) {
   EXPECT_NE(header_of(r, "Access-Control-Allow-Methods").find("POST"), std::string::npos);
   EXPECT_NE(header_of(r, "Access-Control-Allow-Headers").find("Last-Event-ID"), std::string::npos);
   EXPECT_NE(header_of(r, "Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  EXPECT_EQ(header_of(r, "Vary"), "Origin");
+}
+
+TEST(Router, EveryCorsAnswerVariesByOrigin) {
+  test::api_fixture f;  // allow_origins ["*"]
+  router rt(f.ctx);
+  rt.add("GET", "/a", answer("{}"));
+  for (auto* path : {"/a", "/nothing"}) {
+    auto r = run(rt, make("GET", path));
+    EXPECT_EQ(header_of(r, "Access-Control-Allow-Origin"), "*") << path;
+    EXPECT_EQ(header_of(r, "Vary"), "Origin") << path;
+  }
 }
 
 TEST(Router, ListedOriginIsEchoedAndOthersGetNone) {
@@ -273,6 +292,54 @@ TEST_F(CoreRoutes, StaticRefusesTraversalAndMissingFiles) {
   }
   std::filesystem::remove(std::filesystem::path(f.cfg.static_dir).parent_path() /
                           ("rushcast-secret-" + std::to_string(::getpid())));
+}
+
+TEST_F(CoreRoutes, PublishOnEngineNamespacesIsForbiddenTopic) {
+  for (std::string topic : {"sale:demo", "auction:a1", "sys:stats"}) {
+    auto r = run(rt, publish(R"({"topic":")" + topic + R"(","event":"stock","data":{"stock":0}})"));
+    EXPECT_EQ(r.status, 403u) << topic;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "forbidden_topic") << topic;
+  }
+  EXPECT_EQ(f.hub.last_seq(), 0u);
+  EXPECT_EQ(run(rt, publish(R"({"topic":"user:alice@example.com","data":{}})")).status, 200u);
+  EXPECT_EQ(run(rt, publish(R"({"topic":"chat:lobby","data":{}})")).status, 200u);
+}
+
+TEST_F(CoreRoutes, PublishWithoutContentTypeIs415) {
+  auto req = publish(R"({"topic":"news","data":{}})");
+  req.headers.erase("content-type");
+  auto r = run(rt, req);
+  EXPECT_EQ(r.status, 415u);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "unsupported_media_type");
+  EXPECT_EQ(f.hub.last_seq(), 0u);
+}
+
+TEST_F(CoreRoutes, PublishTooDeepIsBadJson) {
+  std::string data = std::string(64, '[') + std::string(64, ']');
+  auto r = run(rt, publish(R"({"topic":"news","data":{"x":)" + data + "}}"));
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"], "bad_json");
+  EXPECT_EQ(f.hub.last_seq(), 0u);
+}
+
+TEST_F(CoreRoutes, StaticHeadHasTheFileLengthAndNoBody) {
+  auto r = run(rt, make("HEAD", "/js/app.js"));
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.head_length, std::string("console.log(1)").size());
+  EXPECT_NE(header_of(r, "Content-Type").find("javascript"), std::string::npos);
+}
+
+TEST_F(CoreRoutes, StaticRefusesAbsolutePathsAndDotfiles) {
+  std::ofstream(f.cfg.static_dir + "/.env") << "publish_key=secret";
+  std::filesystem::create_directories(f.cfg.static_dir + "/.git");
+  std::ofstream(f.cfg.static_dir + "/.git/config") << "secret";
+  for (std::string p : {"//etc/passwd", "///etc/passwd", "/.env", "/.git/config", "/js/.hidden"}) {
+    auto r = run(rt, make("GET", p));
+    EXPECT_EQ(r.status, 404u) << p;
+    EXPECT_EQ(r.body.find("root:"), std::string::npos) << p;
+    EXPECT_EQ(r.body.find("secret"), std::string::npos) << p;
+  }
 }
 
 TEST_F(CoreRoutes, PostToUnknownPathIs404NotMethodNotAllowed) {

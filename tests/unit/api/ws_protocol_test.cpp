@@ -249,3 +249,19 @@ TEST_F(WsProtocol, HandlerTypeErrorsBecomeBadRequest) {
   p.on_message(c, R"({"type":"strict","n":"x"})");
   EXPECT_EQ(c.last()["code"], "bad_request");
 }
+
+TEST_F(WsProtocol, TooDeepMessageIsBadJsonAndConnectionStays) {
+  recording_client c;
+  // 100,000 levels in "ref": refused before anything recursive (parse, copy, echo) runs.
+  p.on_message(c, R"({"type":"ping","ref":)" + std::string(100000, '[') +
+                      std::string(100000, ']') + "}");
+  ASSERT_EQ(c.sent.size(), 1u);
+  EXPECT_EQ(c.last()["type"], "error");
+  EXPECT_EQ(c.last()["code"], "bad_json");
+  EXPECT_EQ(c.closed, 0);
+  // At the limit (64 levels with the message object) the ref is echoed.
+  std::string ref = std::string(63, '[') + std::string(63, ']');
+  p.on_message(c, R"({"type":"ping","ref":)" + ref + "}");
+  EXPECT_EQ(c.last()["type"], "pong");
+  EXPECT_EQ(c.last()["ref"].dump(), ref);
+}

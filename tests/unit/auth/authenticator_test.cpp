@@ -50,6 +50,25 @@ TEST(Authenticator, AuthOffRefusesControlCharsInUserId) {
   EXPECT_EQ(id.error(), make_error_code(errc::bad_user_id));
 }
 
+TEST(Authenticator, OneUserIdRuleForQueriesBodiesAndTokens) {
+  auth::authenticator off(config::auth_cfg{});
+  auth::authenticator on(jwt_cfg());
+  for (std::string bad : {std::string("\xF0\x9F\x98\x80"), std::string("a b"), std::string("a/b"), std::string(121, 'x')}) {
+    api::request req;
+    req.query["userId"] = bad;
+    EXPECT_EQ(off.identify(req).error(), make_error_code(errc::bad_user_id)) << bad;
+    EXPECT_EQ(off.acting_user(req, bad).error(), make_error_code(errc::bad_user_id)) << bad;
+    api::request with_token;
+    with_token.query["token"] = token_for(bad);
+    EXPECT_EQ(on.identify(with_token).error(), make_error_code(errc::unauthorized)) << bad;
+  }
+  api::request req;
+  req.query["userId"] = "alice@example.com";
+  EXPECT_EQ(off.identify(req)->user_id, "alice@example.com");
+  req.query["token"] = token_for("alice@example.com");
+  EXPECT_EQ(on.identify(req)->user_id, "alice@example.com");
+}
+
 TEST(Authenticator, TokenFromQuery) {
   auth::authenticator a(jwt_cfg());
   api::request req;
@@ -90,7 +109,7 @@ TEST(Authenticator, UserIdParameterIsIgnoredWithJwt) {
 TEST(Authenticator, BadTokenIsUnauthorized) {
   auth::authenticator a(jwt_cfg());
   api::request req;
-  req.query["token"] = auth::sign_hs256(R"({"sub":"alice"})", "wrong");
+  req.query["token"] = auth::sign_hs256(R"({"sub":"alice","exp":4102444800})", "wrong");
   auto id = a.identify(req);
   ASSERT_FALSE(id);
   EXPECT_EQ(id.error(), make_error_code(errc::unauthorized));

@@ -1,0 +1,25 @@
+// Owns the CORS answer headers: which Origin is allowed and the Vary that keeps caches honest.
+// Used by api::router for every API answer and by net::http_session for SSE, long-poll and
+// its own errors, so every transport answers CORS the same way.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rushcast::config { struct cors_cfg; }
+
+namespace rushcast::api {
+
+// The Access-Control-Allow-Origin value for a request's Origin: "*" when allow_origins lists
+// "*", the origin itself when listed, "" when the origin is absent or not allowed.
+std::string allowed_origin(const config::cors_cfg& cors, const std::optional<std::string>& origin);
+
+// The CORS headers of an answer: Access-Control-Allow-Origin when allowed is non-empty, and
+// "Vary: Origin" whenever allow_origins is non-empty — the answer (its CORS headers, or their
+// absence) depends on the request's Origin, so a shared cache must key on it.
+std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors_cfg& cors,
+                                                              const std::string& allowed);
+
+}  // namespace rushcast::api
