@@ -8,6 +8,7 @@
 //   2 three lines -> Authorization header, Cookie header, token query, through identify().
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,7 @@ constexpr std::string_view secret = "fuzz-secret";
 constexpr std::int64_t now_s = 1'800'000'000;
 
 [[noreturn]] void violated(const char* what) {
-  __builtin_printf("fuzz invariant violated: %s\n", what);
+  std::fprintf(stderr, "fuzz invariant violated: %s\n", what);
   __builtin_trap();
 }
 

@@ -8,6 +8,7 @@
 //   4 bid amounts (engine::parse_bid_amount)
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,7 @@ using namespace rushcast;
 namespace {
 
 [[noreturn]] void violated(const char* what, std::string_view input) {
-  __builtin_printf("fuzz invariant violated: %s (input %zu bytes)\n", what, input.size());
+  std::fprintf(stderr, "fuzz invariant violated: %s (input %zu bytes)\n", what, input.size());
   __builtin_trap();
 }
 

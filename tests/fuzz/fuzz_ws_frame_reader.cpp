@@ -6,6 +6,7 @@
 // or 1009; a close code is one a peer may send.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,7 @@ using rushcast::net::ws_frame_reader;
 namespace {
 
 [[noreturn]] void violated(const char* what) {
-  __builtin_printf("fuzz invariant violated: %s\n", what);
+  std::fprintf(stderr, "fuzz invariant violated: %s\n", what);
   __builtin_trap();
 }
 
