@@ -79,6 +79,16 @@ public:
     char tmpl[] = "/tmp/rushcast-fuzz-XXXXXX";
     if (!::mkdtemp(tmpl)) violated("mkdtemp failed");
     dir_ = tmpl;
+    // The app is never destroyed (libFuzzer exits from anywhere): remove its files at exit.
+    static std::vector<std::string> dirs;
+    if (dirs.empty())
+      std::atexit([] {
+        for (const auto& d : dirs) {
+          std::error_code ec;
+          std::filesystem::remove_all(d, ec);
+        }
+      });
+    dirs.push_back(dir_);
     db_ = std::make_unique<store::sqlite_db>(dir_ + "/fuzz.db", cfg_.storage);
     deps_ = std::make_unique<engine::engine_deps>(
         engine::engine_deps{io_.get_executor(), hub_, *db_, cfg_, metrics_});
@@ -93,11 +103,6 @@ public:
     ctx_.ready = true;
     pump_until([] { return false; }, std::chrono::milliseconds(20));
   }
-  ~app() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   const config::config& cfg() const { return cfg_; }
   api::context& ctx() { return ctx_; }
   hub::hub& hub() { return hub_; }

@@ -64,7 +64,11 @@ void subscribe_path(fuzz::app& a, const api::request& req, bool long_poll) {
   if (last && last->empty()) last.reset();
   if (long_poll) {
     auto r = a.hub().history_since(topics, last);
-    auto body = net::long_poll::render(r.replay, last.value_or(""), r.resync_reason);
+    // The lastEventId that net::long_poll::answer() echoes (keep the two in step).
+    std::string echo = !r.replay.empty()            ? r.replay.back()->id
+                       : r.resync || !last          ? a.hub().epoch() + "-" + std::to_string(a.hub().last_seq())
+                                                    : *last;
+    auto body = net::long_poll::render(r.replay, echo, r.resync_reason);
     if (!fuzz::valid_json(body)) fuzz::violated("long-poll answer is not JSON", body);
     return;
   }
