@@ -30,6 +30,12 @@ response json_response(const nlohmann::json& j, unsigned status = 200);
 // (rounded up, at least 1).
 response rate_limited_response(std::uint32_t retry_after_ms, std::string_view scope);
 
+// How long a client is asked to wait after 503 unavailable because the store cannot write:
+// the store probes itself more often than this, so the retry usually finds it back.
+inline constexpr std::uint32_t store_retry_after_ms = 1000;
+// Adds Retry-After in whole seconds (rounded up, at least 1).
+void add_retry_after(response& r, std::uint32_t retry_after_ms);
+
 // A userId as the contract accepts it: non-empty (else missing_user_id), at most 128 bytes and
 // no control characters (else bad_user_id). errc::ok when good.
 errc check_user_id(std::string_view user_id);
