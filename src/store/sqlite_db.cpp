@@ -276,10 +276,9 @@ struct sqlite_db::impl {
     const bool was_ok = health.accepting();
     if (!health.set(st, reason)) return;
     if (st == store_health::state::ok) {
-      spdlog::info("store: writes succeed again; taking admissions and bids");
+      spdlog::info("store: accepting writes again; taking admissions and bids");
     } else if (was_ok || st == store_health::state::failing) {
-      spdlog::error("store: {}; refusing new admissions and bids (503) until it recovers",
-                    reason);
+      spdlog::error("store: {}; refusing new admissions and bids (503) meanwhile", reason);
     }
   }
 
