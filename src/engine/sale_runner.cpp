@@ -299,15 +299,16 @@ void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> do
       reply.code = errc::unavailable;
       return done(reply);
     }
-    // Refused before anything is reserved: the answer must not wait for a write that fails.
-    if (!self->store_->accepting()) {
-      reply.code = errc::unavailable;
-      self->metrics_.count_admission("unavailable");
-      return done(reply);
-    }
-    auto r = self->sale_.admit(user);
+    // While the store takes no writes, a purchase that would need one is refused before
+    // anything is reserved; answers that need no write (duplicate, sold out...) still go.
+    auto r = self->sale_.admit(user, self->store_->accepting());
     if (r.has_error()) {
       const auto& ec = r.error();
+      if (ec == make_error_code(errc::unavailable)) {
+        reply.code = errc::unavailable;
+        self->metrics_.count_admission("unavailable");
+        return done(reply);
+      }
       if (ec == make_error_code(errc::not_started)) {
         reply.code = errc::not_started;
         reply.start_ms = self->sale_.params().start_ms;

@@ -4,7 +4,10 @@
 // acknowledged before is there after a restart. The data dir is a small tmpfs the test mounts
 // itself (root only; skipped with the reason otherwise).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,6 +87,47 @@ private:
   std::string path_;
   std::string skip_reason_;
   bool mounted_ = false;
+};
+
+// A systemd notify socket of our own: daemons started while it lives send it READY=1, STATUS=...
+class notify_socket {
+public:
+  notify_socket() {
+    path_ = "/tmp/rushcast-notify-" + std::to_string(::getpid()) + ".sock";
+    ::unlink(path_.c_str());
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ADD_FAILURE() << "cannot bind " << path_ << ": " << std::strerror(errno);
+      return;
+    }
+    ::setenv("NOTIFY_SOCKET", path_.c_str(), 1);
+  }
+  ~notify_socket() {
+    ::unsetenv("NOTIFY_SOCKET");
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  // The first datagram that starts with prefix, within timeout.
+  std::string wait_for(const std::string& prefix, std::chrono::milliseconds timeout) {
+    auto deadline = clock_type::now() + timeout;
+    while (clock_type::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[1024];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      std::string msg(buf, static_cast<std::size_t>(n));
+      if (msg.rfind(prefix, 0) == 0) return msg;
+    }
+    return {};
+  }
+
+private:
+  std::string path_;
+  int fd_ = -1;
 };
 
 json loose_limits() {
@@ -235,7 +279,12 @@ TEST(StoreFault, ReadOnlyDataDirIsNotReadyAndSaysWhy) {
   ASSERT_EQ(d.terminate(), 0) << d.log();
   if (!fs.remount_read_only()) GTEST_SKIP() << "cannot remount the tmpfs read-only";
 
+  notify_socket systemd;
   d.restart();
+  // systemd hears why, too (systemctl status shows it).
+  auto status = systemd.wait_for("STATUS=", 3s);
+  EXPECT_NE(status.find("not ready"), std::string::npos) << status;
+  EXPECT_NE(status.find("read-only"), std::string::npos) << status;
   http_reply ready;
   // Once started (not "starting"), it says why it is not ready.
   EXPECT_TRUE(eventually(2s, [&] {

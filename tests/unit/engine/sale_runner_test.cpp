@@ -205,3 +205,19 @@ TEST(SaleRunnerStore, OrderTheStoreAlreadyHasIsCompletedOnce) {
   ASSERT_EQ(f.results_for("u1").size(), 1u);
   EXPECT_EQ(f.runner->view().stock, 1);
 }
+
+TEST(SaleRunnerStore, AnswersThatNeedNoWriteStillGoWhileTheStoreDoesNotAccept) {
+  fixture f(1);
+  auto a = f.admit("u1");
+  f.st->finish_admit();
+  f.poll();
+  ASSERT_EQ((*a)->code, errc::ok);
+  f.st->accept = false;
+  auto again = f.admit("u1");
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->code, errc::duplicate);
+  auto late = f.admit("u2");
+  ASSERT_TRUE(late->has_value());
+  EXPECT_EQ((*late)->code, errc::ok);
+  EXPECT_TRUE((*late)->sold_out);
+}
