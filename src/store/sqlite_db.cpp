@@ -273,13 +273,13 @@ struct sqlite_db::impl {
       st = store_health::state::low_space;
       reason = space_short;
     }
-    const bool was_ok = health.accepting();
-    if (!health.set(st, reason)) return;
-    if (st == store_health::state::ok) {
+    const auto before = health.get().current;
+    // A new reason alone (the free bytes of a low disk) is not news for the log.
+    if (!health.set(st, reason) || st == before) return;
+    if (st == store_health::state::ok)
       spdlog::info("store: accepting writes again; taking admissions and bids");
-    } else if (was_ok || st == store_health::state::failing) {
+    else
       spdlog::error("store: {}; refusing new admissions and bids (503) meanwhile", reason);
-    }
   }
 
   void check_space() {
