@@ -47,7 +47,7 @@ std::string_view refusal_message(errc e) {
     case errc::bid_too_low: return "bid too low: it must reach the current price plus the increment";
     case errc::not_started: return "the auction has not started";
     case errc::ended: return "the auction has ended";
-    case errc::unavailable: return "the auction cannot take bids right now";
+    case errc::unavailable: return "bids cannot be stored right now; try again shortly";
     default: return "bid refused";
   }
 }
@@ -62,6 +62,7 @@ nlohmann::json refusal_fields(const auction_runner::bid_reply& r) {
       break;
     case errc::not_started: j["startTime"] = r.start_ms; break;
     case errc::ended: j["endTime"] = r.end_ms; break;
+    case errc::unavailable: j["retryAfterMs"] = store_retry_after_ms; break;
     default: break;
   }
   return j;
@@ -139,7 +140,9 @@ void on_http_bid(context& ctx, const request& req, responder respond) {
   }
   runner->bid(*user, *amount, [respond = std::move(respond)](auction_runner::bid_reply r) {
     if (r.code != errc::ok) {
-      respond(error_response(r.code, std::string(refusal_message(r.code)), refusal_fields(r)));
+      auto res = error_response(r.code, std::string(refusal_message(r.code)), refusal_fields(r));
+      if (r.code == errc::unavailable) add_retry_after(res, store_retry_after_ms);
+      respond(std::move(res));
       return;
     }
     respond(json_response({{"status", "accepted"},

@@ -16,6 +16,7 @@
 #include "rushcast/config/config.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
+#include "rushcast/store/store_health.hpp"
 
 namespace rushcast::api {
 namespace {
@@ -151,10 +152,18 @@ void register_core_routes(router& r, context& ctx) {
     respond(json_response({{"status", "ok"}}));
   });
   r.add("GET", "/readyz", [&ctx](const request&, responder respond) {
-    if (ctx.ready.load(std::memory_order_acquire))
-      respond(json_response({{"status", "ready"}}));
-    else
-      respond(error_response(errc::unavailable, "starting or draining"));
+    if (!ctx.ready.load(std::memory_order_acquire))
+      return respond(error_response(errc::unavailable, "starting or draining"));
+    // Ready means purchases and bids can be stored: a store that cannot write says why.
+    if (ctx.store && !ctx.store->accepting()) {
+      auto st = ctx.store->get();
+      return respond(error_response(
+          errc::unavailable, "store: " + st.reason,
+          {{"status", "not_ready"},
+           {"store", st.current == store::store_health::state::low_space ? "low_space"
+                                                                          : "failing"}}));
+    }
+    respond(json_response({{"status", "ready"}}));
   });
   r.add("GET", "/metrics", [&ctx](const request&, responder respond) {
     ctx.hub.refresh_gauges();

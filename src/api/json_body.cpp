@@ -85,9 +85,13 @@ response json_response(const nlohmann::json& j, unsigned status) {
 response rate_limited_response(std::uint32_t retry_after_ms, std::string_view scope) {
   response r = error_response(errc::rate_limited, "too many requests",
                               {{"retryAfterMs", retry_after_ms}, {"scope", scope}});
+  add_retry_after(r, retry_after_ms);
+  return r;
+}
+
+void add_retry_after(response& r, std::uint32_t retry_after_ms) {
   std::uint32_t seconds = std::max<std::uint32_t>(1, (retry_after_ms + 999) / 1000);
   r.headers.emplace_back("Retry-After", std::to_string(seconds));
-  return r;
 }
 
 errc check_user_id(std::string_view user_id) {

@@ -28,7 +28,7 @@ struct outcome {
   errc code = errc::ok;
   std::string message;
   nlohmann::json body = nlohmann::json::object();  // ok: the reply; error: extra fields
-  std::uint32_t retry_after_ms = 0;                // rate_limited
+  std::uint32_t retry_after_ms = 0;                // rate_limited, unavailable
 };
 
 using outcome_fn = std::function<void(outcome)>;
@@ -69,8 +69,15 @@ outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
       return error_outcome(errc::duplicate, "one purchase per user: this is your earlier answer",
                            std::move(extra));
     }
-    case errc::unavailable:
-      return error_outcome(errc::unavailable, "the server is shutting down");
+    case errc::unavailable: {
+      // The store cannot take the purchase now (or the server is draining): nothing was
+      // reserved, and trying again shortly is the right move.
+      outcome o = error_outcome(errc::unavailable,
+                                "purchases cannot be stored right now; try again shortly",
+                                {{"saleId", sale_id}, {"retryAfterMs", store_retry_after_ms}});
+      o.retry_after_ms = store_retry_after_ms;
+      return o;
+    }
     default:
       return error_outcome(errc::internal, "the admission could not be stored; try again");
   }
@@ -121,7 +128,10 @@ void on_seckill_http(context& ctx, const request& req, responder respond) {
     if (o.code == errc::ok) return respond(json_response(o.body));
     if (o.code == errc::rate_limited)
       return respond(rate_limited_response(o.retry_after_ms, "user"));
-    respond(error_response(o.code, std::move(o.message), std::move(o.body)));
+    const auto retry_after_ms = o.retry_after_ms;
+    auto r = error_response(o.code, std::move(o.message), std::move(o.body));
+    if (retry_after_ms != 0) add_retry_after(r, retry_after_ms);
+    respond(std::move(r));
   });
 }
 

@@ -30,6 +30,7 @@
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/ws_protocol.hpp"
+#include "rushcast/app/fd_limit.hpp"
 #include "rushcast/app/sd_notify.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/load.hpp"
@@ -121,6 +122,7 @@ struct server::impl {
   std::condition_variable cv;
   bool stop_requested = false;
   bool engines_started = false;
+  std::uint64_t store_status_seen = ~0ull;  // store_health changes last told to systemd
 
   asio::io_context& control() { return *iocs.front(); }
 
@@ -131,13 +133,36 @@ struct server::impl {
   void arm_sweep(std::chrono::milliseconds after);
   void arm_watchdog();
   void wait_signal();
+  void check_fd_limit(unsigned threads);
+  void notify_store_status();
 };
+
+// Descriptors are raised toward what max_connections needs, and a shortfall is said once, at
+// start, rather than discovered as EMFILE under load.
+void server::impl::check_fd_limit(unsigned threads) {
+  const std::uint64_t needed = fds_needed(cfg.limits.max_connections, threads);
+  const std::uint64_t limit = raise_fd_limit(needed);
+  if (auto w = fd_limit_warning(cfg.limits.max_connections, needed, limit); !w.empty())
+    spdlog::warn("{}", w);
+}
+
+// Control thread (and start). Tells systemd, in STATUS=, whether purchases can be stored and
+// why not; sent when the store's health changes (checked every second).
+void server::impl::notify_store_status() {
+  auto st = db->health().get();
+  if (st.changes == store_status_seen) return;
+  store_status_seen = st.changes;
+  sd_notify(st.current == store::store_health::state::ok
+                ? std::string("STATUS=ready")
+                : "STATUS=not ready, purchases and bids refused: store " + st.reason);
+}
 
 void server::impl::start() {
   if (cfg.storage.backend != "sqlite")
     throw config::config_error("storage.backend: \"" + cfg.storage.backend +
                                "\" is not implemented (use \"sqlite\")");
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  check_fd_limit(n);
   std::vector<asio::any_io_executor> executors;
   for (unsigned i = 0; i < n; ++i) {
     iocs.push_back(std::make_unique<shard_context>(1));
@@ -167,6 +192,7 @@ void server::impl::start() {
   conns = std::make_unique<limits::connection_limiter>(cfg.limits.max_connections,
                                                        cfg.limits.max_connections_per_ip);
   ctx.reset(new api::context{cfg, *hub, *presence, registry, *auth, *rate, metrics});
+  ctx->store = &db->health();
   router = std::make_unique<api::router>(*ctx);
   api::register_core_routes(*router, *ctx);
   api::register_sale_routes(*router, *ctx);
@@ -216,7 +242,10 @@ void server::impl::start() {
       }
     });
   ctx->ready = true;
+  // Started even when the store cannot write (a full or read-only data dir): streams and
+  // reads still work, /readyz and STATUS= say why purchases are refused.
   sd_notify("READY=1");
+  notify_store_status();
   if (auto w = watchdog_interval()) {
     watchdog_every = *w;
     asio::post(control(), [this] { arm_watchdog(); });
@@ -243,6 +272,7 @@ void server::impl::arm_stats() {
   stats_timer->async_wait([this](boost::system::error_code ec) {
     if (ec || svc->draining.load()) return;
     hub->refresh_gauges();
+    notify_store_status();
     auto j = metrics.to_json();
     j["serverTime"] = api::now_ms();
     hub->publish("sys:stats", "stats", j.dump(), true);

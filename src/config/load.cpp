@@ -63,7 +63,9 @@ constexpr const char* demo_json = R"json({
     "path": "rushcast.db",
     "redis_url": "",
     "synchronous": "full",
-    "group_commit_max": 512
+    "group_commit_max": 512,
+    "min_free_bytes": 67108864,
+    "checkpoint_ms": 1000
   },
   "data_dir": "data",
   "static_dir": "web",
@@ -314,13 +316,16 @@ void read_rate_limit(const json& j, rate_limit_cfg& out) {
 
 void read_storage(const json& j, storage_cfg& out) {
   section s(j, "storage");
-  s.known({"backend", "path", "redis_url", "synchronous", "group_commit_max"});
+  s.known({"backend", "path", "redis_url", "synchronous", "group_commit_max", "min_free_bytes",
+           "checkpoint_ms"});
   s.one_of("backend", out.backend, {"sqlite", "redis"});
   s.non_empty_string("path", out.path);
   s.string("redis_url", out.redis_url);
   s.one_of("synchronous", out.synchronous, {"full", "normal"});
   s.uint("group_commit_max", out.group_commit_max, 1, 100000,
          "an integer between 1 and 100000");
+  s.uint("min_free_bytes", out.min_free_bytes, 0, max_i64, "an integer of bytes, 0 or more");
+  s.positive_ms("checkpoint_ms", out.checkpoint_ms);
   s.finish();
 }
 

@@ -137,6 +137,11 @@ boost::system::result<bid_accepted> auction::place_bid(const std::string& user,
   return out;
 }
 
+void auction::apply_committed(const bid_accepted& acc) {
+  apply(acc.bid);
+  end_ms_ = std::max(end_ms_, acc.end_ms);
+}
+
 bid_refusal auction::refusal(errc code) const {
   return bid_refusal{code, current_price(), min_acceptable()};
 }

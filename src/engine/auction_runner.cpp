@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "rushcast/config/config.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -75,16 +74,21 @@ struct auction_runner::timers {
   bool stopped = false;
 };
 
-auction_runner::auction_runner(std::string id, std::string name, auction_rules rules,
-                               engine_deps& deps, std::shared_ptr<store::auction_store> store)
+auction_runner::auction_runner(boost::asio::any_io_executor executor, hub::hub& h,
+                               obs::metrics& m, std::shared_ptr<store::auction_store> store,
+                               std::string id, std::string name, auction_rules rules,
+                               auction_runner_options opt, auction::clock_fn clock)
     : id_(std::move(id)),
       name_(std::move(name)),
       rules_(rules),
-      deps_(deps),
+      opt_(opt),
+      clock_(clock ? std::move(clock) : auction::clock_fn(system_now_ms)),
+      hub_(h),
+      metrics_(m),
       store_(std::move(store)),
-      t_(std::make_unique<timers>(deps.executor, deps.hub,
-                                  std::chrono::milliseconds(deps.cfg.coalesce_ms))),
-      auction_(id_, name_, rules_, system_now_ms),
+      t_(std::make_unique<timers>(executor, h, opt.coalesce)),
+      auction_(id_, name_, rules_, clock_),
+      durable_(id_, name_, rules_, clock_),
       price_gauge_labels_("auction=\"" + id_ + "\""),
       view_(std::make_unique<view>()) {}
 
@@ -96,6 +100,7 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
   bids.reserve(rec.bids.size());
   for (const auto& b : rec.bids) bids.push_back(bid_record{b.seq, b.user_id, b.amount, b.ts_ms});
   auction_.restore(bids, current_end_ms, ended);
+  durable_.restore(bids, current_end_ms, ended);
   {
     std::lock_guard lk(view_mu_);
     view_->price = auction_.current_price();
@@ -111,10 +116,10 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
       view_->final_price = o.final_price;
     }
   }
-  deps_.metrics.set_gauge("rushcast_auction_price", price_gauge_labels_, auction_.current_price());
+  metrics_.set_gauge("rushcast_auction_price", price_gauge_labels_, auction_.current_price());
 
   std::weak_ptr<auction_runner> weak = weak_from_this();
-  deps_.hub.set_snapshot(topic(), [weak](hub::transport tr) {
+  hub_.set_snapshot(topic(), [weak](hub::transport tr) {
     std::vector<hub::snapshot_event> out;
     auto self = weak.lock();
     if (!self) return out;
@@ -123,7 +128,7 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
       std::lock_guard lk(self->view_mu_);
       v = *self->view_;
     }
-    std::int64_t now = system_now_ms();
+    std::int64_t now = self->clock_();
     if (tr == hub::transport::websocket) {
       nlohmann::json init{
           {"auctionId", self->id_},
@@ -183,10 +188,11 @@ void auction_runner::on_bid(std::string user, std::int64_t amount, bid_done done
   r.bid_amount = amount;
   r.min_increment = rules_.min_increment;
   r.start_ms = rules_.start_ms;
-  if (store_failed_ || t_->stopped) {
+  // Prices told to a bidder are committed ones: a bid still in flight may yet fail.
+  r.current_price = durable_.current_price();
+  if (t_->stopped || resync_ || !store_->accepting()) {
     r.code = errc::unavailable;
-    r.current_price = auction_.current_price();
-    deps_.metrics.count_bid("unavailable");
+    metrics_.count_bid("unavailable");
     done(std::move(r));
     return;
   }
@@ -194,15 +200,15 @@ void auction_runner::on_bid(std::string user, std::int64_t amount, bid_done done
   if (!res) {
     auto refusal = auction_.refusal(static_cast<errc>(res.error().value()));
     r.code = refusal.code;
-    r.current_price = refusal.current_price;
     r.min_acceptable = refusal.min_acceptable;
     r.end_ms = auction_.end_ms();
-    deps_.metrics.count_bid(std::string(error_name(refusal.code)));
+    metrics_.count_bid(std::string(error_name(refusal.code)));
     done(std::move(r));
     return;
   }
   bid_accepted acc = std::move(*res);
   store::stored_bid sb{acc.bid.seq, acc.bid.user, acc.bid.amount, acc.bid.ts_ms};
+  ++in_flight_;
   // The writer completes commits in submit order, so on_committed runs in bid order too.
   store_->append_bid(id_, sb, acc.end_ms,
                      [self = shared_from_this(), acc = std::move(acc),
@@ -217,6 +223,7 @@ void auction_runner::on_bid(std::string user, std::int64_t amount, bid_done done
 
 void auction_runner::on_committed(bid_accepted acc, boost::system::error_code ec,
                                   bid_done done) {
+  --in_flight_;
   bid_reply r;
   r.auction_id = id_;
   r.bid_amount = acc.bid.amount;
@@ -224,22 +231,27 @@ void auction_runner::on_committed(bid_accepted acc, boost::system::error_code ec
   r.start_ms = rules_.start_ms;
   r.end_ms = acc.end_ms;
   if (ec) {
-    // Memory already holds this bid and maybe later ones; answering anything but an error
-    // would promise what a restart could not keep, so the auction stops taking bids.
-    spdlog::critical("auction {}: bid {} could not be stored ({}); refusing further bids", id_,
-                     acc.bid.seq, ec.message());
-    store_failed_ = true;
+    // Memory holds this bid and maybe later ones: bids wait until every one in flight is back,
+    // then the auction falls back to what the store has (resync_if_drained).
+    if (auto n = store_fail_log_.admit())
+      spdlog::error("auction {}: bid {} could not be stored ({}); refusing bids until the store "
+                    "takes writes again ({} such failure(s) since the last line)",
+                    id_, acc.bid.seq, ec.message(), n);
+    resync_ = true;
     r.code = errc::unavailable;
-    deps_.metrics.count_bid("unavailable");
+    r.current_price = durable_.current_price();
+    metrics_.count_bid("unavailable");
     done(std::move(r));
+    resync_if_drained();
     return;
   }
+  durable_.apply_committed(acc);
   view v;
   {
     std::lock_guard lk(view_mu_);
-    view_->price = acc.bid.amount;
-    view_->leader = acc.bid.user;
-    view_->bid_count = acc.bid.seq;
+    view_->price = durable_.current_price();
+    view_->leader = durable_.leader();
+    view_->bid_count = durable_.bid_count();
     view_->end_ms = std::max(view_->end_ms, acc.end_ms);
     view_->recent.push_back(acc.bid);
     if (view_->recent.size() > auction::recent_capacity) view_->recent.pop_front();
@@ -250,11 +262,28 @@ void auction_runner::on_committed(bid_accepted acc, boost::system::error_code ec
     v.end_ms = view_->end_ms;
   }
   r.current_price = acc.bid.amount;
-  deps_.metrics.count_bid("accepted");
-  deps_.metrics.set_gauge("rushcast_auction_price", price_gauge_labels_, acc.bid.amount);
+  metrics_.count_bid("accepted");
+  metrics_.set_gauge("rushcast_auction_price", price_gauge_labels_, acc.bid.amount);
   done(std::move(r));
   t_->coalesce.update(topic(), "price_update", price_json(v));
   if (acc.extended) publish_countdown();
+  resync_if_drained();
+}
+
+// On the strand. After a failed commit, once no bid is in flight: the deciding state becomes
+// the committed one again (a soft close that only a lost bid earned is undone), and bids are
+// taken again whenever the store accepts them.
+void auction_runner::resync_if_drained() {
+  if (!resync_ || in_flight_ != 0) return;
+  resync_ = false;
+  auction_ = durable_;
+  if (ending_) {
+    auction_.finish();
+    return;
+  }
+  spdlog::info("auction {}: back to its stored state (price {}, {} bid(s))", id_,
+               auction_.current_price(), auction_.bid_count());
+  if (!t_->stopped) arm_end_timer();
 }
 
 std::string auction_runner::price_json(const view& v) const {
@@ -281,11 +310,11 @@ void auction_runner::publish_countdown() {
     v.end_ms = view_->end_ms;
     v.ended = view_->ended;
   }
-  t_->coalesce.update(topic(), "countdown", countdown_json(v, system_now_ms()));
+  t_->coalesce.update(topic(), "countdown", countdown_json(v, clock_()));
 }
 
 void auction_runner::arm_start_timer() {
-  std::int64_t wait = rules_.start_ms - system_now_ms();
+  std::int64_t wait = rules_.start_ms - clock_();
   if (wait <= 0) return;
   t_->start.expires_after(std::chrono::milliseconds(wait));
   t_->start.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -295,8 +324,8 @@ void auction_runner::arm_start_timer() {
 }
 
 void auction_runner::arm_sync_timer() {
-  if (deps_.cfg.countdown_sync_ms == 0) return;
-  t_->sync.expires_after(std::chrono::milliseconds(deps_.cfg.countdown_sync_ms));
+  if (opt_.countdown_sync.count() <= 0) return;
+  t_->sync.expires_after(opt_.countdown_sync);
   t_->sync.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->t_->stopped || self->auction_.ended()) return;
     self->publish_countdown();
@@ -305,7 +334,7 @@ void auction_runner::arm_sync_timer() {
 }
 
 void auction_runner::arm_end_timer() {
-  std::int64_t wait = std::max<std::int64_t>(0, auction_.end_ms() - system_now_ms());
+  std::int64_t wait = std::max<std::int64_t>(0, auction_.end_ms() - clock_());
   t_->end.expires_after(std::chrono::milliseconds(wait));
   t_->end.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->t_->stopped) return;
@@ -320,42 +349,57 @@ void auction_runner::on_end() {
     return;
   }
   ending_ = true;
-  auction_outcome outcome = auction_.finish();
+  auction_.finish();  // later bids are refused as ended
   t_->sync.cancel();
-  // Submitted after every accepted bid, so its completion follows theirs: the end is
-  // announced only once every bid it counts is durable, and the ended flag is too.
-  store_->mark_ended(id_, [self = shared_from_this(),
-                           outcome = std::move(outcome)](boost::system::error_code ec) mutable {
-    boost::asio::post(self->t_->strand, [self, outcome = std::move(outcome), ec] {
-      if (ec)
-        spdlog::error("auction {}: storing its end failed ({}); announcing it anyway", self->id_,
-                      ec.message());
-      {
-        std::lock_guard lk(self->view_mu_);
-        self->view_->ended = true;
-        self->view_->winner = outcome.winner;
-        self->view_->final_price = outcome.final_price;
-      }
-      const std::string topic = self->topic();
-      self->publish_countdown();
-      // Pending price and countdown go out before the end, so no watcher sees a price after it.
-      self->t_->coalesce.flush();
-      self->deps_.hub.publish(topic, "auction_end",
-                              dump({{"auctionId", self->id_},
-                                    {"winner", opt_json(outcome.winner)},
-                                    {"finalPrice", opt_json(outcome.final_price)}}));
-      for (const auto& r : outcome.results) {
-        self->deps_.hub.publish("user:" + r.user, "result",
-                                dump({{"auctionId", self->id_},
-                                      {"result", r.won ? "won" : "lost"},
-                                      {"finalPrice", opt_json(outcome.final_price)},
-                                      {"bidAmount", r.highest_bid}}));
-      }
-      spdlog::info("auction {} ended: winner {}, final price {}", self->id_,
-                   outcome.winner.value_or("none"),
-                   outcome.final_price ? std::to_string(*outcome.final_price) : "none");
-    });
+  store_end();
+}
+
+// On the strand. Submitted after every accepted bid, so its completion follows theirs: the
+// end is announced only once it is durable, with the outcome of the committed bids alone.
+void auction_runner::store_end() {
+  store_->mark_ended(id_, [self = shared_from_this()](boost::system::error_code ec) {
+    boost::asio::post(self->t_->strand, [self, ec] { self->on_end_stored(ec); });
   });
+}
+
+void auction_runner::on_end_stored(boost::system::error_code ec) {
+  if (ec) {
+    if (auto n = store_fail_log_.admit())
+      spdlog::error("auction {}: storing its end failed ({}); retrying every {} ms ({} such "
+                    "failure(s) since the last line)",
+                    id_, ec.message(), opt_.store_retry.count(), n);
+    if (t_->stopped) return;  // a restart ends it again: its end has passed
+    t_->end.expires_after(opt_.store_retry);
+    t_->end.async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e && !self->t_->stopped) self->store_end();
+    });
+    return;
+  }
+  auction_outcome outcome = durable_.finish();
+  {
+    std::lock_guard lk(view_mu_);
+    view_->ended = true;
+    view_->winner = outcome.winner;
+    view_->final_price = outcome.final_price;
+  }
+  const std::string topic = this->topic();
+  publish_countdown();
+  // Pending price and countdown go out before the end, so no watcher sees a price after it.
+  t_->coalesce.flush();
+  hub_.publish(topic, "auction_end",
+               dump({{"auctionId", id_},
+                     {"winner", opt_json(outcome.winner)},
+                     {"finalPrice", opt_json(outcome.final_price)}}));
+  for (const auto& r : outcome.results) {
+    hub_.publish("user:" + r.user, "result",
+                 dump({{"auctionId", id_},
+                       {"result", r.won ? "won" : "lost"},
+                       {"finalPrice", opt_json(outcome.final_price)},
+                       {"bidAmount", r.highest_bid}}));
+  }
+  spdlog::info("auction {} ended: winner {}, final price {}", id_,
+               outcome.winner.value_or("none"),
+               outcome.final_price ? std::to_string(*outcome.final_price) : "none");
 }
 
 nlohmann::json auction_runner::state_json(std::size_t last_bids) const {
@@ -364,7 +408,7 @@ nlohmann::json auction_runner::state_json(std::size_t last_bids) const {
     std::lock_guard lk(view_mu_);
     v = *view_;
   }
-  std::int64_t now = system_now_ms();
+  std::int64_t now = clock_();
   nlohmann::json bids = nlohmann::json::array();
   std::size_t skip = v.recent.size() > last_bids ? v.recent.size() - last_bids : 0;
   for (std::size_t i = skip; i < v.recent.size(); ++i) {

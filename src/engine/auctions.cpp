@@ -31,7 +31,7 @@ std::int64_t resolve(const std::string& value, std::optional<std::int64_t> store
 
 }  // namespace
 
-void start_auctions(registry& reg, engine_deps& deps) {
+void start_auctions(registry& reg, const engine_deps& deps) {
   if (deps.cfg.auctions.empty()) return;
   auto store = std::make_shared<store::sqlite_auction_store>(deps.db);
   const std::int64_t now = system_now_ms();
@@ -67,7 +67,11 @@ void start_auctions(registry& reg, engine_deps& deps) {
         rec.meta->current_end_ms != meta.current_end_ms)
       store->set_meta(a.id, meta);
 
-    auto runner = std::make_shared<auction_runner>(a.id, a.name, rules, deps, store);
+    auction_runner_options opt;
+    opt.coalesce = std::chrono::milliseconds(deps.cfg.coalesce_ms);
+    opt.countdown_sync = std::chrono::milliseconds(deps.cfg.countdown_sync_ms);
+    auto runner = std::make_shared<auction_runner>(deps.executor, deps.hub, deps.metrics, store,
+                                                   a.id, a.name, rules, opt);
     runner->start(rec, meta.current_end_ms, meta.ended);
     if (!rec.bids.empty())
       spdlog::info("auction {}: recovered {} bids, price {}, end {}", a.id, rec.bids.size(),

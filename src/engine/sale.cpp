@@ -50,7 +50,7 @@ const admission_slot* sale::slot(std::int64_t position) const {
   return &slots_[static_cast<std::size_t>(position - 1)];
 }
 
-boost::system::result<admit_decision> sale::admit(std::string_view user_id) {
+boost::system::result<admit_decision> sale::admit(std::string_view user_id, bool can_store) {
   const std::int64_t now = clock_();
   if (now < p_.start_ms) return make_error_code(errc::not_started);
 
@@ -65,6 +65,7 @@ boost::system::result<admit_decision> sale::admit(std::string_view user_id) {
   if (count >= p_.per_user_limit) return make_error_code(errc::duplicate);
   if (now >= p_.end_ms) return make_error_code(errc::ended);
   if (reserved_ >= p_.stock_total) return admit_decision{admit_decision::sold_out, 0, 0};
+  if (!can_store) return make_error_code(errc::unavailable);
 
   admission_slot s;
   s.user_id = std::string(user_id);

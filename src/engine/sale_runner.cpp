@@ -225,7 +225,9 @@ void sale_runner::arm_process_timer() {
 // On the strand. Hands the next durable positions to the store, in order; budget < 0 means
 // no rate limit (bounded only by max_in_flight).
 void sale_runner::pump(std::int64_t budget) {
-  while (!stopped_ && in_flight_ < opt_.max_in_flight && budget != 0) {
+  // While orders fail to store, one is tried at a time: the others stay queued, in order.
+  const std::size_t max_in_flight = orders_failing_ ? 1 : opt_.max_in_flight;
+  while (!stopped_ && in_flight_ < max_in_flight && budget != 0) {
     auto pos = sale_.take_next();
     if (!pos) break;
     if (budget > 0) {
@@ -245,20 +247,21 @@ void sale_runner::pump(std::int64_t budget) {
 
 void sale_runner::on_order_durable(std::int64_t position, boost::system::error_code ec) {
   --in_flight_;
-  if (ec) {
-    spdlog::warn("sale {}: order {} not stored ({}); retrying", id_, position, ec.message());
+  // not_found: the position is no longer queued in the store, so an earlier try of this very
+  // order did commit; it is completed once, here, and announced once.
+  if (ec && ec != make_error_code(errc::not_found)) {
+    if (auto n = order_fail_log_.admit())
+      spdlog::warn("sale {}: order {} not stored ({}); retrying every {} ms ({} such failure(s) "
+                   "since the last line)",
+                   id_, position, ec.message(), opt_.store_retry.count(), n);
     sale_.retry(position);
-    if (opt_.process_rate_per_s == 0 && !retry_armed_ && !stopped_) {
-      retry_armed_ = true;
-      process_timer_.expires_after(std::chrono::milliseconds(200));
-      process_timer_.async_wait([w = weak_from_this()](boost::system::error_code e) {
-        auto self = w.lock();
-        if (!self) return;
-        self->retry_armed_ = false;
-        if (!e && !self->stopped_) self->pump(-1);
-      });
-    }
+    orders_failing_ = true;
+    if (opt_.process_rate_per_s == 0) arm_retry_timer();
     return;
+  }
+  if (orders_failing_) {
+    orders_failing_ = false;
+    spdlog::info("sale {}: orders are stored again", id_);
   }
   sale_.completed(position);
   refresh_view();
@@ -276,6 +279,18 @@ void sale_runner::on_order_durable(std::int64_t position, boost::system::error_c
   if (opt_.process_rate_per_s == 0) pump(-1);
 }
 
+void sale_runner::arm_retry_timer() {
+  if (retry_armed_ || stopped_) return;
+  retry_armed_ = true;
+  process_timer_.expires_after(opt_.store_retry);
+  process_timer_.async_wait([w = weak_from_this()](boost::system::error_code e) {
+    auto self = w.lock();
+    if (!self) return;
+    self->retry_armed_ = false;
+    if (!e && !self->stopped_) self->pump(-1);
+  });
+}
+
 void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> done) {
   asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
                        done = std::move(done)]() mutable {
@@ -284,9 +299,16 @@ void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> do
       reply.code = errc::unavailable;
       return done(reply);
     }
-    auto r = self->sale_.admit(user);
+    // While the store takes no writes, a purchase that would need one is refused before
+    // anything is reserved; answers that need no write (duplicate, sold out...) still go.
+    auto r = self->sale_.admit(user, self->store_->accepting());
     if (r.has_error()) {
       const auto& ec = r.error();
+      if (ec == make_error_code(errc::unavailable)) {
+        reply.code = errc::unavailable;
+        self->metrics_.count_admission("unavailable");
+        return done(reply);
+      }
       if (ec == make_error_code(errc::not_started)) {
         reply.code = errc::not_started;
         reply.start_ms = self->sale_.params().start_ms;
@@ -333,11 +355,15 @@ void sale_runner::on_admit_durable(std::int64_t position, boost::system::error_c
                                    const std::function<void(admit_reply)>& done) {
   admit_reply reply;
   if (ec) {
-    spdlog::error("sale {}: admission {} not stored: {}", id_, position, ec.message());
+    if (auto n = admit_fail_log_.admit())
+      spdlog::error("sale {}: admission {} not stored: {} ({} such failure(s) since the last "
+                    "line)",
+                    id_, position, ec.message(), n);
     sale_.release(position);
     refresh_view();
     note_phase();
-    reply.code = errc::internal;
+    metrics_.count_admission("unavailable");
+    reply.code = errc::unavailable;
     return done(reply);
   }
   sale_.admitted(position);

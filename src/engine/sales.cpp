@@ -27,7 +27,7 @@ std::int64_t pick_time(const std::string& value, std::optional<std::int64_t> sto
 
 }  // namespace
 
-void start_sales(registry& reg, engine_deps& deps) {
+void start_sales(registry& reg, const engine_deps& deps) {
   if (deps.cfg.sales.empty()) return;
   auto st = std::make_shared<store::sqlite_sale_store>(deps.db);
   const std::int64_t now = api::now_ms();

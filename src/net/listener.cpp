@@ -54,12 +54,20 @@ void listener::on_accept(std::size_t shard_index, boost::system::error_code ec,
   if (stopped_ || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Out of descriptors and the like: pause instead of spinning on the error.
-    spdlog::warn("accept: {}", ec.message());
+    accept_failing_ = true;
+    if (auto n = accept_fail_log_.admit())
+      spdlog::warn("accept: {} ({} time(s) since the last such line; retrying every 50 ms)",
+                   ec.message(), n);
     retry_.expires_after(std::chrono::milliseconds(50));
     retry_.async_wait([self = shared_from_this()](boost::system::error_code e) {
       if (!e) self->do_accept();
     });
     return;
+  }
+  if (accept_failing_) {
+    accept_failing_ = false;
+    spdlog::info("accept: accepting again ({} failure(s) not logged since the last line)",
+                 accept_fail_log_.take_suppressed());
   }
   do_accept();
 

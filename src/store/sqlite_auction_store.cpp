@@ -168,4 +168,6 @@ void sqlite_auction_store::mark_ended(const std::string& auction_id, done_fn don
       std::move(done));
 }
 
+bool sqlite_auction_store::accepting() const { return impl_->db.health().accepting(); }
+
 }  // namespace rushcast::store

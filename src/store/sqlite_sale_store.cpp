@@ -169,4 +169,6 @@ void sqlite_sale_store::complete(const std::string& sale_id, std::int64_t positi
       std::move(done));
 }
 
+bool sqlite_sale_store::accepting() const { return impl_->db.health().accepting(); }
+
 }  // namespace rushcast::store

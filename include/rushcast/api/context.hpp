@@ -13,6 +13,7 @@ namespace auth { class authenticator; }
 namespace limits { class rate_limiter; }
 namespace obs { class metrics; }
 namespace engine { class registry; }
+namespace store { class store_health; }
 }  // namespace rushcast
 
 namespace rushcast::api {
@@ -26,6 +27,8 @@ struct context {
   limits::rate_limiter& rate;
   obs::metrics& metrics;
   std::atomic<bool> ready{false};  // /readyz: set once listeners are bound and the store is recovered
+  // /readyz also needs the store to take writes; null = no store to ask (unit tests).
+  const store::store_health* store = nullptr;
 };
 
 // Epoch milliseconds of the server clock; the one clock every "serverTime" comes from.

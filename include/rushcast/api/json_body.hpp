@@ -44,6 +44,12 @@ response json_response(const nlohmann::json& j, unsigned status = 200);
 // (rounded up, at least 1).
 response rate_limited_response(std::uint32_t retry_after_ms, std::string_view scope);
 
+// How long a client is asked to wait after 503 unavailable because the store cannot write:
+// the store probes itself more often than this, so the retry usually finds it back.
+inline constexpr std::uint32_t store_retry_after_ms = 1000;
+// Adds Retry-After in whole seconds (rounded up, at least 1).
+void add_retry_after(response& r, std::uint32_t retry_after_ms);
+
 // The one rule for user ids, wherever they come from (body, query, WebSocket message, JWT sub):
 // empty -> missing_user_id; more than max_user_id_bytes or a byte outside [A-Za-z0-9_.@:-] ->
 // bad_user_id. Every id it admits makes a valid "user:<id>" topic.

@@ -83,6 +83,10 @@ struct storage_cfg {
   std::string redis_url;
   std::string synchronous = "full";  // full|normal: SQLite PRAGMA synchronous
   std::uint32_t group_commit_max = 512;  // requests per transaction at most
+  // Below this much free space on the data dir's file system, new admissions and bids are
+  // refused (503 unavailable) so that orders in the queue and checkpoints can still be written.
+  std::uint64_t min_free_bytes = 64ull << 20;
+  std::uint32_t checkpoint_ms = 1000;  // the WAL is checkpointed and truncated this often
 };
 
 struct sale_cfg {

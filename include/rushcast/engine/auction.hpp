@@ -87,6 +87,10 @@ public:
   boost::system::result<bid_accepted> place_bid(const std::string& user, std::int64_t amount);
   // The refusal details for an error place_bid just returned (price and next acceptable).
   bid_refusal refusal(errc code) const;
+  // Mirrors a bid that place_bid accepted on another instance and the store then committed:
+  // a runner keeps a second auction holding only committed bids, which it falls back to when a
+  // write fails (its end moves to the bid's end when later).
+  void apply_committed(const bid_accepted& acc);
 
   // True once now >= the current end (the runner then calls finish()).
   bool due() const;

@@ -14,6 +14,10 @@ namespace rushcast::engine {
 
 class registry;
 
+// Lent to start_sales/start_auctions for the length of the call. Runners copy out what they
+// need (the executor, settings) or keep references to the long-lived modules themselves (hub,
+// metrics, owned by app/server); nothing keeps a reference to a deps object, which app/server
+// builds on its stack.
 struct engine_deps {
   boost::asio::any_io_executor executor;  // each runner makes its own strand on it
   hub::hub& hub;
@@ -25,8 +29,8 @@ struct engine_deps {
 // Create the store tables, recover each configured sale/auction from the store (resolving
 // "+30s" times once and storing them), register snapshots with the hub, start timers, and add
 // the runners to reg. Throws std::runtime_error at start-up on a store or config problem.
-void start_sales(registry& reg, engine_deps& deps);
-void start_auctions(registry& reg, engine_deps& deps);
+void start_sales(registry& reg, const engine_deps& deps);
+void start_auctions(registry& reg, const engine_deps& deps);
 // Cancel timers and let in-flight store commits finish; called on drain before db.stop().
 void stop_sales(registry& reg);
 void stop_auctions(registry& reg);

@@ -79,7 +79,9 @@ public:
   // (the user reached per_user_limit; answer_for() tells the earlier answer). A queued
   // decision reserves a unit at once (slot pending) so that concurrent requests are ordered;
   // the caller then makes it durable and calls admitted() or release().
-  boost::system::result<admit_decision> admit(std::string_view user_id);
+  // can_store false (the store takes no writes now): every answer that needs no write is given
+  // as usual, and one that would reserve a unit is errc::unavailable, with nothing reserved.
+  boost::system::result<admit_decision> admit(std::string_view user_id, bool can_store = true);
   // The store has the admission: it may be told and worked off.
   void admitted(std::int64_t position);
   // The store refused the admission: the unit goes back, the user may try again.

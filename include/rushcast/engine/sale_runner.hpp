@@ -17,6 +17,7 @@
 
 #include "rushcast/api/errc.hpp"
 #include "rushcast/engine/sale.hpp"
+#include "rushcast/obs/log_limiter.hpp"
 
 namespace rushcast {
 namespace hub { class hub; class coalescer; }
@@ -56,6 +57,9 @@ struct sale_runner_options {
   std::chrono::milliseconds coalesce{50};
   std::chrono::milliseconds countdown_sync{10000};
   std::size_t max_in_flight = 1024;     // order commits outstanding at once
+  // After an order's commit failed: one order at a time is retried this often until one is
+  // stored, then the queue is worked off at full speed again.
+  std::chrono::milliseconds store_retry{200};
 };
 
 class sale_runner : public std::enable_shared_from_this<sale_runner> {
@@ -76,7 +80,9 @@ public:
   void stop();
 
   // Thread-safe. done runs on the sale's strand once the answer is known: for "queued" only
-  // after the admission is durable.
+  // after the admission is durable. While the store does not accept writes
+  // (store::sale_store::accepting()), or when this admission could not be stored, the answer
+  // is errc::unavailable and nothing stays reserved.
   void admit(std::string user_id, std::function<void(admit_reply)> done);
   // Thread-safe. done runs on the strand with the user's latest answer.
   void result_for(std::string user_id, std::function<void(user_answer)> done);
@@ -101,6 +107,7 @@ private:
   void on_admit_durable(std::int64_t position, boost::system::error_code ec,
                         const std::function<void(admit_reply)>& done);
   void on_order_durable(std::int64_t position, boost::system::error_code ec);
+  void arm_retry_timer();
 
   const std::string id_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
@@ -122,6 +129,9 @@ private:
   std::chrono::steady_clock::time_point last_tick_{};
   bool stopped_ = false;
   bool retry_armed_ = false;
+  bool orders_failing_ = false;  // the last order commit failed: retry one at a time
+  obs::log_limiter admit_fail_log_{std::chrono::seconds(5)};
+  obs::log_limiter order_fail_log_{std::chrono::seconds(5)};
 };
 
 }  // namespace rushcast::engine

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "rushcast/net/services.hpp"
+#include "rushcast/obs/log_limiter.hpp"
 
 namespace rushcast::net {
 
@@ -36,6 +37,9 @@ private:
   std::uint16_t port_ = 0;
   std::size_t next_ = 0;
   bool stopped_ = false;
+  bool accept_failing_ = false;
+  // Out of descriptors, accept fails every retry (50 ms): one line per interval, with a count.
+  obs::log_limiter accept_fail_log_{std::chrono::seconds(5)};
 };
 
 }  // namespace rushcast::net

@@ -48,6 +48,11 @@ public:
   virtual void append_bid(const std::string& auction_id, const stored_bid& bid,
                           std::int64_t current_end_ms, done_fn done) = 0;
   virtual void mark_ended(const std::string& auction_id, done_fn done) = 0;
+
+  // Thread-safe and cheap: whether a new admission or bid may be offered now. False while
+  // writes fail or free space is short (store_health); the store retries by itself, and the
+  // runner answers 503 unavailable meanwhile rather than reserving what may not be stored.
+  virtual bool accepting() const = 0;
 };
 
 }  // namespace rushcast::store

@@ -51,6 +51,11 @@ public:
   // queued.
   virtual void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
                         done_fn done) = 0;
+
+  // Thread-safe and cheap: whether a new admission or bid may be offered now. False while
+  // writes fail or free space is short (store_health); the store retries by itself, and the
+  // runner answers 503 unavailable meanwhile rather than reserving what may not be stored.
+  virtual bool accepting() const = 0;
 };
 
 }  // namespace rushcast::store

@@ -21,6 +21,7 @@ public:
   void append_bid(const std::string& auction_id, const stored_bid& bid,
                   std::int64_t current_end_ms, done_fn done) override;
   void mark_ended(const std::string& auction_id, done_fn done) override;
+  bool accepting() const override;
 
 private:
   struct impl;

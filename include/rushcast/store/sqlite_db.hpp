@@ -1,7 +1,9 @@
 // Owns the SQLite file (WAL), its one writer thread and group commit: many callers' writes
-// share one transaction and one fsync. Used by the sqlite_*_store classes only.
+// share one transaction and one fsync; and the store's health: probes, free space on the data
+// dir, WAL checkpoints on a schedule. Used by the sqlite_*_store classes and app/server.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -10,6 +12,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "rushcast/config/config.hpp"
+#include "rushcast/store/store_health.hpp"
 
 struct sqlite3;
 
@@ -21,8 +24,11 @@ boost::system::error_code sqlite_error(int rc) noexcept;
 
 class sqlite_db {
 public:
-  // Opens (creating) path, sets WAL and PRAGMA synchronous from cfg, starts the writer
-  // thread. Throws std::runtime_error on failure (start-up only).
+  // Opens (creating) path, sets WAL and PRAGMA synchronous from cfg, probes that a write
+  // commits and that the data dir has storage.min_free_bytes free, starts the writer thread.
+  // A store that cannot write does not throw: health() says why (a file that exists on a
+  // read-only file system is opened read-only, so the daemon can still recover and serve).
+  // Throws std::runtime_error when the file cannot be opened or created at all (start-up only).
   sqlite_db(const std::string& path, const config::storage_cfg& cfg);
   ~sqlite_db();  // stop()
   sqlite_db(const sqlite_db&) = delete;
@@ -46,6 +52,16 @@ public:
   void stop();
 
   std::size_t pending() const;
+
+  // Thread-safe. Whether new admissions and bids may be offered, and why not. The writer
+  // thread keeps it true to the file: a write that fails for the store's sake (full, I/O error,
+  // read-only; not a constraint) marks it failing, a probe write every probe interval while
+  // failing (or any batch that commits) clears it; free space is checked every space interval.
+  const store_health& health() const noexcept;
+
+  // How often the writer thread probes a failing store and checks free space.
+  static constexpr std::chrono::milliseconds probe_interval{250};
+  static constexpr std::chrono::milliseconds space_check_interval{100};
 
 private:
   struct impl;

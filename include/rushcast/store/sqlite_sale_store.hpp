@@ -21,6 +21,7 @@ public:
   void admit(const std::string& sale_id, const admission_record& a, done_fn done) override;
   void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
                 done_fn done) override;
+  bool accepting() const override;
 
 private:
   struct impl;

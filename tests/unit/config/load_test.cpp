@@ -448,3 +448,16 @@ TEST(ConfigCli, BadFlagsAreConfigErrors) {
   EXPECT_NE(cli_error({"positional"}).find("positional"), std::string::npos);
   EXPECT_NE(cli_error({"--data-dir="}).find("--data-dir"), std::string::npos);
 }
+
+TEST(ConfigLoad, StorageHeadroomAndCheckpointKeys) {
+  config c = parse(R"({"storage": {"min_free_bytes": 1048576, "checkpoint_ms": 250}})");
+  EXPECT_EQ(c.storage.min_free_bytes, 1048576u);
+  EXPECT_EQ(c.storage.checkpoint_ms, 250u);
+  config d = parse("{}");
+  EXPECT_EQ(d.storage.min_free_bytes, 64ull << 20);
+  EXPECT_EQ(d.storage.checkpoint_ms, 1000u);
+  EXPECT_NE(parse_error(R"({"storage": {"min_free_bytes": -1}})").find("storage.min_free_bytes"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"storage": {"checkpoint_ms": 0}})").find("storage.checkpoint_ms"),
+            std::string::npos);
+}

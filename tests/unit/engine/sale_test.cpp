@@ -204,3 +204,20 @@ TEST(SaleRecovery, MissingPositionsAreHoles) {
   EXPECT_EQ(f.s.take_next(), std::optional<std::int64_t>(2));
   EXPECT_EQ(f.admit_ok("c"), 3);
 }
+
+TEST(SaleAdmission, WithoutStoreOnlyAnswersThatNeedNoWrite) {
+  fixture f(1);
+  f.now = 1000;
+  EXPECT_EQ(f.s.admit("early", false).error(), make_error_code(errc::not_started));
+  f.now = 3000;
+  EXPECT_EQ(f.s.admit("u1", false).error(), make_error_code(errc::unavailable));
+  EXPECT_EQ(f.s.reserved(), 0) << "a unit was reserved for a write that cannot happen";
+  EXPECT_EQ(f.s.last_position(), 0);
+  f.admit_ok("u1");
+  EXPECT_EQ(f.s.admit("u1", false).error(), make_error_code(errc::duplicate));
+  auto late = f.s.admit("u2", false);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->kind, admit_decision::sold_out);
+  f.now = 6000;
+  EXPECT_EQ(f.s.admit("u3", false).error(), make_error_code(errc::ended));
+}

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -193,4 +194,65 @@ TEST(SqliteDb, QueuedWorksShareOneTransaction) {
   EXPECT_LE(batches.size(), 5u);  // 200 works at 64 per transaction: 4 batches (+1 for luck)
   EXPECT_EQ(dones.load(), 201);
   EXPECT_EQ(count_rows(db, "SELECT count(*) FROM t"), 200);
+}
+
+namespace {
+
+// Submits one work and waits for its commit callback.
+boost::system::error_code submit_and_wait(store::sqlite_db& db, store::sqlite_db::work_fn work) {
+  std::promise<boost::system::error_code> p;
+  auto f = p.get_future();
+  db.submit(std::move(work), [&p](boost::system::error_code ec) { p.set_value(ec); });
+  return f.get();
+}
+
+}  // namespace
+
+TEST(SqliteDbHealth, AcceptsWhenWritesCommitAndSpaceIsThere) {
+  temp_dir d;
+  config::storage_cfg cfg;
+  cfg.min_free_bytes = 0;
+  store::sqlite_db db(d.db(), cfg);
+  EXPECT_TRUE(db.health().accepting());
+  EXPECT_EQ(db.health().get().reason, "");
+}
+
+TEST(SqliteDbHealth, FreeSpaceBelowTheMinimumRefusesWithTheReason) {
+  temp_dir d;
+  config::storage_cfg cfg;
+  cfg.min_free_bytes = std::uint64_t{1} << 62;  // more than any disk has
+  store::sqlite_db db(d.db(), cfg);
+  EXPECT_FALSE(db.health().accepting());
+  auto st = db.health().get();
+  EXPECT_EQ(st.current, store::store_health::state::low_space);
+  EXPECT_NE(st.reason.find("storage.min_free_bytes"), std::string::npos) << st.reason;
+  EXPECT_NE(st.reason.find(d.path.string()), std::string::npos) << st.reason;
+}
+
+TEST(SqliteDbHealth, StoreFaultStopsAcceptingUntilAWriteCommits) {
+  temp_dir d;
+  config::storage_cfg cfg;
+  cfg.min_free_bytes = 0;
+  store::sqlite_db db(d.db(), cfg);
+  db.exec("CREATE TABLE t(k INTEGER PRIMARY KEY)");
+  auto ec = submit_and_wait(db, [](sqlite3*) { return store::sqlite_error(SQLITE_FULL); });
+  EXPECT_TRUE(ec);
+  EXPECT_FALSE(db.health().accepting());
+  auto st = db.health().get();
+  EXPECT_EQ(st.current, store::store_health::state::failing);
+  EXPECT_NE(st.reason.find("full"), std::string::npos) << st.reason;
+
+  EXPECT_FALSE(submit_and_wait(db, [](sqlite3* c) { return exec(c, "INSERT INTO t VALUES(1)"); }));
+  EXPECT_TRUE(db.health().accepting());
+}
+
+TEST(SqliteDbHealth, ConstraintFailureIsTheWritesFaultNotTheStores) {
+  temp_dir d;
+  config::storage_cfg cfg;
+  cfg.min_free_bytes = 0;
+  store::sqlite_db db(d.db(), cfg);
+  db.exec("CREATE TABLE t(k INTEGER PRIMARY KEY)");
+  EXPECT_FALSE(submit_and_wait(db, [](sqlite3* c) { return exec(c, "INSERT INTO t VALUES(1)"); }));
+  EXPECT_TRUE(submit_and_wait(db, [](sqlite3* c) { return exec(c, "INSERT INTO t VALUES(1)"); }));
+  EXPECT_TRUE(db.health().accepting());
 }

@@ -1,0 +1,234 @@
+// Tests auction_runner against a store that fails on demand: a bid the store did not commit is
+// never told as the price nor published, bids are refused (unavailable) while the store cannot
+// write and taken again by themselves once it can, and the end is announced only once stored.
+// One io_context polled by hand, a manual clock, no sockets, no sleeps.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../hub/recording_subscriber.hpp"
+#include "rushcast/api/errc.hpp"
+#include "rushcast/engine/auction_runner.hpp"
+#include "rushcast/hub/hub.hpp"
+#include "rushcast/obs/metrics.hpp"
+#include "rushcast/store/auction_store.hpp"
+
+using namespace rushcast;
+using namespace rushcast::engine;
+using json = nlohmann::json;
+
+namespace {
+
+const boost::system::error_code disk_full =
+    make_error_code(boost::system::errc::no_space_on_device);
+
+// Holds every write until the test completes it, with success or an error.
+class held_auction_store : public store::auction_store {
+public:
+  struct held_bid {
+    store::stored_bid bid;
+    done_fn done;
+  };
+  store::recovered_auction load(const std::string&) override { return {}; }
+  void set_meta(const std::string&, const store::auction_meta&) override {}
+  void append_bid(const std::string&, const store::stored_bid& b, std::int64_t,
+                  done_fn done) override {
+    bids.push_back({b, std::move(done)});
+  }
+  void mark_ended(const std::string&, done_fn done) override { ends.push_back(std::move(done)); }
+  bool accepting() const override { return accept; }
+
+  // Completes the oldest write held (the writer completes in submit order).
+  void finish_bid(boost::system::error_code ec = {}) {
+    ASSERT_FALSE(bids.empty());
+    auto b = std::move(bids.front());
+    bids.pop_front();
+    b.done(ec);
+  }
+  void finish_end(boost::system::error_code ec = {}) {
+    ASSERT_FALSE(ends.empty());
+    auto d = std::move(ends.front());
+    ends.pop_front();
+    d(ec);
+  }
+
+  std::deque<held_bid> bids;
+  std::deque<done_fn> ends;
+  bool accept = true;
+};
+
+struct fixture {
+  std::int64_t now = 10'000;
+  boost::asio::io_context ioc{1};
+  hub::hub h{{ioc.get_executor()}, config::history_cfg{1000, 0}, "E"};
+  obs::metrics metrics;
+  std::shared_ptr<held_auction_store> st = std::make_shared<held_auction_store>();
+  std::shared_ptr<hub::test::recording_subscriber> watcher =
+      std::make_shared<hub::test::recording_subscriber>();
+  std::shared_ptr<auction_runner> runner;
+
+  explicit fixture(std::int64_t end_ms = 1'000'000, store::recovered_auction rec = {}) {
+    auction_rules rules;
+    rules.start_price = 100;
+    rules.min_increment = 10;
+    rules.start_ms = 0;
+    rules.end_ms = end_ms;
+    auction_runner_options opt;
+    opt.coalesce = std::chrono::milliseconds(0);  // publish every price at once
+    opt.countdown_sync = std::chrono::milliseconds(0);
+    opt.store_retry = std::chrono::milliseconds(0);
+    runner = std::make_shared<auction_runner>(ioc.get_executor(), h, metrics, st, "a", "A",
+                                              rules, opt, [this] { return now; });
+    h.subscribe(watcher, {"auction:a"}, std::nullopt, hub::transport::sse);
+    runner->start(rec, end_ms, false);
+    poll();
+    watcher->got.clear();  // the snapshot
+  }
+
+  void poll() {
+    for (int i = 0; i < 100 && (ioc.restart(), ioc.poll() > 0); ++i) {
+    }
+  }
+
+  // Places a bid; the reply once the runner answered (nullopt while its write is held).
+  std::shared_ptr<std::optional<auction_runner::bid_reply>> bid(const std::string& user,
+                                                               std::int64_t amount) {
+    auto out = std::make_shared<std::optional<auction_runner::bid_reply>>();
+    runner->bid(user, amount, [out](auction_runner::bid_reply r) { *out = std::move(r); });
+    poll();
+    return out;
+  }
+
+  // Every event of one name published to watchers of auction:a, as JSON.
+  std::vector<json> published(const std::string& name) {
+    poll();
+    std::vector<json> out;
+    for (const auto& f : watcher->got)
+      if (f->name == name) out.push_back(json::parse(f->ws_payload));
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST(AuctionRunnerStore, BidIsAnsweredOnlyAfterItsCommit) {
+  fixture f;
+  auto r = f.bid("u1", 200);
+  EXPECT_FALSE(r->has_value());
+  ASSERT_EQ(f.st->bids.size(), 1u);
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->code, errc::ok);
+  EXPECT_EQ((*r)->current_price, 200);
+  ASSERT_EQ(f.published("price_update").size(), 1u);
+  EXPECT_EQ(f.published("price_update").back()["currentPrice"], 200);
+}
+
+TEST(AuctionRunnerStore, FailedBidIsNeitherToldAsThePriceNorPublished) {
+  fixture f;
+  auto first = f.bid("u1", 200);
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_EQ((*first)->code, errc::ok);
+
+  auto lost = f.bid("u2", 300);
+  auto behind = f.bid("u3", 400);  // in flight behind the one that will fail
+  ASSERT_EQ(f.st->bids.size(), 2u);
+  f.st->finish_bid(disk_full);
+  f.poll();
+  ASSERT_TRUE(lost->has_value());
+  EXPECT_EQ((*lost)->code, errc::unavailable);
+  EXPECT_EQ((*lost)->current_price, 200) << "the refusal must show the stored price";
+
+  // While a bid is still in flight behind the failure, new bids are refused with the stored
+  // price, and never reach the store.
+  auto refused = f.bid("u4", 500);
+  ASSERT_TRUE(refused->has_value());
+  EXPECT_EQ((*refused)->code, errc::unavailable);
+  EXPECT_EQ((*refused)->current_price, 200);
+  EXPECT_EQ(f.st->bids.size(), 1u);
+
+  // The bid behind it was stored: it stands, and is the price now.
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_TRUE(behind->has_value());
+  EXPECT_EQ((*behind)->code, errc::ok);
+  EXPECT_EQ(f.runner->state_json(10)["currentPrice"], 400);
+
+  for (const auto& p : f.published("price_update")) {
+    EXPECT_NE(p["currentPrice"], 300) << "an unstored bid was published";
+    EXPECT_NE(p["currentPrice"], 500);
+  }
+  for (const auto& b : f.runner->state_json(50)["bids"]) EXPECT_NE(b["amount"], 300);
+}
+
+TEST(AuctionRunnerStore, TakesBidsAgainByItselfAfterAFailedWrite) {
+  fixture f;
+  auto first = f.bid("u1", 200);
+  f.st->finish_bid();
+  auto lost = f.bid("u2", 300);
+  f.st->finish_bid(disk_full);
+  f.poll();
+  ASSERT_EQ((*lost)->code, errc::unavailable);
+
+  // The lost bid does not count: 250 beats the stored 200 (+10), without any restart.
+  auto next = f.bid("u3", 250);
+  ASSERT_EQ(f.st->bids.size(), 1u) << "the auction did not take bids again";
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ((*next)->code, errc::ok);
+  EXPECT_EQ((*next)->current_price, 250);
+  auto s = f.runner->state_json(10);
+  EXPECT_EQ(s["currentPrice"], 250);
+  EXPECT_EQ(s["leadingUser"], "u3");
+}
+
+TEST(AuctionRunnerStore, RefusedWhileTheStoreDoesNotAcceptThenTakenAgain) {
+  fixture f;
+  auto first = f.bid("u1", 200);
+  f.st->finish_bid();
+  f.poll();
+
+  f.st->accept = false;
+  auto refused = f.bid("u2", 300);
+  ASSERT_TRUE(refused->has_value());
+  EXPECT_EQ((*refused)->code, errc::unavailable);
+  EXPECT_EQ((*refused)->current_price, 200);
+  EXPECT_TRUE(f.st->bids.empty()) << "a bid was offered to a store that does not accept";
+
+  f.st->accept = true;
+  auto taken = f.bid("u2", 300);
+  ASSERT_EQ(f.st->bids.size(), 1u);
+  f.st->finish_bid();
+  f.poll();
+  EXPECT_EQ((*taken)->code, errc::ok);
+}
+
+TEST(AuctionRunnerStore, EndIsAnnouncedOnceAndOnlyAfterItIsStored) {
+  store::recovered_auction rec;
+  rec.bids.push_back({1, "u1", 200, 5});
+  rec.bids.push_back({2, "u2", 300, 6});
+  fixture f(/*end_ms=*/10'000, rec);  // the end is due at once
+  f.poll();
+  ASSERT_EQ(f.st->ends.size(), 1u);
+  f.st->finish_end(disk_full);
+  f.poll();
+  EXPECT_TRUE(f.published("auction_end").empty()) << "the end was announced before it was stored";
+
+  // Retried by itself (store_retry 0 in this fixture).
+  f.poll();
+  ASSERT_EQ(f.st->ends.size(), 1u) << "storing the end was not retried";
+  f.st->finish_end();
+  f.poll();
+  auto ends = f.published("auction_end");
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0]["winner"], "u2");
+  EXPECT_EQ(ends[0]["finalPrice"], 300);
+  EXPECT_EQ(f.runner->state_json(0)["winner"], "u2");
+}
