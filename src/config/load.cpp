@@ -44,7 +44,6 @@ constexpr const char* demo_json = R"json({
   "coalesce_ms": 50,
   "countdown_sync_ms": 10000,
   "shutdown_timeout_ms": 5000,
-  "default_topics": ["sale:demo", "auction:demo"],
   "trusted_proxies": ["127.0.0.1", "::1"],
   "sse": { "retry_ms": 3000 },
   "websocket": { "paths": ["/ws", "/"], "ping_ms": 25000 },
@@ -471,10 +470,13 @@ config parse(const std::string& json_text) {
          "an integer of milliseconds between 0 and 60000 (0 = no coalescing)");
   s.positive_ms("countdown_sync_ms", c.countdown_sync_ms);
   s.positive_ms("shutdown_timeout_ms", c.shutdown_timeout_ms);
-  s.string_list("default_topics", c.default_topics);
-  for (std::size_t i = 0; i < c.default_topics.size(); ++i)
-    if (!api::valid_topic(c.default_topics[i]))
-      fail("default_topics[" + std::to_string(i) + "]", "must match [A-Za-z0-9:_.-]{1,128}");
+  if (s.find("default_topics")) {
+    auto& topics = c.default_topics.emplace();
+    s.string_list("default_topics", topics);
+    for (std::size_t i = 0; i < topics.size(); ++i)
+      if (!api::valid_topic(topics[i]))
+        fail("default_topics[" + std::to_string(i) + "]", "must match [A-Za-z0-9:_.-]{1,128}");
+  }
   s.string_list("trusted_proxies", c.trusted_proxies);
   for (std::size_t i = 0; i < c.trusted_proxies.size(); ++i)
     if (!valid_ip(c.trusted_proxies[i]))

@@ -238,7 +238,22 @@ void http_session::handle(request_t&& req) {
   });
 }
 
-errc http_session::resolve(subscription& out, std::string& why) const {
+std::vector<std::string> http_session::bare_topics(bare_client client) const {
+  const auto& cfg = svc_.ctx.cfg;
+  if (cfg.default_topics) return *cfg.default_topics;
+  // As the seed's clients use them: the flash-sale page streams a sale's stock and countdown,
+  // the auction page opens a WebSocket for an auction's init. Giving each only its own kind
+  // keeps an auction's countdown out of a sale page that shows every countdown it receives.
+  std::vector<std::string> topics;
+  if (client == bare_client::websocket) {
+    for (const auto& a : cfg.auctions) topics.push_back("auction:" + a.id);
+  } else {
+    for (const auto& s : cfg.sales) topics.push_back("sale:" + s.id);
+  }
+  return topics;
+}
+
+errc http_session::resolve(subscription& out, std::string& why, bare_client client) const {
   auto id = svc_.ctx.auth.identify(req_);
   if (!id) {
     if (id.error() == errc::bad_user_id) {
@@ -250,7 +265,7 @@ errc http_session::resolve(subscription& out, std::string& why) const {
   }
   out.user_id = id->user_id;
   auto tp = req_.param("topics");
-  out.topics = tp ? api::split_topics(*tp) : svc_.ctx.cfg.default_topics;
+  out.topics = tp ? api::split_topics(*tp) : bare_topics(client);
   if (!out.user_id.empty()) {
     std::string own = "user:" + out.user_id;
     if (std::find(out.topics.begin(), out.topics.end(), own) == out.topics.end())
@@ -289,7 +304,7 @@ void http_session::start_sse() {
     return send_error(errc::unavailable, "server shutting down", true);
   subscription sub;
   std::string why;
-  if (auto e = resolve(sub, why); e != errc::ok) return send_error(e, why);
+  if (auto e = resolve(sub, why, bare_client::event_stream); e != errc::ok) return send_error(e, why);
   std::optional<std::string> last = req_.header("last-event-id");
   if (!last) last = req_.param("lastEventId");
   if (last && last->empty()) last.reset();
@@ -354,7 +369,7 @@ void http_session::start_ws(request_t&& req) {
   } else {
     subscription sub;
     std::string why;
-    auto e = resolve(sub, why);
+    auto e = resolve(sub, why, bare_client::websocket);
     // A malformed userId is a bad request, answered as on every other path (before the upgrade).
     if (e == errc::bad_user_id) return send_error(e, why, true);
     if (sub.too_many_topics) return send_error(e, why, true);
@@ -396,7 +411,7 @@ void http_session::start_ws(request_t&& req) {
 void http_session::start_long_poll() {
   subscription sub;
   std::string why;
-  if (auto e = resolve(sub, why); e != errc::ok) return send_error(e, why);
+  if (auto e = resolve(sub, why, bare_client::event_stream); e != errc::ok) return send_error(e, why);
   std::uint32_t max_ms = svc_.ctx.cfg.limits.max_long_poll_ms;
   std::uint32_t timeout_ms = std::min(kDefaultLongPollMs, max_ms);
   if (auto t = req_.param("timeout")) {

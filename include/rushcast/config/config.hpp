@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,7 +121,10 @@ struct config {
   std::uint32_t coalesce_ms = 50;
   std::uint32_t countdown_sync_ms = 10000;
   std::uint32_t shutdown_timeout_ms = 5000;
-  std::vector<std::string> default_topics;  // topics of a bare /sse-updates
+  // Topics of a connection that names none. Absent (the key not in the file) is not the same as
+  // empty: absent means the seed's defaults, every sale for SSE and long-poll and every auction
+  // for a WebSocket (CONTRACT section 2); a list, even [], is used as it is for all three.
+  std::optional<std::vector<std::string>> default_topics;
   // Peers whose X-Real-IP / X-Forwarded-For name the client (rate and connection limits, logs).
   std::vector<std::string> trusted_proxies{"127.0.0.1", "::1"};
   sse_cfg sse;

@@ -53,8 +53,11 @@ private:
   void start_ws(request_t&& req);
   void start_long_poll();
   void watch_for_hangup(const std::shared_ptr<long_poll>& lp);
+  // Which seed client a bare connection (no topics=) stands for: it decides the default topics.
+  enum class bare_client { event_stream, websocket };
   // errc::ok, or the contract error (401, 403, 400) with a message in why.
-  errc resolve(subscription& out, std::string& why) const;
+  errc resolve(subscription& out, std::string& why, bare_client client) const;
+  std::vector<std::string> bare_topics(bare_client client) const;
   void send_error(errc e, std::string message, bool close = false);
   // The whole write must finish within write_timeout_ms (0: limits.idle_timeout_ms), else the
   // connection is closed.

@@ -72,7 +72,8 @@ TEST(ConfigLoad, EmbeddedDefaultIsTheDemo) {
   EXPECT_EQ(c.auctions[0].end_at, "+10m");
   EXPECT_EQ(c.auctions[0].extend_window_ms, 30000);
   EXPECT_EQ(c.auctions[0].extend_by_ms, 30000);
-  EXPECT_EQ(c.default_topics, (std::vector<std::string>{"sale:demo", "auction:demo"}));
+  // Absent, so a bare SSE stream shows the sale and a bare WebSocket the auction (seed clients).
+  EXPECT_FALSE(c.default_topics.has_value());
   EXPECT_EQ(c.auth.mode, "off");
   EXPECT_EQ(c.auth.publish_key, "demo-publish-key");
   EXPECT_EQ(c.static_dir, "web");
@@ -148,6 +149,18 @@ TEST(ConfigLoad, ReadsEveryNestedSection) {
   EXPECT_DOUBLE_EQ(c.rate_limit.per_user_per_s, 0.5);
   EXPECT_EQ(c.cors.allow_origins, std::vector<std::string>{"https://shop.example"});
   EXPECT_EQ(c.auth.jwt_secret, "s3cret");
+}
+
+TEST(ConfigLoad, DefaultTopicsAbsentIsNotEmpty) {
+  // Absent: the seed's defaults (every sale, every auction); [] explicitly subscribes nothing.
+  EXPECT_FALSE(parse("{}").default_topics.has_value());
+  auto empty = parse(R"({"default_topics": []})").default_topics;
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->empty());
+  auto listed = parse(R"({"default_topics": ["sale:a", "news"]})").default_topics;
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(*listed, (std::vector<std::string>{"sale:a", "news"}));
+  EXPECT_NE(parse_error(R"({"default_topics": null})").find("default_topics"), std::string::npos);
 }
 
 TEST(ConfigLoad, ListenAcceptsHostPortString) {
