@@ -53,7 +53,8 @@ void subscribe_path(fuzz::app& a, const api::request& req, bool long_poll) {
   auto id = a.ctx().auth.identify(req);
   if (!id) return;
   auto tp = req.param("topics");
-  std::vector<std::string> topics = tp ? api::split_topics(*tp) : a.cfg().default_topics;
+  std::vector<std::string> topics =
+      tp ? api::split_topics(*tp) : a.cfg().default_topics.value_or(std::vector<std::string>{});
   if (!id->user_id.empty()) topics.push_back("user:" + id->user_id);
   std::sort(topics.begin(), topics.end());
   topics.erase(std::unique(topics.begin(), topics.end()), topics.end());

@@ -102,7 +102,20 @@ bool wait_history_swept(std::uint16_t port, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RUSHCAST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUSHCAST_ASAN 1
+#endif
+#endif
+
 TEST(TopicMemory, SecondRoundOfFreshUserTopicsReusesTheFirstRoundsMemory) {
+#ifdef RUSHCAST_ASAN
+  // The daemon of this build is sanitized too: ASan quarantines freed memory instead of reusing
+  // it, so RSS says nothing about reuse here. The plain build runs this test.
+  GTEST_SKIP() << "RSS reuse is not measurable under AddressSanitizer (freed memory is quarantined)";
+#endif
   daemon d(aging_overrides());
   // The sale in the base config publishes too; let its start-up settle first.
   std::this_thread::sleep_for(200ms);
