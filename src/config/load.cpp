@@ -397,7 +397,8 @@ json parse_strict(const std::string& text) {
   };
   try {
     return json::parse(text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number out of range (1E500) is an out_of_range from the parser.
     throw config_error(std::string("config: invalid JSON: ") + e.what());
   }
 }

@@ -474,3 +474,10 @@ TEST(ConfigLoad, StorageHeadroomAndCheckpointKeys) {
   EXPECT_NE(parse_error(R"({"storage": {"checkpoint_ms": 0}})").find("storage.checkpoint_ms"),
             std::string::npos);
 }
+
+// Found by the config fuzzer: nlohmann reports a float that overflows as out_of_range, not as a
+// parse error; it must still be a config_error (exit 2), never an escaped exception.
+TEST(ConfigLoad, NumberOutOfRangeIsAConfigError) {
+  EXPECT_NE(parse_error("3E500"), "");
+  EXPECT_NE(parse_error(R"({"limits": {"max_body_bytes": 1E500}})"), "");
+}
