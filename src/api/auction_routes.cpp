@@ -9,6 +9,7 @@
 
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/json_body.hpp"
+#include "rushcast/api/page_json.hpp"
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/auth/authenticator.hpp"
@@ -164,12 +165,18 @@ void on_http_state(context& ctx, const request& req, responder respond) {
     respond(error_response(errc::not_found, "no such auction"));
     return;
   }
-  respond(json_response(it->second->state_json(state_bids)));
+  nlohmann::json j = it->second->state_json(state_bids);
+  add_product(j, ctx.cfg.products, "auction:" + std::string(id));
+  add_viewer(j, ctx.auth, req);
+  respond(json_response(j));
 }
 
 void on_http_list(context& ctx, const request&, responder respond) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& [id, runner] : ctx.engines.auctions) list.push_back(runner->state_json(0));
+  for (const auto& [id, runner] : ctx.engines.auctions) {
+    list.push_back(runner->state_json(0));
+    add_product(list.back(), ctx.cfg.products, "auction:" + id);
+  }
   respond(json_response({{"auctions", std::move(list)}}));
 }
 

@@ -6,6 +6,7 @@
 
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/json_body.hpp"
+#include "rushcast/api/page_json.hpp"
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/auth/authenticator.hpp"
@@ -161,7 +162,12 @@ void on_sales_get(context& ctx, const request& req, responder respond) {
   if (it == ctx.engines.sales.end())
     return respond(error_response(errc::not_found, "no such sale"));
   auto runner = it->second;
-  if (!want_result) return respond(json_response(sale_json(runner->view(), now_ms())));
+  if (!want_result) {
+    nlohmann::json j = sale_json(runner->view(), now_ms());
+    add_product(j, ctx.cfg.products, "sale:" + rest);
+    add_viewer(j, ctx.auth, req);
+    return respond(json_response(j));
+  }
 
   auto acting = ctx.auth.acting_user(req, req.param("userId").value_or(""));
   if (!acting) {
@@ -179,7 +185,10 @@ void on_sales_get(context& ctx, const request& req, responder respond) {
 void on_sales_list(context& ctx, const request&, responder respond) {
   nlohmann::json list = nlohmann::json::array();
   const std::int64_t now = now_ms();
-  for (const auto& [id, runner] : ctx.engines.sales) list.push_back(sale_json(runner->view(), now));
+  for (const auto& [id, runner] : ctx.engines.sales) {
+    list.push_back(sale_json(runner->view(), now));
+    add_product(list.back(), ctx.cfg.products, "sale:" + id);
+  }
   respond(json_response({{"sales", std::move(list)}}));
 }
 

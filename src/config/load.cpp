@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rushcast/api/topics.hpp"
+#include "read_product.hpp"
 
 namespace rushcast::config {
 namespace {
@@ -72,6 +73,10 @@ constexpr const char* demo_json = R"json({
     {
       "id": "demo",
       "name": "Demo flash sale",
+      "description": "Wireless noise-cancelling headphones, 30 h battery. One pair per customer.",
+      "image": "img/demo-headphones.svg",
+      "price": 4999,
+      "currency": "EUR",
       "stock": 100,
       "start_at": "+20s",
       "end_at": "+1h",
@@ -83,6 +88,9 @@ constexpr const char* demo_json = R"json({
     {
       "id": "demo",
       "name": "Vintage watch",
+      "description": "A 1960s automatic wristwatch, serviced, with its original leather strap.",
+      "image": "img/demo-watch.svg",
+      "currency": "EUR",
       "start_price": 10000,
       "min_increment": 500,
       "reserve_price": 20000,
@@ -92,8 +100,7 @@ constexpr const char* demo_json = R"json({
       "extend_by_ms": 30000
     }
   ]
-}
-)json";
+})json";
 
 constexpr std::uint32_t max_ms = 24u * 3600u * 1000u;  // a day: larger timers are typos
 constexpr std::uint64_t max_u32 = std::numeric_limits<std::uint32_t>::max();
@@ -516,6 +523,7 @@ config parse(const std::string& json_text) {
   if (const json* v = s.find("storage")) read_storage(*v, c.storage);
   s.non_empty_string("data_dir", c.data_dir);
   s.string("static_dir", c.static_dir);
+  detail::take_products(j, c.products);  // description, image, price, currency: read_product.cpp
 
   if (const json* v = s.find("sales")) {
     if (!v->is_array()) fail("sales", "must be an array of objects");
@@ -624,6 +632,7 @@ void apply_overrides(config& c, const cli_options& o) {
       fail(flag, "unknown flag (see --help)");
     }
   }
+  detail::check_product_images(c);  // against the final static_dir: read_product.cpp
 }
 
 std::string help_text() {

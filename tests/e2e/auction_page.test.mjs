@@ -58,7 +58,7 @@ test('a bid on one page shows on the other', { timeout: 90000 }, async () => {
   // A bid that is too low is refused on the bidder's page and changes nothing on the other.
   await bidder.fill('#amount', '155');
   await bidder.click('#bid-button');
-  await bidder.waitForFunction(() => document.getElementById('message').textContent.startsWith('Too low'),
+  await bidder.waitForFunction(() => document.getElementById('error').textContent.startsWith('Too low'),
     null, { timeout: 10000 });
   assert.equal((await text(watcher, '#price')).trim(), '150');
 
@@ -109,8 +109,8 @@ test('outbid notice, messages that go away, and a soft-close extension announced
     // bids too often): shown, and gone once the wait is over.
     const r = await daemon.publish('user:alice-c', { retryAfterMs: 1500, scope: 'user' }, 'ratelimit');
     assert.equal(r.status, 200, r.text);
-    await waitText(alice, '#message', 'Slow down: try again in 2 s');
-    await alice.waitForFunction(() => document.getElementById('message').textContent === '',
+    await waitText(alice, '#error', 'Slow down: try again in 2 s');
+    await alice.waitForFunction(() => document.getElementById('error').textContent === '',
       null, { timeout: 10000 });
     assert.deepEqual(alice.errors, []);
     assert.deepEqual(bob.errors, []);

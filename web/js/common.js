@@ -1,5 +1,6 @@
-// rushcast page helpers shared by seckill.html and auction.html: the server-clock offset
-// (GET /time), countdown formatting, and EventSource/WebSocket wrappers that reconnect.
+// rushcast page helpers shared by seckill.html, auction.html and dashboard.html: the server-clock
+// offset (GET /time), time and money formatting, who the visitor is (docs/PAGES.md), the
+// product card, and EventSource/WebSocket wrappers that reconnect.
 // Plain browser JavaScript, no build step: everything hangs off window.rushcast.
 (function () {
   'use strict';
@@ -38,7 +39,8 @@
 
   const pad = (n, w = 2) => String(n).padStart(w, '0');
 
-  // 93784000 -> "1d 02:03:04"; 3723000 -> "01:02:03"; 59000 -> "00:59"; negative -> "00:00".
+  // The one duration format of every page: 93784000 -> "1d 02:03:04"; 3723000 -> "1:02:03";
+  // 59000 -> "00:59"; negative -> "00:00".
   function formatCountdown(ms) {
     const total = Math.max(0, Math.floor(ms / 1000));
     const d = Math.floor(total / 86400);
@@ -46,8 +48,80 @@
     const m = Math.floor((total % 3600) / 60);
     const s = total % 60;
     if (d > 0) return `${d}d ${pad(h)}:${pad(m)}:${pad(s)}`;
-    if (h > 0) return `${pad(h)}:${pad(m)}:${pad(s)}`;
+    if (h > 0) return `${h}:${pad(m)}:${pad(s)}`;
     return `${pad(m)}:${pad(s)}`;
+  }
+
+  // The one clock-time format of every page: local time, 24 hours, "14:03:07".
+  const clockFormat = new Intl.DateTimeFormat(undefined,
+    { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  const formatClock = (ms) => clockFormat.format(new Date(ms));
+
+  // Amounts are integers in the currency's smallest unit, as in the config (docs/CONFIG.md).
+  // With an ISO 4217 currency they show as money, 10000 EUR -> "€100.00" (JPY has no minor unit:
+  // 10000 -> "¥10,000"); without, as a grouped number, "10,000". Returns a function of the
+  // amount ('–' for none) whose .scale converts: major = amount / scale.
+  function amountFormat(currency) {
+    let f = null;
+    if (currency) {
+      try { f = new Intl.NumberFormat(undefined, { style: 'currency', currency }); } catch (e) { f = null; }
+    }
+    const scale = f ? 10 ** f.resolvedOptions().maximumFractionDigits : 1;
+    if (!f) f = new Intl.NumberFormat(undefined);
+    const format = (n) => (n === null || n === undefined || Number.isNaN(Number(n)) ? '–'
+      : f.format(Number(n) / scale));
+    format.scale = scale;
+    return format;
+  }
+
+  // Who the visitor is (docs/PAGES.md). With auth.mode jwt the token comes from the shop's
+  // login: the cookie rushcast_token (sent by the browser itself, HttpOnly is fine), or the
+  // login hook "#token=JWT" on the page URL, kept for this tab in sessionStorage and sent as
+  // token= / Authorization: Bearer. The server says which mode it runs and whose token it
+  // accepted in the info reply ("auth", "viewer"); the page never decodes a token itself.
+  const TOKEN_KEY = 'rushcast.token';
+  function hookToken() {
+    const h = new URLSearchParams(location.hash.slice(1));
+    const t = h.get('token');
+    if (t) {
+      try { sessionStorage.setItem(TOKEN_KEY, t); } catch (e) { /* storage disabled */ }
+      h.delete('token');
+      const rest = h.toString();
+      history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+      return t;
+    }
+    try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
+  }
+  const token = hookToken();
+  // Adds token= to a stream URL when the login hook gave one (a cookie needs nothing).
+  function withToken(url) {
+    if (!token) return url;
+    return url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+  }
+  const authHeaders = () => (token ? { Authorization: `Bearer ${token}` } : {});
+
+  // Fills the product card (#product: .name, img, .description, .list-price) from an info reply.
+  function showProduct(info, money) {
+    const card = document.getElementById('product');
+    if (!card) return;
+    const img = card.querySelector('img');
+    if (info.image) {
+      img.src = info.image;
+      img.alt = info.name || '';
+      img.hidden = false;
+      card.classList.remove('no-image');
+    } else {
+      img.hidden = true;
+      card.classList.add('no-image');
+    }
+    const d = card.querySelector('.description');
+    d.textContent = info.description || '';
+    d.hidden = !info.description;
+    const p = card.querySelector('.list-price');
+    if (p) {
+      p.textContent = typeof info.price === 'number' ? money(info.price) : '';
+      p.hidden = typeof info.price !== 'number';
+    }
   }
 
   // An EventSource that comes back after the browser gives up (readyState CLOSED, e.g. a
@@ -113,9 +187,10 @@
       ws.onclose = (ev) => {
         if (closed) return;
         // 4001/4003: the server refuses this client; retrying would not help.
-        if (ev.code === 4001 || ev.code === 4003) { state('refused'); return; }
-        state('reconnecting');
-        timer = setTimeout(open, delay);
+        if (ev.code === 4001 || ev.code === 4003) { state('refused', ev.code); return; }
+        state('reconnecting', ev.code);
+        // Jitter, so that a restarted server is not hit by every page at the same moment.
+        timer = setTimeout(open, delay + Math.random() * delay);
         delay = Math.min(delay * 2, 15000);
       };
     };
@@ -153,7 +228,7 @@
   async function postJson(path, body) {
     const r = await fetch(path, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...authHeaders() },
       body: JSON.stringify(body),
     });
     let j = {};
@@ -162,13 +237,14 @@
   }
 
   async function getJson(path) {
-    const r = await fetch(path, { cache: 'no-store' });
+    const r = await fetch(path, { cache: 'no-store', headers: authHeaders() });
     let j = {};
     try { j = await r.json(); } catch (e) { /* ignore */ }
     return { status: r.status, body: j };
   }
 
   window.rushcast = {
-    clock, formatCountdown, eventStream, socket, randomUserId, stickyUserId, postJson, getJson,
+    clock, formatCountdown, formatClock, amountFormat, withToken, showProduct, eventStream, socket,
+    randomUserId, stickyUserId, postJson, getJson,
   };
 })();

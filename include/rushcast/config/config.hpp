@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,6 +113,17 @@ struct auction_cfg {
   std::int64_t extend_by_ms = 0;
 };
 
+// What the pages show about the thing a sale sells or an auction auctions (docs/CONFIG.md,
+// "Products"). Optional, read apart from the engines' keys (src/config/read_product.cpp); the
+// engines never see it, the sale and auction info endpoints return it.
+struct product_cfg {
+  std::string description;      // plain text, at most 2000 bytes
+  std::string image;            // an http(s) URL, or the path of a file under static_dir
+  // In the currency's smallest unit, like every amount (4999 = 49.99 EUR); requires currency.
+  std::optional<std::int64_t> price;
+  std::string currency;         // ISO 4217 code, e.g. "EUR"
+};
+
 struct config {
   listen_cfg listen;
   unsigned threads = 0;  // 0 = number of cores
@@ -138,6 +150,8 @@ struct config {
   std::string static_dir = "web";
   std::vector<sale_cfg> sales;
   std::vector<auction_cfg> auctions;
+  // Product fields by topic: "sale:ID" and "auction:ID" (a sale and an auction may share an id).
+  std::map<std::string, product_cfg> products;
 };
 
 }  // namespace rushcast::config
