@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rushcast/api/topics.hpp"
+#include "rushcast/core/ids.hpp"
 
 namespace rushcast::config {
 namespace {
@@ -475,7 +475,7 @@ config parse(const std::string& json_text) {
     auto& topics = c.default_topics.emplace();
     s.string_list("default_topics", topics);
     for (std::size_t i = 0; i < topics.size(); ++i)
-      if (!api::valid_topic(topics[i]))
+      if (!core::valid_topic(topics[i]))
         fail("default_topics[" + std::to_string(i) + "]", "must match [A-Za-z0-9:_.-]{1,128}");
   }
   s.string_list("trusted_proxies", c.trusted_proxies);
