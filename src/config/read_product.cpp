@@ -1,7 +1,7 @@
 // Owns the product fields of sales and auctions: what the pages show about the thing sold.
-// Used by load.cpp (take_products before the sale and auction readers, check_product_images
-// after the command-line overrides).
-#include "read_product.hpp"
+// Used by config/load (take_products, before the sale and auction readers) and config/cli
+// (check_product_images, after the command-line overrides).
+#include "rushcast/config/read_product.hpp"
 
 #include <algorithm>
 #include <filesystem>

@@ -1,5 +1,6 @@
-// Internal to config/: the product fields of sales and auctions (description, image, price,
-// currency), read apart from the engines' keys. Used by load.cpp only.
+// Owns reading the product fields of sales and auctions (description, image, price, currency),
+// apart from the engines' keys. Used by config/load (take_products) and config/cli
+// (check_product_images, after --static-dir).
 #pragma once
 
 #include <map>
