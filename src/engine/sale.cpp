@@ -60,7 +60,8 @@ buyer_filter::buyer_filter(std::size_t bits)
     : words_(std::max<std::size_t>(1, (std::min(bits, max_bits) + 63) / 64), 0) {}
 
 std::size_t buyer_filter::bits_for(std::int64_t stock, std::int64_t per_user_limit) noexcept {
-  const std::int64_t buyers = std::max<std::int64_t>(1, stock) * std::max<std::int64_t>(1, per_user_limit);
+  const std::int64_t buyers =
+      std::max<std::int64_t>(1, stock) * std::max<std::int64_t>(1, per_user_limit);
   const std::int64_t cap = static_cast<std::int64_t>(max_bits) / 10;
   return static_cast<std::size_t>(std::max<std::int64_t>(64, std::min(buyers, cap) * 10));
 }
@@ -90,7 +91,7 @@ sale::sale(sale_params p, clock_fn clock, finished_lookup finished)
     : p_(std::move(p)),
       clock_(std::move(clock)),
       finished_(std::move(finished)),
-      filter_(buyer_filter::bits_for(p_.stock_total, p_.per_user_limit < 1 ? 1 : p_.per_user_limit)) {
+      filter_(buyer_filter::bits_for(p_.stock_total, p_.per_user_limit)) {
   if (p_.per_user_limit < 1) p_.per_user_limit = 1;
 }
 

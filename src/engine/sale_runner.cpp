@@ -89,7 +89,8 @@ void sale_runner::recover(const store::recovered_sale& r) {
     rs.tail.push_back({a.position, a.user_id, a.user_seq, a.done, a.ts_ms});
   sale_.recover(std::move(rs));
   // Every stored buyer goes into the filter, so that a finished one is looked up in the store.
-  if (r.admitted > 0) store_->for_each_buyer(id_, [this](std::string_view u) { sale_.note_buyer(u); });
+  if (r.admitted > 0)
+    store_->for_each_buyer(id_, [this](std::string_view u) { sale_.note_buyer(u); });
   refresh_view();
   if (r.admitted > 0)
     spdlog::info("sale {}: recovered {} admission(s), {} sold, {} waiting", id_, r.admitted,
