@@ -3,7 +3,7 @@
 // live window, finished buyers answered from a stand-in for the store.
 #include <gtest/gtest.h>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/engine/sale.hpp"
 
 using namespace rushcast;
