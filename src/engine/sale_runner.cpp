@@ -166,6 +166,9 @@ void sale_runner::refresh_view() {
   const std::string labels = "sale=\"" + id_ + "\"";
   metrics_.set_gauge("rushcast_sale_stock", labels, v.stock);
   metrics_.set_gauge("rushcast_sale_queued", labels, v.queued);
+  // Admissions held in memory (the window after the head): follows the queue, not the buyers.
+  metrics_.set_gauge("rushcast_sale_in_memory", labels,
+                     static_cast<std::int64_t>(sale_.window_size()));
 }
 
 void sale_runner::publish_countdown() {

@@ -241,6 +241,12 @@ TEST(SaleSeckill, FinishedBuyerIsAnsweredAfterManyLaterBuyersAndARestart) {
     ASSERT_EQ(bad.load(), 0);
   }
   ASSERT_EQ(wait_drained(d.port(), "big", 30s).at("head"), later + 1);
+  // Worked off, so none of them is held in memory any more (they were, all, before issue 17).
+  auto m = http(d.port(), "GET", "/metrics").body;
+  const std::string gauge = "\nrushcast_sale_in_memory{sale=\"big\"} ";
+  auto at = m.find(gauge);
+  ASSERT_NE(at, std::string::npos) << m;
+  EXPECT_EQ(std::stol(m.substr(at + gauge.size())), 0) << "finished admissions kept in memory";
 
   auto check = [&](const char* when) {
     auto r = result_of(d.port(), "big", "first");
