@@ -25,44 +25,6 @@ bool is_json_media_type(std::string_view content_type) {
 
 }  // namespace
 
-bool json_depth_within(std::string_view text, std::size_t max_depth) noexcept {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '[':
-      case '{':
-        if (++depth > max_depth) return false;
-        break;
-      case ']':
-      case '}':
-        // Unbalanced closers are the parser's to refuse; only the nesting matters here.
-        if (depth > 0) --depth;
-        break;
-      default: break;
-    }
-  }
-  return true;
-}
-
-boost::system::result<nlohmann::json> parse_client_json(std::string_view text) {
-  // Before the parser: nlohmann builds, copies, dumps and compares values recursively, so a
-  // deep document must never become a value at all.
-  if (!json_depth_within(text)) return make_error_code(errc::bad_json);
-  // No exceptions on the request path: a discarded value marks malformed input.
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return make_error_code(errc::bad_json);
-  return j;
-}
-
 boost::system::result<nlohmann::json> parse_json_body(const request& req) {
   auto ct = req.header("content-type");
   if (!ct || !is_json_media_type(*ct)) return make_error_code(errc::unsupported_media_type);
@@ -92,17 +54,6 @@ response rate_limited_response(std::uint32_t retry_after_ms, std::string_view sc
 void add_retry_after(response& r, std::uint32_t retry_after_ms) {
   std::uint32_t seconds = std::max<std::uint32_t>(1, (retry_after_ms + 999) / 1000);
   r.headers.emplace_back("Retry-After", std::to_string(seconds));
-}
-
-errc check_user_id(std::string_view user_id) {
-  if (user_id.empty()) return errc::missing_user_id;
-  if (user_id.size() > max_user_id_bytes) return errc::bad_user_id;
-  for (char c : user_id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '@' || c == ':' || c == '-';
-    if (!ok) return errc::bad_user_id;
-  }
-  return errc::ok;
 }
 
 std::string_view user_id_error_message(errc e) noexcept {

@@ -14,22 +14,11 @@ bool name_char(char c) {
          c == '_' || c == '.' || c == '-';
 }
 
-// Topics also take ':' (namespaces) and '@', so that every user id check_user_id admits makes a
-// valid "user:<id>" (alice@example.com may buy and then read her result).
-bool topic_char(char c) { return name_char(c) || c == ':' || c == '@'; }
-
 // Namespaces whose events only the engines publish: a backend forging "stock" on sale:demo or
 // "auction_end" on auction:X would contradict the engines' state.
 constexpr std::string_view engine_prefixes[] = {"sale:", "auction:", "sys:"};
 
 }  // namespace
-
-bool valid_topic(std::string_view topic) {
-  if (topic.empty() || topic.size() > 128) return false;
-  for (char c : topic)
-    if (!topic_char(c)) return false;
-  return true;
-}
 
 bool valid_event_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;

@@ -7,8 +7,8 @@
 
 #include <openssl/crypto.h>
 
-#include "rushcast/api/errc.hpp"
-#include "rushcast/api/json_body.hpp"
+#include "rushcast/core/errc.hpp"
+#include "rushcast/core/ids.hpp"
 
 namespace rushcast::auth {
 namespace {
@@ -53,6 +53,13 @@ std::optional<std::string> cookie(const std::optional<std::string>& header,
   return std::nullopt;
 }
 
+std::optional<std::string> lookup(const request_view::string_map* map, std::string_view key) {
+  if (!map) return std::nullopt;
+  auto it = map->find(std::string(key));
+  if (it == map->end()) return std::nullopt;
+  return it->second;
+}
+
 std::int64_t now_s() {
   using namespace std::chrono;
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
@@ -60,14 +67,22 @@ std::int64_t now_s() {
 
 }  // namespace
 
+std::optional<std::string> request_view::param(std::string_view name) const {
+  return lookup(query, name);
+}
+
+std::optional<std::string> request_view::header(std::string_view lower_name) const {
+  return lookup(headers, lower_name);
+}
+
 authenticator::authenticator(const config::auth_cfg& cfg)
     : cfg_(cfg), jwt_on_(cfg.mode == "jwt") {}
 
-boost::system::result<identity> authenticator::identify(const api::request& req) const {
+boost::system::result<identity> authenticator::identify(request_view req) const {
   if (!jwt_on_) {
     auto user = req.param("userId");
     if (!user || user->empty()) return identity{};
-    if (api::check_user_id(*user) != errc::ok) return make_error_code(errc::bad_user_id);
+    if (core::check_user_id(*user) != errc::ok) return make_error_code(errc::bad_user_id);
     return identity{*user, false};
   }
   std::optional<std::string> token = req.param("token");
@@ -82,10 +97,10 @@ boost::system::result<identity> authenticator::identify(const api::request& req)
   return identity{std::move(*sub), true};
 }
 
-boost::system::result<std::string> authenticator::acting_user(const api::request& req,
+boost::system::result<std::string> authenticator::acting_user(request_view req,
                                                                std::string_view body_user_id) const {
   if (!jwt_on_) {
-    if (errc e = api::check_user_id(body_user_id); e != errc::ok) return make_error_code(e);
+    if (errc e = core::check_user_id(body_user_id); e != errc::ok) return make_error_code(e);
     return std::string(body_user_id);
   }
   auto id = identify(req);
@@ -94,7 +109,7 @@ boost::system::result<std::string> authenticator::acting_user(const api::request
   return std::move(id->user_id);
 }
 
-bool authenticator::check_publish_key(const api::request& req) const {
+bool authenticator::check_publish_key(request_view req) const {
   if (cfg_.publish_key.empty()) return false;
   auto authz = req.header("authorization");  // keep the string alive for bearer()'s view
   auto key = bearer(authz);

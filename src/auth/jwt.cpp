@@ -8,9 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "rushcast/api/errc.hpp"
-#include "rushcast/api/json_body.hpp"
 #include "rushcast/auth/authenticator.hpp"
+#include "rushcast/core/client_json.hpp"
+#include "rushcast/core/errc.hpp"
+#include "rushcast/core/ids.hpp"
 
 namespace rushcast::auth {
 namespace {
@@ -97,7 +98,7 @@ boost::system::result<std::string> verify_hs256(std::string_view token, std::str
     return bad();
 
   // Depth-checked like any client JSON: the header is read before the signature is checked.
-  auto header_parsed = api::parse_client_json(header_raw);
+  auto header_parsed = core::parse_client_json(header_raw);
   if (!header_parsed) return bad();
   const nlohmann::json& header = *header_parsed;
   // The algorithm is fixed by the server, never chosen by the token ("none" is refused here).
@@ -109,7 +110,7 @@ boost::system::result<std::string> verify_hs256(std::string_view token, std::str
       CRYPTO_memcmp(sig.data(), expected.data(), expected.size()) != 0)
     return bad();
 
-  auto claims_parsed = api::parse_client_json(payload_raw);
+  auto claims_parsed = core::parse_client_json(payload_raw);
   if (!claims_parsed) return bad();
   const nlohmann::json& claims = *claims_parsed;
   // A token without "exp" would be valid forever: a leaked one could never be retired.
@@ -123,7 +124,7 @@ boost::system::result<std::string> verify_hs256(std::string_view token, std::str
   auto sub = claims.find("sub");
   if (sub == claims.end() || !sub->is_string()) return bad();
   std::string user = sub->get<std::string>();
-  if (api::check_user_id(user) != errc::ok) return bad();
+  if (core::check_user_id(user) != errc::ok) return bad();
   return user;
 }
 

@@ -7,7 +7,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "rushcast/api/topics.hpp"
+#include "rushcast/core/ids.hpp"
 
 namespace rushcast::config::detail {
 namespace {
@@ -191,7 +191,7 @@ void read_default_topics(section& s, std::optional<std::vector<std::string>>& ou
   auto& topics = out.emplace();
   s.string_list("default_topics", topics);
   for (std::size_t i = 0; i < topics.size(); ++i)
-    if (!api::valid_topic(topics[i]))
+    if (!core::valid_topic(topics[i]))
       fail("default_topics[" + std::to_string(i) + "]", "must match [A-Za-z0-9:_.-]{1,128}");
 }
 

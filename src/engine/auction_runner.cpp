@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/core/clock.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -19,11 +20,6 @@
 
 namespace rushcast::engine {
 namespace {
-
-std::int64_t system_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -82,7 +78,7 @@ auction_runner::auction_runner(boost::asio::any_io_executor executor, hub::hub& 
       name_(std::move(name)),
       rules_(rules),
       opt_(opt),
-      clock_(clock ? std::move(clock) : auction::clock_fn(system_now_ms)),
+      clock_(clock ? std::move(clock) : auction::clock_fn(core::now_ms)),
       hub_(h),
       metrics_(m),
       store_(std::move(store)),

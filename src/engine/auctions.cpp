@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rushcast/core/clock.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/config/load.hpp"
 #include "rushcast/engine/auction_runner.hpp"
@@ -15,11 +16,6 @@
 
 namespace rushcast::engine {
 namespace {
-
-std::int64_t system_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // A relative time ("+30s") keeps the value stored on the first start; an absolute one follows
 // the file, so an operator can move an auction by editing its config.
@@ -34,7 +30,7 @@ std::int64_t resolve(const std::string& value, std::optional<std::int64_t> store
 void start_auctions(registry& reg, const engine_deps& deps) {
   if (deps.cfg.auctions.empty()) return;
   auto store = std::make_shared<store::sqlite_auction_store>(deps.db);
-  const std::int64_t now = system_now_ms();
+  const std::int64_t now = core::now_ms();
   for (std::size_t i = 0; i < deps.cfg.auctions.size(); ++i) {
     const config::auction_cfg& a = deps.cfg.auctions[i];
     const std::string key = "auctions[" + std::to_string(i) + "]";

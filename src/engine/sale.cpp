@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 
 namespace rushcast::engine {
 

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "rushcast/api/context.hpp"
+#include "rushcast/core/clock.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/config/load.hpp"
 #include "rushcast/engine/engines.hpp"
@@ -30,7 +30,7 @@ std::int64_t pick_time(const std::string& value, std::optional<std::int64_t> sto
 void start_sales(registry& reg, const engine_deps& deps) {
   if (deps.cfg.sales.empty()) return;
   auto st = std::make_shared<store::sqlite_sale_store>(deps.db);
-  const std::int64_t now = api::now_ms();
+  const std::int64_t now = core::now_ms();
   for (std::size_t i = 0; i < deps.cfg.sales.size(); ++i) {
     const auto& sc = deps.cfg.sales[i];
     const std::string key = "sales[" + std::to_string(i) + "]";
@@ -57,7 +57,7 @@ void start_sales(registry& reg, const engine_deps& deps) {
     opt.countdown_sync = std::chrono::milliseconds(deps.cfg.countdown_sync_ms);
     opt.max_in_flight = std::max<std::size_t>(64, 2 * deps.cfg.storage.group_commit_max);
     auto runner = std::make_shared<sale_runner>(deps.executor, deps.hub, deps.metrics, st,
-                                                std::move(p), opt, [] { return api::now_ms(); });
+                                                std::move(p), opt, [] { return core::now_ms(); });
     runner->recover(rec);
     runner->run();
     if (reg.default_sale.empty()) reg.default_sale = sc.id;

@@ -72,7 +72,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/hub/history.hpp"
 #include "rushcast/hub/topic_index.hpp"
 #include "rushcast/obs/metrics.hpp"

@@ -24,7 +24,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/obs/log_limiter.hpp"
 
 namespace rushcast::store {

@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
 #include "rushcast/store/sqlite_stmt.hpp"
 

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/http_types.hpp"
 #include "rushcast/auth/authenticator.hpp"
 
 using namespace rushcast;

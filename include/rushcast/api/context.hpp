@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "rushcast/core/clock.hpp"
+
 namespace rushcast {
 namespace config { struct config; }
 namespace hub { class hub; class presence; }
@@ -31,7 +33,7 @@ struct context {
   const store::store_health* store = nullptr;
 };
 
-// Epoch milliseconds of the server clock; the one clock every "serverTime" comes from.
-std::int64_t now_ms();
+// The server clock lives in core/clock.hpp; handlers name it unqualified inside api.
+using core::now_ms;
 
 }  // namespace rushcast::api

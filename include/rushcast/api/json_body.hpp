@@ -12,21 +12,18 @@
 
 #include "rushcast/api/errc.hpp"
 #include "rushcast/api/http_types.hpp"
+#include "rushcast/core/client_json.hpp"
+#include "rushcast/core/ids.hpp"
 
 namespace rushcast::api {
 
-// Client JSON nests at most this deep ({} and [] each count one level). Fixed, not a config
-// key: nlohmann's dump and copy recurse, so raising it far would let a client crash a thread.
-inline constexpr std::size_t max_json_depth = 64;
-
-// True when text nests '[' and '{' (outside strings) at most max_depth deep. One pass, no
-// recursion and no allocation; says nothing else about validity (the parser decides that).
-bool json_depth_within(std::string_view text, std::size_t max_depth = max_json_depth) noexcept;
-
-// Parses client bytes as one JSON object: too deep (json_depth_within is checked before anything
-// recursive runs), malformed or not an object -> errc::bad_json. The one entry point for JSON
-// from outside: HTTP bodies, WebSocket messages, JWT header and claims.
-boost::system::result<nlohmann::json> parse_client_json(std::string_view text);
+// The depth-checked client JSON parse and the user id rule live in core/; handlers name them
+// unqualified inside api.
+using core::json_depth_within;
+using core::max_json_depth;
+using core::parse_client_json;
+using core::check_user_id;
+using core::max_user_id_bytes;
 
 // Parses req.body as one JSON object. A Content-Type other than application/json (parameters
 // such as ";charset=utf-8" allowed), or none at all -> errc::unsupported_media_type (415), so
@@ -50,11 +47,6 @@ inline constexpr std::uint32_t store_retry_after_ms = 1000;
 // Adds Retry-After in whole seconds (rounded up, at least 1).
 void add_retry_after(response& r, std::uint32_t retry_after_ms);
 
-// The one rule for user ids, wherever they come from (body, query, WebSocket message, JWT sub):
-// empty -> missing_user_id; more than max_user_id_bytes or a byte outside [A-Za-z0-9_.@:-] ->
-// bad_user_id. Every id it admits makes a valid "user:<id>" topic.
-inline constexpr std::size_t max_user_id_bytes = 120;  // "user:" + 120 <= the 128-byte topic limit
-errc check_user_id(std::string_view user_id);
 // The message for a user id that could not be used: missing_user_id, bad_user_id, unauthorized.
 std::string_view user_id_error_message(errc e) noexcept;
 

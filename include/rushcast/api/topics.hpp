@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "rushcast/api/errc.hpp"
+#include "rushcast/core/ids.hpp"
 
 namespace rushcast::api {
 
@@ -18,7 +19,7 @@ errc check_client_publish(std::string_view topic);
 // The publish key (POST /api/publish) writes free topics, "chat:" and "user:U"; the engines'
 // namespaces "sale:", "auction:" and "sys:" -> errc::forbidden_topic; bad syntax -> bad_request.
 errc check_backend_publish(std::string_view topic);
-bool valid_topic(std::string_view topic);
+using core::valid_topic;  // the syntax rule lives in core/ids.hpp
 // Event names a publisher may choose: 1..64 bytes of [A-Za-z0-9_.-].
 bool valid_event_name(std::string_view name);
 // "a,b" -> {"a","b"}; empty entries dropped.

@@ -2,16 +2,39 @@
 // publish key. Used by sessions at connect, by api handlers, and by ws_protocol.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/system/result.hpp>
 
-#include "rushcast/api/http_types.hpp"
 #include "rushcast/config/config.hpp"
 
 namespace rushcast::auth {
+
+// What auth reads of a request: its decoded query parameters and its headers (lower-case names).
+// Built from anything that has both as maps (api::request does), so that auth knows no HTTP
+// types; the maps must outlive the view.
+struct request_view {
+  using string_map = std::map<std::string, std::string>;
+  const string_map* query = nullptr;
+  const string_map* headers = nullptr;
+
+  request_view() = default;
+  request_view(const string_map& q, const string_map& h) : query(&q), headers(&h) {}
+  template <class Request>
+    requires requires(const Request& r) {
+      { r.query } -> std::convertible_to<const string_map&>;
+      { r.headers } -> std::convertible_to<const string_map&>;
+    }
+  request_view(const Request& r) : query(&r.query), headers(&r.headers) {}  // NOLINT: implicit
+
+  std::optional<std::string> param(std::string_view name) const;
+  std::optional<std::string> header(std::string_view lower_name) const;
+};
 
 struct identity {
   std::string user_id;  // empty = anonymous
@@ -25,12 +48,12 @@ public:
   // Mode off: userId from the query ("userId") or empty. Mode jwt: the token from "token"
   // query, "Authorization: Bearer", or cookie "rushcast_token"; no token = anonymous,
   // a bad/expired token = errc::unauthorized.
-  boost::system::result<identity> identify(const api::request& req) const;
+  boost::system::result<identity> identify(request_view req) const;
   // The user a JSON body may name: with auth off body_user_id wins; with jwt the token's sub.
-  boost::system::result<std::string> acting_user(const api::request& req,
+  boost::system::result<std::string> acting_user(request_view req,
                                                   std::string_view body_user_id) const;
   // "Authorization: Bearer <publish_key>"; false when publish_key is empty.
-  bool check_publish_key(const api::request& req) const;
+  bool check_publish_key(request_view req) const;
 
 private:
   config::auth_cfg cfg_;
@@ -38,7 +61,7 @@ private:
 };
 
 // Pure HS256 JWT. Returns the "sub" claim when signature and alg are good, "exp" is present and
-// in the future, "nbf" (if present) is not, and sub passes api::check_user_id.
+// in the future, "nbf" (if present) is not, and sub passes core::check_user_id.
 boost::system::result<std::string> verify_hs256(std::string_view token, std::string_view secret,
                                                 std::int64_t now_s);
 // Signs claims_json (a JSON object) with HS256; used by tests and the token tool.

@@ -13,7 +13,7 @@
 
 #include <boost/system/result.hpp>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 
 namespace rushcast::engine {
 

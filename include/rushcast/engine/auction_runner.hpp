@@ -14,7 +14,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/engine/auction.hpp"
 #include "rushcast/obs/log_limiter.hpp"
 

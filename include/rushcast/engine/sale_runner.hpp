@@ -15,7 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/engine/sale.hpp"
 #include "rushcast/obs/log_limiter.hpp"
 

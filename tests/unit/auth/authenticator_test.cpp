@@ -1,7 +1,8 @@
 // Who a request is: userId with auth off, token sources with auth on, the publish key.
 #include <gtest/gtest.h>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
+#include "rushcast/api/http_types.hpp"
 #include "rushcast/auth/authenticator.hpp"
 
 using namespace rushcast;

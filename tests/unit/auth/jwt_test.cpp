@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/auth/authenticator.hpp"
 
 using rushcast::auth::sign_hs256;

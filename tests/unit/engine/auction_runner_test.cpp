@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../hub/recording_subscriber.hpp"
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/engine/auction_runner.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"

@@ -2,7 +2,7 @@
 // queueing, duplicates, per-user limit, processing order and recovery.
 #include <gtest/gtest.h>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/engine/sale.hpp"
 
 using namespace rushcast;

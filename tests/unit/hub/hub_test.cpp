@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recording_subscriber.hpp"
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/obs/metrics.hpp"
 
 using namespace rushcast::hub;

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
 #include "rushcast/store/sqlite_sale_store.hpp"
 #include "temp_dir.hpp"

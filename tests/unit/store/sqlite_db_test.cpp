@@ -12,7 +12,7 @@
 #include <set>
 #include <vector>
 
-#include "rushcast/api/errc.hpp"
+#include "rushcast/core/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
 #include "temp_dir.hpp"
 
