@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/core_routes.hpp"
 #include "rushcast/api/router.hpp"
 #include "test_context.hpp"
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/core_ws.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "test_context.hpp"
 
