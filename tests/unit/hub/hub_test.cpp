@@ -258,7 +258,7 @@ TEST(Hub, ResyncComesWithSnapshotAndNoReplay) {
   ASSERT_EQ(r.snapshot.size(), 2u);
   EXPECT_EQ(r.snapshot[0]->name, "stock");
   EXPECT_EQ(r.snapshot[0]->seq, 0u);
-  EXPECT_EQ(r.snapshot[0]->ws_payload, R"({"type":"stock","topic":"sale:1","stock":3})");
+  EXPECT_EQ(r.snapshot[0]->ws_payload(), R"({"type":"stock","topic":"sale:1","stock":3})");
   EXPECT_EQ(r.snapshot[1]->name, "countdown");
 
   auto other = std::make_shared<recording_subscriber>();
@@ -306,9 +306,9 @@ TEST(Hub, SnapshotPrefixServesAFamilyExactWins) {
   auto r = s.h->subscribe(sub, {"chat:a", "chat:vip:b", "chat:special", "sale:x"}, std::nullopt,
                           transport::websocket);
   ASSERT_EQ(r.snapshot.size(), 3u);
-  EXPECT_EQ(r.snapshot[0]->ws_payload, R"({"type":"room_state","topic":"chat:a","room":"chat:a"})");
+  EXPECT_EQ(r.snapshot[0]->ws_payload(), R"({"type":"room_state","topic":"chat:a","room":"chat:a"})");
   EXPECT_EQ(r.snapshot[1]->name, "vip_state");
-  EXPECT_EQ(r.snapshot[2]->ws_payload, R"({"type":"special","topic":"chat:special","ws":true})");
+  EXPECT_EQ(r.snapshot[2]->ws_payload(), R"({"type":"special","topic":"chat:special","ws":true})");
 }
 
 TEST(Hub, HistorySinceServesLongPoll) {
@@ -379,7 +379,7 @@ TEST(Hub, ConcurrentPublishersAndShardThreadsKeepOneOrderWithoutLossOrDuplicate)
   // Each publisher's events keep that publisher's order.
   int next[2] = {0, 0};
   for (auto& f : subs[0]->got) {
-    auto j = nlohmann::json::parse(f->ws_payload);
+    auto j = nlohmann::json::parse(f->ws_payload());
     int p = j["p"];
     ASSERT_EQ(j["i"], next[p]++);
   }
