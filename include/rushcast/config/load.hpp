@@ -4,9 +4,10 @@
 
 #include <stdexcept>
 #include <string>
-#include <vector>
 
+#include "rushcast/config/cli.hpp"
 #include "rushcast/config/config.hpp"
+#include "rushcast/config/time.hpp"
 
 namespace rushcast::config {
 
@@ -23,25 +24,5 @@ config load_file(const std::string& path);
 // The built-in demo configuration (used when --config is not given): one sale "demo",
 // one auction "demo", default topics "sale:demo,auction:demo".
 config embedded_default();
-
-struct cli_options {
-  std::string config_path;  // empty = embedded default
-  bool check_config = false;
-  bool show_version = false;
-  bool show_help = false;
-  std::string port_file;    // write the bound port here once listening (tests)
-  // overrides, applied after the file: --listen HOST:PORT, --log-level L, --data-dir D,
-  // --threads N, --static-dir D
-  std::vector<std::pair<std::string, std::string>> overrides;
-};
-// Throws config_error on an unknown flag or a missing value.
-cli_options parse_cli(int argc, char** argv);
-void apply_overrides(config& c, const cli_options& o);
-std::string help_text();
-
-// Resolves "+30s"/"+5m"/"+2h"/"+1d" against now_ms, or ISO-8601 UTC
-// ("2026-11-25T20:00:00Z", optional .mmm); throws config_error naming key.
-std::int64_t resolve_time(const std::string& value, std::int64_t now_ms, const std::string& key);
-bool is_relative_time(const std::string& value);
 
 }  // namespace rushcast::config
