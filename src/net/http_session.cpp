@@ -195,7 +195,6 @@ std::string forwarded_client(const api::request& r) {
 void http_session::handle(request_t&& req) {
   busy_ = true;
   keep_alive_ = req.keep_alive() && !svc_.draining.load();
-  svc_.ctx.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
 
   req_ = api::request{};
   req_.method = std::string(req.method_string());
