@@ -170,6 +170,10 @@ void on_sales_get(context& ctx, const request& req, responder respond) {
   }
   runner->result_for(*acting, [respond = std::move(respond),
                                id = runner->id()](engine::user_answer a) {
+    // A finished buyer's answer is read from the store; it could not be read just now.
+    if (a.status == engine::user_answer::unavailable)
+      return respond(error_response(errc::unavailable,
+                                    "the result cannot be read right now; try again shortly"));
     nlohmann::json j = answer_json(a);
     j["saleId"] = id;
     respond(json_response(j));

@@ -58,7 +58,16 @@ sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metri
       store_(std::move(st)),
       opt_(opt),
       clock_(clock),
-      sale_(std::move(params), clock),
+      sale_(std::move(params), clock,
+            // Finished buyers are read from the store on the strand: see
+            // store::sale_store::finished_for for why that is safe and cheap.
+            [st = store_, id = id_](std::string_view user, std::int64_t up_to)
+                -> boost::system::result<finished_buyer> {
+              auto f = st->finished_for(id, user, up_to);
+              if (!f) return f.error();
+              return finished_buyer{f->count, f->latest_position, f->latest_seq,
+                                    std::move(f->latest_order_id)};
+            }),
       coalescer_(std::make_unique<hub::coalescer>(strand_, h, opt.coalesce)),
       phase_timer_(strand_),
       sync_timer_(strand_),
@@ -71,15 +80,21 @@ sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metri
 sale_runner::~sale_runner() = default;
 
 void sale_runner::recover(const store::recovered_sale& r) {
-  std::vector<recovered_admission> list;
-  list.reserve(r.admissions.size());
+  recovered_state rs;
+  rs.admitted = r.admitted;
+  rs.done = r.done;
+  rs.last_position = r.last_position;
+  rs.tail.reserve(r.admissions.size());
   for (const auto& a : r.admissions)
-    list.push_back({a.position, a.user_id, a.user_seq, a.done, a.ts_ms});
-  sale_.recover(std::move(list));
+    rs.tail.push_back({a.position, a.user_id, a.user_seq, a.done, a.ts_ms});
+  sale_.recover(std::move(rs));
+  // Every stored buyer goes into the filter, so that a finished one is looked up in the store.
+  if (r.admitted > 0)
+    store_->for_each_buyer(id_, [this](std::string_view u) { sale_.note_buyer(u); });
   refresh_view();
-  if (!r.admissions.empty())
-    spdlog::info("sale {}: recovered {} admission(s), {} sold, {} waiting", id_,
-                 r.admissions.size(), sale_.sold(), sale_.queued());
+  if (r.admitted > 0)
+    spdlog::info("sale {}: recovered {} admission(s), {} sold, {} waiting", id_, r.admitted,
+                 sale_.sold(), sale_.queued());
 }
 
 void sale_runner::run() {
@@ -151,6 +166,9 @@ void sale_runner::refresh_view() {
   const std::string labels = "sale=\"" + id_ + "\"";
   metrics_.set_gauge("rushcast_sale_stock", labels, v.stock);
   metrics_.set_gauge("rushcast_sale_queued", labels, v.queued);
+  // Admissions held in memory (the window after the head): follows the queue, not the buyers.
+  metrics_.set_gauge("rushcast_sale_in_memory", labels,
+                     static_cast<std::int64_t>(sale_.window_size()));
 }
 
 void sale_runner::publish_countdown() {
@@ -263,11 +281,13 @@ void sale_runner::on_order_durable(std::int64_t position, boost::system::error_c
     orders_failing_ = false;
     spdlog::info("sale {}: orders are stored again", id_);
   }
+  // The slot leaves memory once the head passes it: take its user first.
+  const admission_slot* s = sale_.slot(position);
+  const std::string user = s ? s->user_id : std::string();
   sale_.completed(position);
   refresh_view();
-  const admission_slot* s = sale_.slot(position);
-  if (s) {
-    hub_.publish("user:" + s->user_id, "result",
+  if (!user.empty()) {
+    hub_.publish("user:" + user, "result",
                  dump({{"saleId", id_},
                        {"result", "success"},
                        {"orderId", sale_.order_id_for(position)},
@@ -302,6 +322,11 @@ void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> do
     // While the store takes no writes, a purchase that would need one is refused before
     // anything is reserved; answers that need no write (duplicate, sold out...) still go.
     auto r = self->sale_.admit(user, self->store_->accepting());
+    user_answer earlier;
+    if (r.has_error() && r.error() == make_error_code(errc::duplicate)) {
+      earlier = self->sale_.answer_for(user);
+      if (earlier.status == user_answer::unavailable) r = make_error_code(errc::unavailable);
+    }
     if (r.has_error()) {
       const auto& ec = r.error();
       if (ec == make_error_code(errc::unavailable)) {
@@ -318,7 +343,7 @@ void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> do
         self->metrics_.count_admission("ended");
       } else {
         reply.code = errc::duplicate;
-        reply.earlier = self->sale_.answer_for(user);
+        reply.earlier = std::move(earlier);
         self->metrics_.count_admission("duplicate");
       }
       self->note_phase();

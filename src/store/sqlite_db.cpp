@@ -97,6 +97,8 @@ struct sqlite_db::impl {
   config::storage_cfg cfg;
   std::size_t batch_max = 512;
   std::string dir;  // the data dir: free space is measured here
+  std::string path;  // the database file, for open_reader()
+  bool read_only = false;  // opened read-only (immutable): readers must open it the same way
 
   // Serialises every use of db: the writer's batches and start-up calls from other threads.
   std::mutex db_mu;
@@ -270,6 +272,7 @@ struct sqlite_db::impl {
 sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     : impl_(std::make_unique<impl>(cfg, data_dir_of(path))) {
   impl_->batch_max = std::max<std::size_t>(1, cfg.group_commit_max);
+  impl_->path = path;
   auto open = [&](const std::string& name, int flags) {
     int rc = sqlite3_open_v2(name.c_str(), &impl_->db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
     if (rc != SQLITE_OK) {
@@ -315,6 +318,7 @@ sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     impl_->db = nullptr;
     throw;
   }
+  impl_->read_only = read_only;
   impl_->upkeep.start(impl_->db, read_only);
   impl_->writer = std::thread([this] { impl_->writer_loop(); });
 }
@@ -336,6 +340,22 @@ void sqlite_db::exec(const std::string& sql) {
 void sqlite_db::with_connection(const std::function<void(sqlite3*)>& fn) {
   std::lock_guard lk(impl_->db_mu);
   fn(impl_->db);
+}
+
+sqlite3* sqlite_db::open_reader() {
+  // Read-only mode opened the file immutable; a reader has to do the same.
+  const std::string name = impl_->read_only ? file_uri(impl_->path) : impl_->path;
+  sqlite3* c = nullptr;
+  int rc = sqlite3_open_v2(name.c_str(), &c,
+                           SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = c ? sqlite3_errmsg(c) : sqlite3_errstr(rc);
+    sqlite3_close_v2(c);
+    throw std::runtime_error("sqlite: cannot open a reader on " + impl_->path + ": " + msg);
+  }
+  // A WAL reader waits only in rare moments (a checkpoint resetting the WAL): briefly.
+  sqlite3_busy_timeout(c, 50);
+  return c;
 }
 
 void sqlite_db::submit(work_fn work, done_fn done) {

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
 #include <stdexcept>
 
 #include "rushcast/core/errc.hpp"
@@ -47,11 +48,17 @@ struct sqlite_sale_store::impl {
   // Prepared on first use, on the writer thread, and used only there.
   sqlite3_stmt* insert_admission = nullptr;
   sqlite3_stmt* complete_admission = nullptr;
+  // The read connection for finished_for(), shared by every sale's strand under read_mu.
+  std::mutex read_mu;
+  sqlite3* reader = nullptr;
+  sqlite3_stmt* find_user = nullptr;
 
   explicit impl(sqlite_db& d) : db(d) {}
   ~impl() {
     sqlite3_finalize(insert_admission);
     sqlite3_finalize(complete_admission);
+    sqlite3_finalize(find_user);
+    if (reader) sqlite3_close_v2(reader);
   }
 
   static boost::system::error_code ensure(sqlite3* c, sqlite3_stmt*& s, const char* sql) {
@@ -62,12 +69,21 @@ struct sqlite_sale_store::impl {
 
 sqlite_sale_store::sqlite_sale_store(sqlite_db& db) : impl_(std::make_shared<impl>(db)) {
   db.exec(schema);
+  impl_->reader = db.open_reader();
+  // The (sale_id, user_id, user_seq) unique index answers this from a user's few rows.
+  if (sqlite3_prepare_v2(impl_->reader,
+                         "SELECT position, user_seq, order_id FROM sale_admissions "
+                         "WHERE sale_id=?1 AND user_id=?2 AND position<=?3 "
+                         "ORDER BY user_seq DESC",
+                         -1, &impl_->find_user, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("sqlite_sale_store: ") + sqlite3_errmsg(impl_->reader));
 }
 
 sqlite_sale_store::~sqlite_sale_store() = default;
 
 recovered_sale sqlite_sale_store::load(const std::string& sale_id) {
   recovered_sale out;
+  std::int64_t tail_from = 0;
   impl_->db.with_connection([&](sqlite3* c) {
     {
       stmt_guard g;
@@ -82,13 +98,32 @@ recovered_sale sqlite_sale_store::load(const std::string& sale_id) {
       else if (rc != SQLITE_DONE)
         throw std::runtime_error(std::string("sqlite_sale_store load: ") + sqlite3_errmsg(c));
     }
+    {
+      // Totals over every admission, and where the unfinished tail begins.
+      stmt_guard g;
+      prepare_or_throw(c,
+                       "SELECT COUNT(*), COALESCE(SUM(status=1),0), COALESCE(MAX(position),0), "
+                       "MIN(CASE WHEN status=0 THEN position END) "
+                       "FROM sale_admissions WHERE sale_id=?",
+                       g);
+      sqlite3_bind_text(g.s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
+                        SQLITE_TRANSIENT);
+      if (sqlite3_step(g.s) != SQLITE_ROW)
+        throw std::runtime_error(std::string("sqlite_sale_store load: ") + sqlite3_errmsg(c));
+      out.admitted = sqlite3_column_int64(g.s, 0);
+      out.done = sqlite3_column_int64(g.s, 1);
+      out.last_position = sqlite3_column_int64(g.s, 2);
+      if (sqlite3_column_type(g.s, 3) == SQLITE_NULL) return;  // every admission is done
+      tail_from = sqlite3_column_int64(g.s, 3);
+    }
     stmt_guard g;
     prepare_or_throw(c,
                      "SELECT position, user_id, user_seq, status, order_id, ts_ms "
-                     "FROM sale_admissions WHERE sale_id=? ORDER BY position",
+                     "FROM sale_admissions WHERE sale_id=? AND position>=? ORDER BY position",
                      g);
     sqlite3_bind_text(g.s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
                       SQLITE_TRANSIENT);
+    sqlite3_bind_int64(g.s, 2, tail_from);
     int rc;
     while ((rc = sqlite3_step(g.s)) == SQLITE_ROW) {
       admission_record a;
@@ -123,6 +158,53 @@ void sqlite_sale_store::set_meta(const std::string& sale_id, const sale_meta& me
     if (sqlite3_step(g.s) != SQLITE_DONE)
       throw std::runtime_error(std::string("sqlite_sale_store set_meta: ") + sqlite3_errmsg(c));
   });
+}
+
+void sqlite_sale_store::for_each_buyer(const std::string& sale_id,
+                                       const std::function<void(std::string_view)>& fn) {
+  impl_->db.with_connection([&](sqlite3* c) {
+    stmt_guard g;
+    prepare_or_throw(c, "SELECT user_id FROM sale_admissions WHERE sale_id=?", g);
+    sqlite3_bind_text(g.s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
+                      SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(g.s)) == SQLITE_ROW) {
+      const unsigned char* t = sqlite3_column_text(g.s, 0);
+      fn(std::string_view(t ? reinterpret_cast<const char*>(t) : "",
+                          static_cast<std::size_t>(sqlite3_column_bytes(g.s, 0))));
+    }
+    if (rc != SQLITE_DONE)
+      throw std::runtime_error(std::string("sqlite_sale_store for_each_buyer: ") +
+                               sqlite3_errmsg(c));
+  });
+}
+
+// On a sale's strand. Safe there: the reader has its own connection, and in WAL mode a read
+// transaction takes the last commit without waiting for the writer (busy only for a moment
+// while a checkpoint resets the WAL; 50 ms at most, then the caller answers 503). The read is
+// an index lookup on (sale_id, user_id): a few microseconds from cached pages, and it happens
+// only for a buyer the sale's filter may have seen (duplicates, results), never for a fresh
+// one. read_mu serialises the sales sharing this connection.
+boost::system::result<finished_admissions> sqlite_sale_store::finished_for(
+    const std::string& sale_id, std::string_view user_id, std::int64_t up_to) {
+  std::lock_guard lk(impl_->read_mu);
+  sqlite3_stmt* s = impl_->find_user;
+  sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()), SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, user_id.data(), static_cast<int>(user_id.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, up_to);
+  finished_admissions out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (out.count++ == 0) {
+      out.latest_position = sqlite3_column_int64(s, 0);
+      out.latest_seq = sqlite3_column_int64(s, 1);
+      out.latest_order_id = column_text(s, 2);
+    }
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (rc != SQLITE_DONE) return sqlite_error(rc);
+  return out;
 }
 
 void sqlite_sale_store::admit(const std::string& sale_id, const admission_record& a,

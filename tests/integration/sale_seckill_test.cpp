@@ -216,6 +216,71 @@ TEST(SaleSeckill, KillNineDuringProcessingKeepsEveryAnswer) {
   EXPECT_EQ(dup.json().at("position"), position_of.at("buyer3"));
 }
 
+// Finished buyers leave the sale's memory (issue 17): their result and their duplicate answer
+// come from the store, the same as before, after many later buyers and after a crash.
+TEST(SaleSeckill, FinishedBuyerIsAnsweredAfterManyLaterBuyersAndARestart) {
+  constexpr int later = 3000;
+  daemon d(overrides(json::array({sale_config("big", 1'000'000, 0)})));
+  auto first = buy(d.port(), {{"userId", "first"}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  ASSERT_EQ(first.json().at("position"), 1);
+  ASSERT_EQ(wait_drained(d.port(), "big", 30s).at("queued"), 0);
+  {
+    std::vector<std::thread> pool;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 4; ++t) {
+      pool.emplace_back([&, t] {
+        http_conn conn(d.port());
+        for (int i = t; i < later; i += 4) {
+          auto r = conn.request("POST", "/api/seckill",
+                                json{{"userId", "later" + std::to_string(i)}}.dump(),
+                                {{"Content-Type", "application/json"}});
+          if (r.status != 200 || r.json().at("status") != "queued") ++bad;
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    ASSERT_EQ(bad.load(), 0);
+  }
+  ASSERT_EQ(wait_drained(d.port(), "big", 30s).at("head"), later + 1);
+  // Worked off, so none of them is held in memory any more (they were, all, before issue 17).
+  auto m = http(d.port(), "GET", "/metrics").body;
+  const std::string gauge = "\nrushcast_sale_in_memory{sale=\"big\"} ";
+  auto at = m.find(gauge);
+  ASSERT_NE(at, std::string::npos) << m;
+  EXPECT_EQ(std::stol(m.substr(at + gauge.size())), 0) << "finished admissions kept in memory";
+
+  auto check = [&](const char* when) {
+    auto r = result_of(d.port(), "big", "first");
+    EXPECT_EQ(r.at("status"), "success") << when;
+    EXPECT_EQ(r.at("position"), 1) << when;
+    EXPECT_EQ(r.at("orderId"), "big-1") << when;
+    auto dup = buy(d.port(), {{"userId", "first"}});
+    EXPECT_EQ(dup.status, 409u) << when << ": " << dup.body;
+    EXPECT_EQ(dup.json().at("error"), "duplicate") << when;
+    EXPECT_EQ(dup.json().at("result"), "success") << when;
+    EXPECT_EQ(dup.json().at("position"), 1) << when;
+    EXPECT_EQ(dup.json().at("orderId"), "big-1") << when;
+    auto mid = result_of(d.port(), "big", "later1234");
+    EXPECT_EQ(mid.at("status"), "success") << when;
+    EXPECT_EQ(mid.at("orderId"), "big-" + std::to_string(mid.at("position").get<std::int64_t>()))
+        << when;
+    EXPECT_EQ(buy(d.port(), {{"userId", "later2999"}}).status, 409u) << when;
+    EXPECT_EQ(result_of(d.port(), "big", "nobody").at("status"), "none") << when;
+  };
+  check("before the restart");
+  d.kill9();
+  d.restart();
+  check("after kill -9 and a restart");
+  auto s = sale_state(d.port(), "big");
+  EXPECT_EQ(s.at("head"), later + 1);
+  EXPECT_EQ(s.at("queued"), 0);
+  EXPECT_EQ(s.at("stock"), 1'000'000 - (later + 1));
+  auto next = buy(d.port(), {{"userId", "next"}});
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(next.json().at("position"), later + 2);
+}
+
 TEST(SaleSeckill, BadInputGetsItsErrorAndChangesNothing) {
   daemon d(overrides(json::array({sale_config("s", 10, 0)})));
   auto before = sale_state(d.port(), "s");

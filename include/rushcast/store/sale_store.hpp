@@ -7,9 +7,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 namespace rushcast::store {
 
@@ -31,7 +33,21 @@ struct admission_record {
 
 struct recovered_sale {
   std::optional<sale_meta> meta;
-  std::vector<admission_record> admissions;  // in position order
+  std::int64_t admitted = 0;       // every stored admission
+  std::int64_t done = 0;           // of which worked off
+  std::int64_t last_position = 0;  // the highest stored position, 0 = none
+  // In position order, from the first admission not worked off on (none when all are done):
+  // what the sale keeps in memory. Finished ones before it stay in the store only.
+  std::vector<admission_record> admissions;
+};
+
+// One user's finished admissions in a sale (positions <= up_to), for duplicate checks and
+// results once they left the sale's memory.
+struct finished_admissions {
+  std::int64_t count = 0;
+  std::int64_t latest_position = 0;
+  std::int64_t latest_seq = 0;
+  std::string latest_order_id;
 };
 
 class sale_store {
@@ -42,6 +58,15 @@ public:
   // Start-up only, on the calling thread. Throws std::runtime_error on a store error.
   virtual recovered_sale load(const std::string& sale_id) = 0;
   virtual void set_meta(const std::string& sale_id, const sale_meta& meta) = 0;
+  // Start-up only: calls fn with the user of every stored admission of the sale.
+  virtual void for_each_buyer(const std::string& sale_id,
+                              const std::function<void(std::string_view)>& fn) = 0;
+
+  // Thread-safe, synchronous, and cheap enough for a sale's strand: an indexed point read of
+  // committed rows that never waits for the writer. An error when the store cannot be read.
+  virtual boost::system::result<finished_admissions> finished_for(const std::string& sale_id,
+                                                                  std::string_view user_id,
+                                                                  std::int64_t up_to) = 0;
 
   // Durable writes. done(ec) runs once the write is durable (or failed), on a store thread;
   // callers post back to their own strand. A position or (user, user_seq) already taken

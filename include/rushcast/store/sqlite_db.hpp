@@ -38,6 +38,10 @@ public:
   // Throws on SQL error.
   void exec(const std::string& sql);
   void with_connection(const std::function<void(sqlite3*)>& fn);
+  // Start-up: a new read-only connection to the same file, for reads off the writer thread
+  // (WAL: a reader sees the last commit and never waits for the writer). The caller closes it
+  // (sqlite3_close_v2) and uses it from one thread at a time. Throws std::runtime_error.
+  sqlite3* open_reader();
 
   // Queues a write. The writer thread runs up to storage.group_commit_max queued works in one
   // transaction; after COMMIT returns (durable per PRAGMA synchronous) it calls every done(ec)

@@ -1,5 +1,6 @@
 // Owns the sale tables in the SQLite file (sale_meta, sale_admissions) and their statements.
-// Used by engine::start_sales, which gives one instance to every sale runner.
+// Used by engine::start_sales, which gives one instance to every sale runner. Reads of
+// finished buyers go through a read connection of its own (WAL: never behind the writer).
 #pragma once
 
 #include <memory>
@@ -18,6 +19,11 @@ public:
 
   recovered_sale load(const std::string& sale_id) override;
   void set_meta(const std::string& sale_id, const sale_meta& meta) override;
+  void for_each_buyer(const std::string& sale_id,
+                      const std::function<void(std::string_view)>& fn) override;
+  boost::system::result<finished_admissions> finished_for(const std::string& sale_id,
+                                                          std::string_view user_id,
+                                                          std::int64_t up_to) override;
   void admit(const std::string& sale_id, const admission_record& a, done_fn done) override;
   void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
                 done_fn done) override;

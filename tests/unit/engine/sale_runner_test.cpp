@@ -31,8 +31,29 @@ class held_sale_store : public store::sale_store {
 public:
   store::recovered_sale load(const std::string&) override { return {}; }
   void set_meta(const std::string&, const store::sale_meta&) override {}
+  void for_each_buyer(const std::string&,
+                      const std::function<void(std::string_view)>& fn) override {
+    for (const auto& r : rows) fn(r.user_id);
+  }
+  boost::system::result<store::finished_admissions> finished_for(const std::string&,
+                                                                 std::string_view user,
+                                                                 std::int64_t up_to) override {
+    store::finished_admissions f;
+    for (const auto& r : rows) {
+      if (r.user_id != user || r.position > up_to) continue;
+      if (f.count++ == 0 || r.user_seq > f.latest_seq) {
+        f.latest_seq = r.user_seq;
+        f.latest_position = r.position;
+      }
+    }
+    return f;
+  }
   void admit(const std::string&, const store::admission_record& a, done_fn done) override {
-    admits.push_back({a.position, std::move(done)});
+    // Kept as stored once the write succeeds, for finished_for().
+    admits.push_back({a.position, [this, a, done = std::move(done)](boost::system::error_code ec) {
+                        if (!ec) rows.push_back(a);
+                        done(ec);
+                      }});
   }
   void complete(const std::string&, std::int64_t position, std::string,
                 done_fn done) override {
@@ -62,6 +83,7 @@ public:
 
   std::deque<held> admits;
   std::deque<held> completes;
+  std::vector<store::admission_record> rows;  // admissions stored
   bool accept = true;
 };
 
@@ -220,4 +242,35 @@ TEST(SaleRunnerStore, AnswersThatNeedNoWriteStillGoWhileTheStoreDoesNotAccept) {
   ASSERT_TRUE(late->has_value());
   EXPECT_EQ((*late)->code, errc::ok);
   EXPECT_TRUE((*late)->sold_out);
+}
+
+TEST(SaleRunnerStore, FinishedBuyerIsAnsweredFromTheStore) {
+  fixture f(10);
+  for (const char* u : {"u1", "u2", "u3"}) {
+    auto r = f.admit(u);
+    f.st->finish_admit();
+    f.poll();
+    ASSERT_EQ((*r)->code, errc::ok);
+  }
+  while (!f.st->completes.empty()) {
+    f.st->finish_complete();
+    f.poll();
+  }
+  ASSERT_EQ(f.results_for("u2").size(), 1u) << "the result event was lost with the slot";
+  EXPECT_EQ(f.results_for("u2")[0]["orderId"], "s-2");
+
+  auto dup = f.admit("u2");
+  ASSERT_TRUE(dup->has_value());
+  EXPECT_EQ((*dup)->code, errc::duplicate);
+  EXPECT_EQ((*dup)->earlier.status, user_answer::success);
+  EXPECT_EQ((*dup)->earlier.position, 2);
+  EXPECT_EQ((*dup)->earlier.order_id, "s-2");
+  EXPECT_TRUE(f.st->admits.empty()) << "a duplicate was written";
+
+  std::optional<user_answer> res;
+  f.runner->result_for("u3", [&](user_answer a) { res = a; });
+  f.poll();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, user_answer::success);
+  EXPECT_EQ(res->order_id, "s-3");
 }

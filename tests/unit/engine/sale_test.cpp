@@ -1,5 +1,6 @@
 // Tests the pure sale rules with a manual clock: phases, FIFO admission, sell-out without
-// queueing, duplicates, per-user limit, processing order and recovery.
+// queueing, duplicates, per-user limit, processing order and recovery; and memory bounded by the
+// live window, finished buyers answered from a stand-in for the store.
 #include <gtest/gtest.h>
 
 #include "rushcast/core/errc.hpp"
@@ -10,18 +11,63 @@ using namespace rushcast::engine;
 
 namespace {
 
+// Stands in for the store: every durable admission, as sale_runner writes them.
+struct fake_store {
+  std::vector<recovered_admission> rows;
+  int lookups = 0;
+  bool fail = false;
+
+  boost::system::result<finished_buyer> finished(std::string_view user, std::int64_t up_to) {
+    ++lookups;
+    if (fail) return make_error_code(errc::unavailable);
+    finished_buyer f;
+    for (const auto& r : rows) {
+      if (r.user_id != user || r.position > up_to) continue;
+      ++f.count;
+      if (r.user_seq > f.latest_seq) {
+        f.latest_seq = r.user_seq;
+        f.latest_position = r.position;
+      }
+    }
+    return f;
+  }
+};
+
 struct fixture {
   std::int64_t now = 1000;
+  fake_store store;
   sale s;
   explicit fixture(std::int64_t stock, std::int64_t limit = 1)
-      : s(sale_params{"s1", "Sale", stock, 2000, 5000, limit}, [this] { return now; }) {}
+      : s(sale_params{"s1", "Sale", stock, 2000, 5000, limit}, [this] { return now; },
+          [this](std::string_view u, std::int64_t up_to) { return store.finished(u, up_to); }) {}
 
   std::int64_t admit_ok(const std::string& user) {
     auto r = s.admit(user);
     EXPECT_TRUE(r.has_value()) << user;
+    if (!r) return 0;
     EXPECT_EQ(r->kind, admit_decision::queued) << user;
+    store.rows.push_back({r->position, user, r->user_seq, false, now});
     s.admitted(r->position);
     return r->position;
+  }
+
+  // Works off everything durable, as the runner does once each order is stored.
+  void work_off() {
+    while (auto p = s.take_next()) s.completed(*p);
+  }
+
+  // Recovery from a store holding exactly these rows (load() gives totals and the tail).
+  void recover_all(std::vector<recovered_admission> all) {
+    store.rows = all;
+    recovered_state r;
+    for (const auto& a : all) {
+      ++r.admitted;
+      if (a.done) ++r.done;
+      r.last_position = std::max(r.last_position, a.position);
+    }
+    r.tail = std::move(all);
+    s.recover(std::move(r));
+    for (const auto& a : store.rows) s.note_buyer(a.user_id);
   }
 };
 
@@ -182,8 +228,8 @@ TEST(SaleProcessing, RetryReturnsToTheHead) {
 TEST(SaleRecovery, ResumesFromStoredState) {
   fixture f(4);
   f.now = 2500;
-  f.s.recover({{1, "a", 1, true, 2100}, {2, "b", 1, true, 2101}, {4, "d", 1, false, 2103},
-               {3, "c", 1, false, 2102}});
+  f.recover_all({{1, "a", 1, true, 2100}, {2, "b", 1, true, 2101}, {4, "d", 1, false, 2103},
+                 {3, "c", 1, false, 2102}});
   EXPECT_EQ(f.s.sold(), 2);
   EXPECT_EQ(f.s.stock(), 2);
   EXPECT_EQ(f.s.queued(), 2);
@@ -199,7 +245,7 @@ TEST(SaleRecovery, ResumesFromStoredState) {
 TEST(SaleRecovery, MissingPositionsAreHoles) {
   fixture f(4);
   f.now = 2500;
-  f.s.recover({{2, "b", 1, false, 2100}});
+  f.recover_all({{2, "b", 1, false, 2100}});
   EXPECT_EQ(f.s.reserved(), 1);
   EXPECT_EQ(f.s.take_next(), std::optional<std::int64_t>(2));
   EXPECT_EQ(f.admit_ok("c"), 3);
@@ -220,4 +266,116 @@ TEST(SaleAdmission, WithoutStoreOnlyAnswersThatNeedNoWrite) {
   EXPECT_EQ(late->kind, admit_decision::sold_out);
   f.now = 6000;
   EXPECT_EQ(f.s.admit("u3", false).error(), make_error_code(errc::ended));
+}
+
+TEST(SaleMemory, WorkedOffBuyersLeaveMemoryAndAreStillAnswered) {
+  constexpr int buyers = 20'000;
+  constexpr int window = 50;
+  fixture f(1'000'000);
+  f.now = 2500;
+  std::size_t max_window = 0, max_users = 0;
+  for (int i = 0; i < buyers; ++i) {
+    f.admit_ok("b" + std::to_string(i));
+    max_window = std::max(max_window, f.s.window_size());
+    max_users = std::max(max_users, f.s.users_in_memory());
+    if ((i + 1) % window == 0) f.work_off();
+  }
+  f.work_off();
+  EXPECT_LE(max_window, static_cast<std::size_t>(window)) << "memory grew with the buyers";
+  EXPECT_LE(max_users, static_cast<std::size_t>(window));
+  EXPECT_EQ(f.s.window_size(), 0u);
+  EXPECT_EQ(f.s.users_in_memory(), 0u);
+  EXPECT_EQ(f.s.head(), buyers);
+  EXPECT_EQ(f.s.last_position(), buyers);
+  EXPECT_EQ(f.s.sold(), buyers);
+  // Fresh buyers are told apart by the filter, without reading the store.
+  EXPECT_LE(f.store.lookups, 20) << "the filter let most fresh buyers through to the store";
+
+  // A finished buyer: the same duplicate answer and result as while it was in memory.
+  auto dup = f.s.admit("b0");
+  ASSERT_TRUE(dup.has_error());
+  EXPECT_EQ(dup.error(), make_error_code(errc::duplicate));
+  auto first = f.s.answer_for("b0");
+  EXPECT_EQ(first.status, user_answer::success);
+  EXPECT_EQ(first.position, 1);
+  EXPECT_EQ(first.order_id, "s1-1");
+  auto mid = f.s.answer_for("b12345");
+  EXPECT_EQ(mid.status, user_answer::success);
+  EXPECT_EQ(mid.position, 12346);
+  EXPECT_EQ(mid.order_id, "s1-12346");
+  EXPECT_EQ(f.s.reserved(), buyers) << "a duplicate reserved a unit";
+  EXPECT_EQ(f.s.answer_for("never").status, user_answer::none);
+  EXPECT_EQ(f.admit_ok("late"), buyers + 1);
+}
+
+TEST(SaleMemory, PerUserLimitCountsFinishedAndLiveAdmissions) {
+  fixture f(100, 3);
+  f.now = 2500;
+  EXPECT_EQ(f.admit_ok("a"), 1);
+  f.work_off();  // a's first purchase leaves memory
+  EXPECT_EQ(f.s.users_in_memory(), 0u);
+  EXPECT_EQ(f.admit_ok("a"), 2);
+  EXPECT_EQ(f.s.slot(2)->user_seq, 2) << "the store's count was not used";
+  EXPECT_EQ(f.admit_ok("a"), 3);
+  EXPECT_EQ(f.s.slot(3)->user_seq, 3);
+  auto r = f.s.admit("a");
+  ASSERT_TRUE(r.has_error());
+  EXPECT_EQ(r.error(), make_error_code(errc::duplicate));
+  EXPECT_EQ(f.s.answer_for("a").status, user_answer::queued);
+  EXPECT_EQ(f.s.answer_for("a").position, 3);
+  f.work_off();
+  EXPECT_EQ(f.s.admit("a").error(), make_error_code(errc::duplicate));
+  auto a = f.s.answer_for("a");
+  EXPECT_EQ(a.status, user_answer::success);
+  EXPECT_EQ(a.order_id, "s1-3");
+}
+
+TEST(SaleMemory, ReleasedAdmissionAfterFinishedOnesKeepsTheCount) {
+  fixture f(100, 2);
+  f.now = 2500;
+  f.admit_ok("a");
+  f.work_off();
+  auto r = f.s.admit("a");  // second purchase, its write then fails
+  ASSERT_TRUE(r.has_value());
+  f.s.release(r->position);
+  EXPECT_EQ(f.s.users_in_memory(), 0u);
+  EXPECT_EQ(f.s.answer_for("a").status, user_answer::success);
+  EXPECT_EQ(f.admit_ok("a"), 3);
+  EXPECT_EQ(f.s.admit("a").error(), make_error_code(errc::duplicate));
+}
+
+TEST(SaleMemory, UnreadableStoreIsUnavailableAndReservesNothing) {
+  fixture f(100);
+  f.now = 2500;
+  f.admit_ok("a");
+  f.work_off();
+  f.store.fail = true;
+  auto r = f.s.admit("a");
+  ASSERT_TRUE(r.has_error());
+  EXPECT_EQ(r.error(), make_error_code(errc::unavailable));
+  EXPECT_EQ(f.s.answer_for("a").status, user_answer::unavailable);
+  EXPECT_EQ(f.s.reserved(), 1);
+  // A fresh buyer needs no read.
+  EXPECT_EQ(f.admit_ok("b"), 2);
+}
+
+TEST(SaleRecovery, KeepsOnlyTheUnfinishedTailInMemory) {
+  fixture f(10, 2);
+  f.now = 2500;
+  // 1-3 done, 4 a hole (write failed), 5 done after 6 waits, 6 waiting; a has one done.
+  f.recover_all({{1, "a", 1, true, 2100}, {2, "b", 1, true, 2101}, {3, "c", 1, true, 2102},
+                 {5, "e", 1, true, 2104}, {6, "a", 2, false, 2105}, {7, "f", 1, false, 2106}});
+  EXPECT_EQ(f.s.head(), 5);
+  EXPECT_EQ(f.s.window_size(), 2u);
+  EXPECT_EQ(f.s.users_in_memory(), 2u);
+  EXPECT_EQ(f.s.sold(), 4);
+  EXPECT_EQ(f.s.reserved(), 6);
+  EXPECT_EQ(f.s.answer_for("b").status, user_answer::success);
+  EXPECT_EQ(f.s.answer_for("b").order_id, "s1-2");
+  EXPECT_EQ(f.s.answer_for("e").order_id, "s1-5");
+  EXPECT_EQ(f.s.answer_for("a").status, user_answer::queued);
+  EXPECT_EQ(f.s.admit("a").error(), make_error_code(errc::duplicate)) << "a's finished one lost";
+  EXPECT_EQ(f.admit_ok("b"), 8);
+  EXPECT_EQ(f.s.slot(8)->user_seq, 2);
+  EXPECT_EQ(f.s.take_next(), std::optional<std::int64_t>(6));
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 
 #include "rushcast/core/errc.hpp"
 #include "rushcast/store/sqlite_db.hpp"
@@ -60,15 +61,23 @@ TEST(SaleStore, RoundTripsMetaAndAdmissions) {
   EXPECT_EQ(r.meta->start_ms, 100);
   EXPECT_EQ(r.meta->end_ms, 200);
   EXPECT_EQ(r.meta->stock_total, 3);
-  ASSERT_EQ(r.admissions.size(), 2u);
-  EXPECT_EQ(r.admissions[0].position, 1);
-  EXPECT_EQ(r.admissions[0].user_id, "alice");
-  EXPECT_TRUE(r.admissions[0].done);
-  EXPECT_EQ(r.admissions[0].order_id, "s1-1");
-  EXPECT_EQ(r.admissions[1].position, 2);
-  EXPECT_EQ(r.admissions[1].user_id, "bob");
-  EXPECT_FALSE(r.admissions[1].done);
-  EXPECT_EQ(r.admissions[1].ts_ms, 1002);
+  EXPECT_EQ(r.admitted, 2);
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.last_position, 2);
+  // Only the tail from the first admission not worked off: alice's is done, in the store only.
+  ASSERT_EQ(r.admissions.size(), 1u);
+  EXPECT_EQ(r.admissions[0].position, 2);
+  EXPECT_EQ(r.admissions[0].user_id, "bob");
+  EXPECT_FALSE(r.admissions[0].done);
+  EXPECT_EQ(r.admissions[0].ts_ms, 1002);
+  auto alice = st.finished_for("s1", "alice", 1);
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->count, 1);
+  EXPECT_EQ(alice->latest_position, 1);
+  EXPECT_EQ(alice->latest_order_id, "s1-1");
+  std::vector<std::string> buyers;
+  st.for_each_buyer("s1", [&](std::string_view u) { buyers.emplace_back(u); });
+  EXPECT_EQ(buyers, (std::vector<std::string>{"alice", "bob"}));
   EXPECT_EQ(st.load("other").admissions.size(), 1u);
 }
 
@@ -83,4 +92,25 @@ TEST(SaleStore, SecondPurchaseOfAUserNeedsTheNextSeq) {
   EXPECT_FALSE(e1);
   EXPECT_FALSE(e2);
   EXPECT_EQ(st.load("s").admissions.size(), 2u);
+  auto u = st.finished_for("s", "u", 2);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->count, 2);
+  EXPECT_EQ(u->latest_seq, 2);
+  EXPECT_EQ(u->latest_position, 2);
+  EXPECT_EQ(st.finished_for("s", "u", 1)->count, 1) << "positions after up_to were counted";
+  EXPECT_EQ(st.finished_for("s", "nobody", 2)->count, 0);
+}
+
+TEST(SaleStore, FinishedReadsSeeEveryCommitWithoutWaitingForTheWriter) {
+  temp_dir d;
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db);
+  std::promise<void> stored;
+  st.admit("s", rec(1, "u"), [&](auto) {});
+  st.complete("s", 1, "s-1", [&](auto) { stored.set_value(); });
+  stored.get_future().wait();
+  auto u = st.finished_for("s", "u", 1);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->count, 1) << "a commit that returned is not visible to the reader";
+  EXPECT_EQ(u->latest_order_id, "s-1");
 }
