@@ -1,5 +1,7 @@
 // Owns the auction HTTP routes (/api/bid, /api/auctions/ID) and the WebSocket "bid" message.
 // Registered by app/server at start-up; calls engine::auction_runner.
+#include "rushcast/api/auction_routes.hpp"
+
 #include <cmath>
 #include <memory>
 #include <mutex>

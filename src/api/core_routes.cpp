@@ -1,5 +1,7 @@
 // Owns the core HTTP routes: backend publish, server time, health, readiness, metrics and the
 // static files of the demo pages. Registered by app/server on the router.
+#include "rushcast/api/core_routes.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>

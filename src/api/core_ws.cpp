@@ -1,5 +1,7 @@
 // Owns the core WebSocket messages: subscribe, unsubscribe, client publish (chat) and ping.
 // Registered by app/server on the ws_protocol every ws_session uses.
+#include "rushcast/api/core_ws.hpp"
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>

@@ -22,4 +22,13 @@ std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors_cfg& cors,
+                                                              const request& req) {
+  return cors_headers(cors, allowed_origin(cors, req.header("origin")));
+}
+
+void add_cors(const config::cors_cfg& cors, const request& req, response& r) {
+  for (auto& h : cors_headers(cors, req)) r.headers.push_back(std::move(h));
+}
+
 }  // namespace rushcast::api

@@ -1,5 +1,7 @@
 // Owns the seckill HTTP routes (POST /api/seckill, GET /api/sales[/ID[/result]]) and the
 // WebSocket "seckill" message. Registered by app/server at start-up; calls engine::sale_runner.
+#include "rushcast/api/sale_routes.hpp"
+
 #include <memory>
 
 #include <nlohmann/json.hpp>

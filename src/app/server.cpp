@@ -28,17 +28,24 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/auction_routes.hpp"
+#include "rushcast/api/core_routes.hpp"
+#include "rushcast/api/core_ws.hpp"
 #include "rushcast/api/router.hpp"
+#include "rushcast/api/sale_routes.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/app/fd_limit.hpp"
 #include "rushcast/app/sd_notify.hpp"
 #include "rushcast/app/shard_probe.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/load.hpp"
+#include "rushcast/engine/auctions.hpp"
 #include "rushcast/engine/engines.hpp"
+#include "rushcast/engine/sales.hpp"
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/hub/presence.hpp"
+#include "rushcast/limits/connection_limiter.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
 #include "rushcast/net/listener.hpp"
 #include "rushcast/net/services.hpp"
@@ -128,7 +135,12 @@ struct server::impl {
 
   asio::io_context& control() { return *iocs.front(); }
 
+  // start(): build every module, bind the port, then run the shard threads.
   void start();
+  void build_shards(unsigned n);
+  void build_modules();
+  void bind(unsigned n);
+  void start_threads();
   void wait_and_drain();
   void teardown();
   void arm_stats();
@@ -165,19 +177,29 @@ void server::impl::start() {
                                "\" is not implemented (use \"sqlite\")");
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   check_fd_limit(n);
+  build_shards(n);
+  build_modules();
+  bind(n);
+  start_threads();
+}
+
+// One io_context per thread, each with its shard, and the hub that posts to all of them.
+void server::impl::build_shards(unsigned n) {
   std::vector<asio::any_io_executor> executors;
   for (unsigned i = 0; i < n; ++i) {
     iocs.push_back(std::make_unique<shard_context>(1));
     shards.push_back(std::make_unique<net::shard>(i, *iocs.back()));
     executors.push_back(iocs.back()->get_executor());
   }
-
   hub = std::make_unique<hub::hub>(executors, cfg.history, make_epoch(),
                                    hub::hub::default_sweep_budget,
                                    cfg.limits.max_publish_backlog);
   hub->set_metrics(&metrics);
   presence = std::make_unique<hub::presence>(*hub);
+}
 
+// The store, the engines (recovered before any connection), and the API over them.
+void server::impl::build_modules() {
   fs::path data_dir(cfg.data_dir);
   fs::create_directories(data_dir);
   auto db_path = data_dir / cfg.storage.path;
@@ -204,7 +226,10 @@ void server::impl::start() {
   api::register_sale_ws(*ws, *ctx);
   api::register_auction_ws(*ws, *ctx);
   svc.reset(new net::services{*ctx, *router, *ws, *conns, shards});
+}
 
+// The listener on its port, the signals, the port file and the control timers.
+void server::impl::bind(unsigned n) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(cfg.listen.address, ec);
   if (ec) throw config::config_error("listen.address: not an IP address: " + cfg.listen.address);
@@ -229,7 +254,10 @@ void server::impl::start() {
   sweep_timer = std::make_unique<asio::steady_timer>(control());
   arm_sweep(std::chrono::milliseconds(cfg.history.sweep_interval_ms));
   watchdog_timer = std::make_unique<asio::steady_timer>(control());
+}
 
+// One thread per shard; then ready, to /readyz and to systemd.
+void server::impl::start_threads() {
   for (auto& ioc : iocs) guards.push_back(asio::make_work_guard(*ioc));
   for (auto& ioc : iocs)
     threads.emplace_back([io = ioc.get()] {

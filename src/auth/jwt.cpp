@@ -1,5 +1,7 @@
 // Owns HS256 JSON Web Tokens: base64url, HMAC-SHA256 (OpenSSL), claim checks.
 // Used by auth::authenticator for every token and by tests to mint tokens.
+#include "rushcast/auth/jwt.hpp"
+
 #include <array>
 #include <string>
 
@@ -8,7 +10,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "rushcast/auth/authenticator.hpp"
 #include "rushcast/core/client_json.hpp"
 #include "rushcast/core/errc.hpp"
 #include "rushcast/core/ids.hpp"

@@ -1,5 +1,7 @@
 // Owns the start-up and drain of every configured auction runner.
 // Used by app/server through engine::start_auctions / stop_auctions.
+#include "rushcast/engine/auctions.hpp"
+
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -10,7 +12,6 @@
 #include "rushcast/config/config.hpp"
 #include "rushcast/config/load.hpp"
 #include "rushcast/engine/auction_runner.hpp"
-#include "rushcast/engine/engines.hpp"
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/store/sqlite_auction_store.hpp"
 

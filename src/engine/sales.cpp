@@ -1,5 +1,7 @@
 // Owns the start-up and drain of every configured sale runner: store tables, "+30s" times
 // resolved once and stored, recovery, registration. Used by app/server.
+#include "rushcast/engine/sales.hpp"
+
 #include <memory>
 #include <stdexcept>
 
@@ -8,7 +10,6 @@
 #include "rushcast/core/clock.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/config/load.hpp"
-#include "rushcast/engine/engines.hpp"
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/engine/sale_runner.hpp"
 #include "rushcast/store/sqlite_sale_store.hpp"

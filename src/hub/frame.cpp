@@ -2,6 +2,7 @@
 // Pure string work: the data object is spliced, never re-parsed, so encoding stays O(bytes).
 #include "rushcast/hub/frame.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -61,7 +62,19 @@ std::int64_t realtime_ns() {
       .count();
 }
 
+// The length of the RFC 6455 server header at the front of a frame (no mask: 2, 4 or 10).
+std::size_t ws_header_size(std::string_view frame) {
+  if (frame.size() < 2) return frame.size();
+  auto len7 = static_cast<unsigned char>(frame[1]) & 0x7F;
+  std::size_t h = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
+  return std::min(h, frame.size());
+}
+
 }  // namespace
+
+std::string_view frame::ws_payload() const {
+  return std::string_view(ws_frame).substr(ws_header_size(ws_frame));
+}
 
 std::string ws_text_header(std::size_t payload_len) {
   std::string h;
@@ -100,12 +113,19 @@ frame_ptr make_frame(std::string_view id, std::uint64_t seq, std::string_view to
   f->sse += "event: ";
   append_sse_field_value(f->sse, name);
   f->sse += '\n';
+  if (data_json.find_first_of("\r\n") == std::string_view::npos) {
+    f->data_pos = static_cast<std::uint32_t>(f->sse.size() + 6);  // after "data: "
+    f->data_len = static_cast<std::uint32_t>(data_json.size());
+  }
   append_sse_data(f->sse, data_json);
   f->sse += '\n';
 
-  // WebSocket: {"type":..,"topic":..,"id":.. spliced in front of the data object's own keys.
-  std::string& p = f->ws_payload;
-  p.reserve(data_json.size() + id.size() + name.size() + topic.size() + 32);
+  // WebSocket: {"type":..,"topic":..,"id":.. spliced in front of the data object's own keys,
+  // written behind room for the longest header, which is filled in once the length is known.
+  constexpr std::size_t room = 10;
+  std::string& p = f->ws_frame;
+  p.reserve(room + data_json.size() + id.size() + name.size() + topic.size() + 32);
+  p.assign(room, '\0');
   p += "{\"type\":\"";
   append_json_escaped(p, name);
   p += '"';
@@ -137,16 +157,16 @@ frame_ptr make_frame(std::string_view id, std::uint64_t seq, std::string_view to
     else p.append(data_json.substr(b));
     p += '}';
   }
-  f->ws_frame = ws_text_header(p.size());
-  f->ws_frame += p;
+  const std::string header = ws_text_header(p.size() - room);
+  p.replace(0, room, header);
   return f;
 }
 
 frame_ptr make_ws_reply(std::string_view json_text) {
   auto f = std::make_shared<frame>();
-  f->ws_payload = std::string(json_text);
-  f->ws_frame = ws_text_header(f->ws_payload.size());
-  f->ws_frame += f->ws_payload;
+  f->ws_frame.reserve(10 + json_text.size());
+  f->ws_frame += ws_text_header(json_text.size());
+  f->ws_frame += json_text;
   f->published_ns = realtime_ns();
   return f;
 }

@@ -1,10 +1,11 @@
 // Owns the count of open connections, in total and per remote IP, against the configured caps.
 // Used by net::listener on accept (503 + Retry-After when over) and on close.
+#include "rushcast/limits/connection_limiter.hpp"
+
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
-#include "rushcast/limits/rate_limiter.hpp"
 
 namespace rushcast::limits {
 

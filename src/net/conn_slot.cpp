@@ -1,6 +1,7 @@
 // Returns a connection's slot to the limiter when its last owner is gone.
-#include "rushcast/limits/rate_limiter.hpp"
-#include "rushcast/net/services.hpp"
+#include "rushcast/net/conn_slot.hpp"
+
+#include "rushcast/limits/connection_limiter.hpp"
 
 namespace rushcast::net {
 

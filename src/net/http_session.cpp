@@ -17,14 +17,15 @@
 
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/cors.hpp"
-#include "rushcast/api/display_name.hpp"
+#include "rushcast/api/forwarded.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/router.hpp"
+#include "rushcast/api/stream_access.hpp"
 #include "rushcast/api/topics.hpp"
 #include "rushcast/api/ws_origin.hpp"
-#include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/net/fail.hpp"
 #include "rushcast/net/long_poll.hpp"
 #include "rushcast/net/sse_session.hpp"
 #include "rushcast/net/ws_session.hpp"
@@ -43,8 +44,6 @@ std::string lower(std::string_view s) {
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
-
-constexpr std::uint32_t kDefaultLongPollMs = 25000;
 
 }  // namespace
 
@@ -101,7 +100,7 @@ void http_session::do_read() {
 
 void http_session::on_header(boost::system::error_code ec, std::size_t n) {
   if (closed_) return;
-  if (ec) return on_read(ec, n);
+  if (ec) return fail(ec, "read header");
   const auto& head = parser_->get();
   // What an early error answer reads (HTTP version, CORS); handle() fills the rest.
   req_ = api::request{};
@@ -137,7 +136,16 @@ void http_session::on_header(boost::system::error_code ec, std::size_t n) {
 
 void http_session::on_read(boost::system::error_code ec, std::size_t) {
   if (closed_) return;
-  if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
+  if (ec) return fail(ec, "read");
+  first_ = false;
+  unread_answer_ = false;
+  stream_.expires_never();
+  handle(parser_->release());
+}
+
+// A request that cannot be read: the limits and parse errors get their contract answer (then
+// the connection closes); timeouts, socket errors and a peer gone mid-request end quietly.
+void http_session::fail(boost::system::error_code ec, const char* what) {
   if (ec == beast::error::timeout) {
     spdlog::debug("http {}: {} timeout", slot_->ip(), first_ ? "handshake" : "idle");
     return;
@@ -151,46 +159,13 @@ void http_session::on_read(boost::system::error_code ec, std::size_t) {
     spdlog::debug("http {}: body too large", slot_->ip());
     return send_error(errc::payload_too_large, "request body exceeds limits.max_body_bytes", true);
   }
-  if (ec) {
-    // Parse errors answer 400; socket errors and a peer gone mid-request end quietly.
-    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-        ec != http::error::partial_message) {
-      spdlog::debug("http {}: bad request: {}", slot_->ip(), ec.message());
-      return send_error(errc::bad_request, "malformed HTTP request", true);
-    }
-    return;
+  if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+      ec != http::error::partial_message && ec != http::error::end_of_stream) {
+    spdlog::debug("http {}: bad request: {}", slot_->ip(), ec.message());
+    return send_error(errc::bad_request, "malformed HTTP request", true);
   }
-  first_ = false;
-  unread_answer_ = false;
-  stream_.expires_never();
-  handle(parser_->release());
+  log_failure("http", slot_->ip(), ec, what);
 }
-
-namespace {
-
-// The client as a trusted proxy names it: X-Real-IP, else the last X-Forwarded-For hop (the
-// one the proxy appended; earlier hops are whatever the client claimed). Empty when absent.
-std::string forwarded_client(const api::request& r) {
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return std::string(v);
-  };
-  std::string ip;
-  if (auto v = r.header("x-real-ip")) {
-    ip = trim(*v);
-  } else if (auto f = r.header("x-forwarded-for")) {
-    auto comma = f->rfind(',');
-    ip = trim(comma == std::string::npos ? std::string_view(*f)
-                                         : std::string_view(*f).substr(comma + 1));
-  }
-  // An address, not free text: it becomes a limiter key and a log field.
-  if (ip.size() > 45 || ip.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
-    return {};
-  return ip;
-}
-
-}  // namespace
 
 void http_session::handle(request_t&& req) {
   busy_ = true;
@@ -205,7 +180,7 @@ void http_session::handle(request_t&& req) {
   for (const auto& f : req) req_.headers[lower(f.name_string())] = std::string(f.value());
   req_.version = req.version();
   if (slot_->proxied()) {
-    auto client = forwarded_client(req_);
+    auto client = api::forwarded_client(req_);
     if (!client.empty() && !slot_->rebind(std::move(client))) {
       svc_.ctx.metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
       return send_error(errc::over_capacity, "too many connections from this address, retry", true);
@@ -237,76 +212,15 @@ void http_session::handle(request_t&& req) {
   });
 }
 
-std::vector<std::string> http_session::bare_topics(bare_client client) const {
-  const auto& cfg = svc_.ctx.cfg;
-  if (cfg.default_topics) return *cfg.default_topics;
-  // As the seed's clients use them: the flash-sale page streams a sale's stock and countdown,
-  // the auction page opens a WebSocket for an auction's init. Giving each only its own kind
-  // keeps an auction's countdown out of a sale page that shows every countdown it receives.
-  std::vector<std::string> topics;
-  if (client == bare_client::websocket) {
-    for (const auto& a : cfg.auctions) topics.push_back("auction:" + a.id);
-  } else {
-    for (const auto& s : cfg.sales) topics.push_back("sale:" + s.id);
-  }
-  return topics;
-}
-
-errc http_session::resolve(subscription& out, std::string& why, bare_client client) const {
-  auto id = svc_.ctx.auth.identify(req_);
-  if (!id) {
-    if (id.error() == errc::bad_user_id) {
-      why = "userId must be 1..120 bytes of [A-Za-z0-9_.@:-]";
-      return errc::bad_user_id;
-    }
-    why = "missing or invalid token";
-    return errc::unauthorized;
-  }
-  out.user_id = id->user_id;
-  auto tp = req_.param("topics");
-  out.topics = tp ? api::split_topics(*tp) : bare_topics(client);
-  if (!out.user_id.empty()) {
-    std::string own = "user:" + out.user_id;
-    if (std::find(out.topics.begin(), out.topics.end(), own) == out.topics.end())
-      out.topics.push_back(std::move(own));
-  }
-  // Duplicates in the list would be subscribed twice.
-  std::sort(out.topics.begin(), out.topics.end());
-  out.topics.erase(std::unique(out.topics.begin(), out.topics.end()), out.topics.end());
-  // Every subscription costs memory in the hub: the list is bounded (own user: topic included).
-  const std::size_t max_topics = svc_.ctx.cfg.limits.max_topics_per_connection;
-  if (out.topics.size() > max_topics) {
-    why = "too many topics: a connection holds at most " + std::to_string(max_topics);
-    out.too_many_topics = true;
-    return errc::bad_request;
-  }
-  for (const auto& t : out.topics) {
-    auto e = api::check_subscribe(t, out.user_id, svc_.ctx.auth.jwt_on());
-    if (e != errc::ok) {
-      why = (e == errc::forbidden ? "topic not allowed: " : "bad topic: ") + t;
-      return e;
-    }
-  }
-  return errc::ok;
-}
-
-std::string http_session::cors_origin() const {
-  return api::allowed_origin(svc_.ctx.cfg.cors, req_.header("origin"));
-}
-
-void http_session::add_cors(api::response& r) const {
-  for (auto& h : api::cors_headers(svc_.ctx.cfg.cors, cors_origin())) r.headers.push_back(std::move(h));
-}
-
 void http_session::start_sse() {
   if (svc_.draining.load())
     return send_error(errc::unavailable, "server shutting down", true);
-  subscription sub;
+  api::subscription sub;
   std::string why;
-  if (auto e = resolve(sub, why, bare_client::event_stream); e != errc::ok) return send_error(e, why);
-  std::optional<std::string> last = req_.header("last-event-id");
-  if (!last) last = req_.param("lastEventId");
-  if (last && last->empty()) last.reset();
+  if (auto e = api::resolve_subscription(svc_.ctx, req_, api::bare_client::event_stream, sub, why);
+      e != errc::ok)
+    return send_error(e, why);
+  std::optional<std::string> last = api::sse_resume_id(req_);
 
   std::string head =
       "HTTP/1.1 200 OK\r\n"
@@ -314,7 +228,7 @@ void http_session::start_sse() {
       "Cache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\n"
       "Connection: keep-alive\r\n";
-  for (const auto& [name, value] : api::cors_headers(svc_.ctx.cfg.cors, cors_origin()))
+  for (const auto& [name, value] : api::cors_headers(svc_.ctx.cfg.cors, req_))
     head += name + ": " + value + "\r\n";
   head += "\r\n";
 
@@ -345,54 +259,18 @@ void http_session::start_ws(request_t&& req) {
     busy_ = true;
     return write_response(std::move(r));
   }
-  // Cross-site WebSocket hijacking: a browser sends the victim's cookie with any site's
-  // upgrade. A foreign Origin is refused unless listed; "*" admits it, but then only a token
-  // the page itself holds (query or Authorization) can authenticate it, never the cookie.
-  switch (api::check_ws_origin(req_, svc_.ctx.cfg.cors.allow_origins, slot_->proxied())) {
-    case api::ws_origin::forbidden:
-      spdlog::debug("ws {}: origin {} refused", req_.remote_ip, req_.header("origin").value_or(""));
-      return send_error(errc::forbidden, "origin not allowed", true);
-    case api::ws_origin::cross_site:
-      req_.headers.erase("cookie");
-      break;
-    case api::ws_origin::same_site:
-    case api::ws_origin::listed:
-      break;
+  auto a = api::admit_ws(svc_.ctx, req_, slot_->proxied(), svc_.draining.load());
+  if (a.http_error != errc::ok) {
+    spdlog::debug("ws {}: refused before the upgrade: {}", req_.remote_ip, a.why);
+    return send_error(a.http_error, std::move(a.why), true);
   }
-
   ws_params p;
   p.remote_ip = req_.remote_ip;
-  if (svc_.draining.load()) {
-    p.refuse_code = 1001;
-    p.refuse_reason = "server shutting down";
-  } else {
-    subscription sub;
-    std::string why;
-    auto e = resolve(sub, why, bare_client::websocket);
-    // A malformed userId is a bad request, answered as on every other path (before the upgrade).
-    if (e == errc::bad_user_id) return send_error(e, why, true);
-    if (sub.too_many_topics) return send_error(e, why, true);
-    p.user_id = sub.user_id;
-    p.topics = std::move(sub.topics);
-    if (e == errc::unauthorized) {
-      p.refuse_code = 4001;
-    } else if (e == errc::forbidden) {
-      p.refuse_code = 4003;
-    } else if (e != errc::ok) {
-      p.refuse_code = 1008;
-    }
-    p.refuse_reason = why;
-    // The chat name is shown to every member of a room: a name that is not printable UTF-8
-    // of at most 64 bytes is refused (accept, then close 1008, so a page sees the reason).
-    if (auto u = req_.param("username"); u && !u->empty() && !svc_.ctx.auth.jwt_on()) {
-      if (api::valid_display_name(*u)) {
-        p.username = *u;
-      } else if (p.refuse_code == 0) {
-        p.refuse_code = 1008;
-        p.refuse_reason = "invalid username: 1..64 bytes of printable UTF-8";
-      }
-    }
-  }
+  p.user_id = std::move(a.user_id);
+  p.username = std::move(a.username);
+  p.topics = std::move(a.topics);
+  p.refuse_code = a.refuse_code;
+  p.refuse_reason = std::move(a.refuse_reason);
   // Beast's parser may have read past the upgrade request: those bytes are WebSocket frames
   // (or a pipelined request, which the frame reader refuses with 1002).
   if (buffer_.size() > 0) {
@@ -408,28 +286,18 @@ void http_session::start_ws(request_t&& req) {
 }
 
 void http_session::start_long_poll() {
-  subscription sub;
+  api::subscription sub;
+  api::long_poll_params lp_params;
   std::string why;
-  if (auto e = resolve(sub, why, bare_client::event_stream); e != errc::ok) return send_error(e, why);
-  std::uint32_t max_ms = svc_.ctx.cfg.limits.max_long_poll_ms;
-  std::uint32_t timeout_ms = std::min(kDefaultLongPollMs, max_ms);
-  if (auto t = req_.param("timeout")) {
-    char* end = nullptr;
-    long long v = std::strtoll(t->c_str(), &end, 10);
-    if (t->empty() || *end != '\0' || v < 0)
-      return send_error(errc::bad_request, "timeout must be a non-negative integer (ms)");
-    timeout_ms = static_cast<std::uint32_t>(std::min<long long>(v, max_ms));
-  }
-  std::optional<std::string> since = req_.param("since");
-  if (!since) since = req_.header("last-event-id");
-  if (since && since->empty()) since.reset();
-  if (svc_.draining.load()) timeout_ms = 0;
+  auto e = api::resolve_subscription(svc_.ctx, req_, api::bare_client::event_stream, sub, why);
+  if (e == errc::ok) e = api::read_long_poll(svc_.ctx, req_, svc_.draining.load(), lp_params, why);
+  if (e != errc::ok) return send_error(e, why);
 
   auto self = shared_from_this();
   auto lp = std::make_shared<long_poll>(
-      svc_, shard_, std::move(sub.topics), std::move(since), timeout_ms,
+      svc_, shard_, std::move(sub.topics), std::move(lp_params.since), lp_params.timeout_ms,
       [self](api::response r) {
-        self->add_cors(r);
+        api::add_cors(self->svc_.ctx.cfg.cors, self->req_, r);
         r.headers.emplace_back("Cache-Control", "no-cache");
         // An answer of up to max_queue_bytes, bounded like a stream's end: a client that does
         // not read it loses the connection after handshake_timeout_ms.
@@ -468,7 +336,7 @@ void http_session::watch_for_hangup(const std::shared_ptr<long_poll>& lp) {
 
 void http_session::send_error(errc e, std::string message, bool close) {
   auto r = api::error_response(e, std::move(message));
-  add_cors(r);
+  api::add_cors(svc_.ctx.cfg.cors, req_, r);
   if (e == errc::unavailable || e == errc::over_capacity) r.headers.emplace_back("Retry-After", "1");
   r.close = r.close || close;
   busy_ = true;
@@ -502,7 +370,7 @@ void http_session::write_response(api::response r, std::uint32_t write_timeout_m
 void http_session::on_write(bool keep_alive, bool bounded, boost::system::error_code ec) {
   res_.reset();
   busy_ = false;
-  if (ec) return;
+  if (ec) return log_failure("http", slot_->ip(), ec, "write");
   if (!keep_alive) return linger_close();
   // The kernel may have taken the whole answer without the peer reading any of it (its send
   // buffer grows to megabytes): then the peer must show it read it, by its next request,

@@ -9,7 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/api/context.hpp"
-#include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/config/config.hpp"
+#include "rushcast/limits/connection_limiter.hpp"
 #include "rushcast/net/http_session.hpp"
 #include "rushcast/obs/metrics.hpp"
 

@@ -15,15 +15,11 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The event's data object, exactly as published: the frame's SSE "data:" line.
-nlohmann::json data_of(const hub::frame& f) {
-  auto pos = f.sse.find("data: ");
-  if (pos == std::string::npos) return nlohmann::json::object();
-  pos += 6;
-  auto end = f.sse.find('\n', pos);
-  auto j = nlohmann::json::parse(f.sse.substr(pos, end == std::string::npos ? end : end - pos),
-                                 nullptr, false);
-  return j.is_discarded() ? nlohmann::json::object() : j;
+// A JSON string literal; bytes that are not UTF-8 are replaced (lastEventId may echo the
+// client's "since": it must never throw).
+std::string json_string(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -45,16 +41,42 @@ long_poll::~long_poll() {
   if (waiting_) svc_.ctx.metrics.long_poll_waiters.fetch_sub(1, std::memory_order_relaxed);
 }
 
+// Written by hand, in the key order nlohmann's sorted objects gave it: the data object is
+// spliced as the publisher serialized it (frame::data_json), never parsed back.
 std::string long_poll::render(const std::vector<hub::frame_ptr>& events,
                               const std::string& last_event_id, const std::string& resync) {
-  auto list = nlohmann::json::array();
-  for (const auto& f : events)
-    list.push_back({{"id", f->id}, {"topic", f->topic}, {"event", f->name}, {"data", data_of(*f)}});
-  nlohmann::json j{{"events", std::move(list)}};
-  if (!resync.empty()) j["resync"] = resync;
-  j["lastEventId"] = last_event_id;
-  // lastEventId may echo the client's "since": never let its bytes throw.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::size_t size = 64 + last_event_id.size() + resync.size();
+  for (const auto& f : events) size += f->data_len + f->id.size() + f->topic.size() + 64;
+  std::string out;
+  out.reserve(size);
+  out += "{\"events\":[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const hub::frame& f = *events[i];
+    if (i > 0) out += ',';
+    out += "{\"data\":";
+    // A frame without a single-line data object (its data had raw line breaks): as before,
+    // an empty object rather than a broken document.
+    if (f.data_len > 0) {
+      out += f.data_json();
+    } else {
+      out += "{}";
+    }
+    out += ",\"event\":";
+    out += json_string(f.name);
+    out += ",\"id\":";
+    out += json_string(f.id);
+    out += ",\"topic\":";
+    out += json_string(f.topic);
+    out += '}';
+  }
+  out += "],\"lastEventId\":";
+  out += json_string(last_event_id);
+  if (!resync.empty()) {
+    out += ",\"resync\":";
+    out += json_string(resync);
+  }
+  out += '}';
+  return out;
 }
 
 void long_poll::run() {

@@ -7,12 +7,12 @@
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "rushcast/api/context.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/hub/hub.hpp"
+#include "rushcast/net/fail.hpp"
 #include "rushcast/net/plain_allocator.hpp"
 #include "rushcast/obs/metrics.hpp"
 
@@ -47,7 +47,7 @@ sse_session::sse_session(services& svc, net::shard& sh, asio::ip::tcp::socket so
       last_event_id_(std::move(last_event_id)),
       head_(text_frame(std::move(head) + "retry: " +
                        std::to_string(svc.ctx.cfg.sse.retry_ms) + "\n\n")),
-      queue_(svc.ctx.cfg.limits.max_queue_bytes) {}
+      writer_(wire::sse, svc.ctx.cfg.limits.max_queue_bytes, svc.ctx.metrics) {}
 
 sse_session::~sse_session() {
   svc_.ctx.hub.unsubscribe_all(*this);
@@ -64,7 +64,7 @@ void sse_session::run() {
   socket_.non_blocking(true, ec);
   auto r = svc_.ctx.hub.subscribe(self, topics_, last_event_id_, hub::transport::sse);
   // The head alone is written before anything else; a long replay can never refuse it.
-  queue_.push(std::move(head_), 0);
+  writer_.push_uncounted(std::move(head_));
   if (r.resync && r.resync_frame) enqueue(r.resync_frame);
   for (auto& f : r.replay) enqueue(f);
   for (auto& f : r.snapshot) enqueue(f);
@@ -82,56 +82,32 @@ void sse_session::deliver(const hub::frame_ptr& f) {
   enqueue(f);
 }
 
-void sse_session::enqueue(const hub::frame_ptr& f) {
-  auto r = queue_.push(f, f->sse.size());
-  if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
-  if (!r.over_cap) return;
-  svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
+void sse_session::on_over_cap() {
   spdlog::info("sse {}: send queue over {} bytes, ending the stream", slot_->ip(),
-               queue_.max_bytes());
+               writer_.queue().max_bytes());
   ending_ = true;
-  queue_.clear();
   // Never close inside the hub's fan-out: post it. What is in flight may finish (the stream
   // then ends cleanly), but a peer that reads nothing holds it at most handshake_timeout_ms.
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     if (self->closed_) return;
-    if (!self->inflight_) return self->close_now();
+    if (!self->writer_.in_flight()) return self->close_now();
     self->svc_.ctx.hub.unsubscribe_all(*self);
     self->arm_close_deadline();
   });
 }
 
-// Writes what is queued now; a short write's rest goes on asynchronously (on_write).
 void sse_session::do_write() {
-  if (inflight_ || closed_) return;
-  if (!queue_.empty()) wrote_since_tick_ = true;
-  boost::system::error_code ec;
-  switch (write_queued(socket_.native_handle(), queue_, wire::sse, svc_.ctx.metrics, inflight_, ec)) {
-    case write_outcome::drained:
-      if (ending_) close_now();
-      return;
-    case write_outcome::failed:
-      spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
-      return close_now();
-    case write_outcome::pending:
-      asio::async_write(socket_, inflight_->rest(),
-                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                          self->on_write(ec, n);
-                        });
-      return;
-  }
+  if (closed_) return;
+  writer_.write(*this, socket_);
 }
 
-void sse_session::on_write(boost::system::error_code ec, std::size_t) {
-  auto w = std::move(inflight_);
-  wrote_since_tick_ = true;
-  if (ec) {
-    if (ec != asio::error::operation_aborted)
-      spdlog::debug("sse {}: write: {}", slot_->ip(), ec.message());
-    return close_now();
-  }
-  w->done(svc_.ctx.metrics);
-  do_write();
+void sse_session::on_drained() {
+  if (ending_) close_now();
+}
+
+void sse_session::fail(boost::system::error_code ec, const char* what) {
+  log_failure("sse", slot_->ip(), ec, what);
+  close_now();
 }
 
 // Long-lived, like the heartbeat's wait: both carry their own allocator (plain_allocator.hpp).
@@ -144,7 +120,9 @@ void sse_session::wait_peer() {
 }
 
 void sse_session::on_readable(boost::system::error_code ec) {
-  if (ec || closed_) return;
+  if (closed_) return;
+  // The wait fails only when the socket is closed (by us): nothing more to do.
+  if (ec) return;
   // A client sends nothing after its request: readable means EOF, a reset, or junk to drop.
   char buf[512];
   std::size_t n = socket_.read_some(asio::buffer(buf), ec);
@@ -158,11 +136,12 @@ void sse_session::arm_heartbeat() {
   heartbeat_.async_wait(asio::bind_allocator(
       plain_allocator<void>{}, [self = shared_from_this()](boost::system::error_code ec) {
         if (ec || self->closed_ || self->ending_) return;
-        if (!self->wrote_since_tick_ && !self->inflight_ && self->queue_.empty()) {
+        auto& w = self->writer_;
+        if (!w.take_wrote() && !w.in_flight() && w.empty()) {
           self->enqueue(ping_frame());
           self->do_write();
         }
-        self->wrote_since_tick_ = false;
+        w.take_wrote();  // the ping itself does not count as traffic for the next tick
         self->arm_heartbeat();
       }));
 }
@@ -170,7 +149,7 @@ void sse_session::arm_heartbeat() {
 void sse_session::end_stream() {
   if (ending_ || closed_) return;
   ending_ = true;
-  if (!inflight_) do_write();
+  if (!writer_.in_flight()) do_write();
   if (!closed_) arm_close_deadline();
 }
 

@@ -12,18 +12,16 @@
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/api/chat_membership.hpp"
 #include "rushcast/api/context.hpp"
-#include "rushcast/api/topics.hpp"
-#include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/hub/hub.hpp"
-#include "rushcast/hub/presence.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
+#include "rushcast/net/fail.hpp"
 #include "rushcast/net/plain_allocator.hpp"
 #include "rushcast/obs/metrics.hpp"
 
@@ -35,8 +33,6 @@ namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-bool is_chat(const std::string& t) { return t.rfind("chat:", 0) == 0; }
 
 // The listener accepts with any_io_executor sockets; the session wants the shard's concrete
 // executor (smaller pending operations). Moves the descriptor over; on failure the result is
@@ -90,7 +86,7 @@ ws_session::ws_session(services& svc, net::shard& sh, asio::ip::tcp::socket sock
       user_id_(std::move(params.user_id)),
       username_(std::move(params.username)),
       remote_ip_(std::move(params.remote_ip)),
-      queue_(svc.ctx.cfg.limits.max_queue_bytes) {}
+      writer_(wire::websocket, svc.ctx.cfg.limits.max_queue_bytes, svc.ctx.metrics) {}
 
 ws_session::~ws_session() {
   finish();
@@ -114,10 +110,7 @@ void ws_session::run() {
 }
 
 void ws_session::on_accept(boost::system::error_code ec) {
-  if (ec) {
-    spdlog::debug("ws {}: handshake failed: {}", remote_ip_, ec.message());
-    return finish();
-  }
+  if (ec) return fail(ec, "handshake");
   // From here on the session owns the socket; Beast's stream (~2.5 KiB) is freed, though not
   // from inside its own completion handler.
   socket_ = std::move(ws_->next_layer());
@@ -161,22 +154,15 @@ void ws_session::wait_read() {
 
 void ws_session::on_readable(boost::system::error_code ec) {
   if (finished_) return;
-  if (ec) {
-    if (ec != asio::error::operation_aborted)
-      spdlog::debug("ws {}: wait: {}", remote_ip_, ec.message());
-    return finish();
-  }
+  if (ec) return fail(ec, "wait");
   // Asio's epoll registration is edge-triggered: read until the socket is drained (a short
   // read) before waiting again. A peer that keeps the socket full gets 16 reads per turn.
   char buf[8192];
   for (int round = 0; round < 16; ++round) {
     std::size_t n = socket_.read_some(asio::buffer(buf), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_read();
-    if (ec || n == 0) {
-      if (ec != asio::error::eof && ec != asio::error::connection_reset)
-        spdlog::debug("ws {}: read: {}", remote_ip_, ec.message());
-      return finish();
-    }
+    if (n == 0 && !ec) ec = asio::error::eof;
+    if (ec) return fail(ec, "read");
     on_bytes(std::string_view(buf, n));
     if (finished_) return;
     if (n < sizeof buf) return wait_read();
@@ -205,7 +191,7 @@ void ws_session::on_event(ws_event& e) {
     case ws_event::kind::text:
       return on_message(std::move(e.payload));
     case ws_event::kind::binary:
-      if (close_requested_) return;
+      if (closing()) return;
       return send_text(api::ws_error("bad_request", "binary messages are not supported", nullptr));
     case ws_event::kind::ping:
       return push_control(control_frame(0xA, e.payload));
@@ -225,7 +211,7 @@ void ws_session::on_event(ws_event& e) {
 }
 
 void ws_session::on_message(std::string text) {
-  if (close_requested_) return;
+  if (closing()) return;
   auto retry_ms = svc_.ctx.rate.check_ip(remote_ip_, api::now_ms());
   if (retry_ms > 0) {
     svc_.ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
@@ -263,75 +249,42 @@ void ws_session::keepalive(steady::time_point now) {
 
 void ws_session::deliver(const hub::frame_ptr& f) {
   // Queued only: the hub calls flush() once its sweep is done.
-  if (close_requested_ || finished_) return;
-  enqueue(f);
+  if (closing()) return;
+  writer_.push(*this, f);
 }
 
-bool ws_session::enqueue(const hub::frame_ptr& f) {
-  auto r = queue_.push(f, f->ws_frame.size());
-  if (r.conflated) svc_.ctx.metrics.events_conflated.fetch_add(1, std::memory_order_relaxed);
-  if (!r.over_cap) return r.was_empty;
-  over_cap();
-  return false;
-}
-
-void ws_session::over_cap() {
-  svc_.ctx.metrics.slow_consumer_drops.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("ws {}: send queue over {} bytes, closing 4008", remote_ip_, queue_.max_bytes());
-  close_requested_ = true;  // refuse further frames now; close on the shard, not in deliver
-  queue_.clear();
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->close_requested_ = false;
-    self->close(4008, "too slow");
-  });
+void ws_session::on_over_cap() {
+  spdlog::info("ws {}: send queue over {} bytes, closing 4008", remote_ip_,
+               writer_.queue().max_bytes());
+  // The writer refuses further frames from now on; close on the shard, not in deliver.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(4008, "too slow"); });
 }
 
 void ws_session::push_frame(const hub::frame_ptr& f) {
   // Not from the hub (replies, replay, snapshots): nobody else will flush, so post a write.
-  if (enqueue(f) && !inflight_)
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  if (writer_.push(*this, f)) post_write();
 }
 
 void ws_session::push_control(hub::frame_ptr f) {
-  if (close_sent_ || close_requested_ || finished_ || !open_) return;
-  auto r = queue_.push(f, f->ws_frame.size());
-  if (r.over_cap) return over_cap();
-  if (r.was_empty && !inflight_)
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  if (close_sent_ || closing() || !open_) return;
+  if (writer_.push(*this, f)) post_write();
+}
+
+void ws_session::post_write() {
+  if (writer_.in_flight()) return;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
 }
 
 // The only writer on the socket: data frames, replies, pings, pongs and the close frame all
-// leave through the queue, so no two writes ever overlap and frames are never spliced.
-// Writes what is queued now; a short write's rest goes on asynchronously (on_write).
+// leave through the writer's queue, so no two writes ever overlap and frames are never spliced.
 void ws_session::do_write() {
-  if (inflight_ || finished_ || close_written_ || queue_.empty()) return;
-  boost::system::error_code ec;
-  switch (write_queued(socket_.native_handle(), queue_, wire::websocket, svc_.ctx.metrics,
-                       inflight_, ec)) {
-    case write_outcome::drained:
-      return on_drained();
-    case write_outcome::failed:
-      spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
-      return finish();
-    case write_outcome::pending:
-      asio::async_write(socket_, inflight_->rest(),
-                        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                          self->on_write(ec, n);
-                        });
-      return;
-  }
+  if (finished_ || close_written_) return;
+  writer_.write(*this, socket_);
 }
 
-void ws_session::on_write(boost::system::error_code ec, std::size_t) {
-  auto w = std::move(inflight_);
-  if (ec) {
-    if (ec != asio::error::operation_aborted)
-      spdlog::debug("ws {}: write: {}", remote_ip_, ec.message());
-    return finish();
-  }
-  w->done(svc_.ctx.metrics);
-  if (!queue_.empty()) return do_write();
-  on_drained();
+void ws_session::fail(boost::system::error_code ec, const char* what) {
+  log_failure("ws", remote_ip_, ec, what);
+  finish();
 }
 
 void ws_session::on_drained() {
@@ -351,7 +304,7 @@ void ws_session::on_drained() {
 }
 
 void ws_session::send_text(std::string json_text) {
-  if (close_requested_ || finished_) return;
+  if (closing()) return;
   push_frame(hub::make_ws_reply(json_text));
 }
 
@@ -360,18 +313,13 @@ bool ws_session::has_topic(std::string_view topic) const {
 }
 
 void ws_session::subscribe(const std::vector<std::string>& topics) {
-  if (close_requested_ || finished_) return;
+  if (closing()) return;
   auto& ctx = svc_.ctx;
   // The protocol (and the upgrade's topics= check) keeps within the bound and tells the
   // client; this only makes sure no path exceeds it.
   const std::size_t max_topics = ctx.cfg.limits.max_topics_per_connection;
   std::vector<std::string> fresh;
   for (const auto& t : topics) {
-    auto e = api::check_subscribe(t, user_id_, svc_.ctx.auth.jwt_on());
-    if (e != errc::ok) {
-      send_text(api::ws_error(error_name(e), "cannot subscribe to " + t, nullptr));
-      continue;
-    }
     auto it = std::lower_bound(topics_.begin(), topics_.end(), t);
     if (it != topics_.end() && *it == t) continue;
     if (topics_.size() >= max_topics) continue;
@@ -382,9 +330,7 @@ void ws_session::subscribe(const std::vector<std::string>& topics) {
   auto r = ctx.hub.subscribe(shared_from_this(), fresh, std::nullopt, hub::transport::websocket);
   for (auto& f : r.replay) push_frame(f);
   for (auto& f : r.snapshot) push_frame(f);
-  if (!user_id_.empty())
-    for (const auto& t : fresh)
-      if (is_chat(t)) ctx.presence.join(t, user_id_, username_.empty() ? user_id_ : username_);
+  api::chat_joined(ctx, *this, fresh);
 }
 
 void ws_session::unsubscribe(const std::vector<std::string>& topics) {
@@ -397,9 +343,7 @@ void ws_session::unsubscribe(const std::vector<std::string>& topics) {
   }
   if (gone.empty()) return;
   svc_.ctx.hub.unsubscribe(*this, gone);
-  if (!user_id_.empty())
-    for (const auto& t : gone)
-      if (is_chat(t)) svc_.ctx.presence.leave(t, user_id_);
+  api::chat_left(svc_.ctx, *this, gone);
 }
 
 void ws_session::close(std::uint16_t code, std::string reason) {
@@ -407,11 +351,11 @@ void ws_session::close(std::uint16_t code, std::string reason) {
   close_requested_ = true;
   close_code_ = code;
   close_reason_ = std::move(reason);
-  if (code == 4008) queue_.clear();  // a slow consumer gets no more of its backlog
+  if (code == 4008) writer_.clear();  // a slow consumer gets no more of its backlog
   spdlog::debug("ws {}: closing {} ({})", remote_ip_, code, close_reason_);
   if (!open_) return;
   arm_close_deadline();
-  if (!inflight_ && queue_.empty()) try_close();
+  if (!writer_.in_flight() && writer_.empty()) try_close();
 }
 
 // A close frame cannot reach a peer that reads nothing (its socket is full, a write hangs):
@@ -442,12 +386,11 @@ void ws_session::try_close() {
     payload += close_reason_.substr(0, 123);
   }
   auto f = control_frame(0x8, payload);
-  queue_.push(std::move(f), 0);
+  writer_.push_uncounted(std::move(f));
   close_sent_ = true;
   close_reason_.clear();
   close_reason_.shrink_to_fit();
-  if (!inflight_)
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+  post_write();
 }
 
 std::function<void(std::string)> ws_session::async_sender() {
@@ -461,14 +404,13 @@ std::function<void(std::string)> ws_session::async_sender() {
 void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
-  queue_.clear();
+  writer_.clear();
   reader_.reset();
   if (open_) shard_.remove_keepalive();
   auto& ctx = svc_.ctx;
   ctx.hub.unsubscribe_all(*this);
-  if (!user_id_.empty() && !svc_.stopped.load())
-    for (const auto& t : topics_)
-      if (is_chat(t)) ctx.presence.leave(t, user_id_);
+  // Once the threads are joined, the hub takes no more publishes.
+  if (!svc_.stopped.load()) api::chat_left(ctx, *this, topics_);
   topics_.clear();
   boost::system::error_code ec;
   if (close_deadline_) close_deadline_->cancel();

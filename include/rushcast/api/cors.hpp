@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "rushcast/api/http_types.hpp"
+
 namespace rushcast::config { struct cors_cfg; }
 
 namespace rushcast::api {
@@ -21,5 +23,11 @@ std::string allowed_origin(const config::cors_cfg& cors, const std::optional<std
 // absence) depends on the request's Origin, so a shared cache must key on it.
 std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors_cfg& cors,
                                                               const std::string& allowed);
+
+// The CORS headers of an answer to req (its Origin against cors.allow_origins).
+std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors_cfg& cors,
+                                                              const request& req);
+// Adds them to r.
+void add_cors(const config::cors_cfg& cors, const request& req, response& r);
 
 }  // namespace rushcast::api

@@ -1,5 +1,5 @@
 // Owns the table from (method, path) to handler, CORS preflight and the 404/405 answers.
-// Used by net::http_session for every non-upgrade, non-SSE request; filled by register_*.
+// Used by net::http_session for every non-upgrade, non-SSE request; filled by the *_routes files.
 #pragma once
 
 #include <functional>
@@ -37,8 +37,5 @@ private:
 };
 
 // Each module adds its own routes; app/server calls all of them at start-up.
-void register_core_routes(router& r, context& ctx);     // publish, time, healthz, readyz, metrics, long-poll, static
-void register_sale_routes(router& r, context& ctx);     // /api/seckill, /api/sales/...
-void register_auction_routes(router& r, context& ctx);  // /api/bid, /api/auctions/...
 
 }  // namespace rushcast::api

@@ -21,7 +21,8 @@ public:
   virtual ~ws_client() = default;
   // On the session's shard thread only:
   virtual void send_text(std::string json_text) = 0;  // a direct reply (never conflated)
-  // Subscribes and queues replay/snapshots; returns errc::forbidden etc. for refused topics.
+  // Subscribes to topics the protocol has allowed (check_subscribe) and queues their replay
+  // and snapshots; at most limits.max_topics_per_connection are held.
   virtual void subscribe(const std::vector<std::string>& topics) = 0;
   virtual void unsubscribe(const std::vector<std::string>& topics) = 0;
   // Subscriptions held now, and whether topic is one of them (limits.max_topics_per_connection
@@ -30,10 +31,15 @@ public:
   virtual bool has_topic(std::string_view) const { return false; }
   virtual void close(std::uint16_t code, std::string reason) = 0;
   virtual const std::string& user_id() const = 0;   // token's sub, or userId param; may be empty
+  // The chat name ("username" param); empty = user_id.
+  virtual const std::string& display_name() const { return no_name_; }
   virtual const std::string& remote_ip() const = 0;
   // Thread-safe: returns a function that posts a reply to this session from any thread
   // (engine strands); it does nothing once the session is gone.
   virtual std::function<void(std::string)> async_sender() = 0;
+
+private:
+  static inline const std::string no_name_{};
 };
 
 // A message handler. msg is the parsed object; ref is the client's "ref" (null if absent) and
@@ -57,8 +63,5 @@ private:
 // Reply helpers shared by every handler.
 std::string ws_error(std::string_view code, std::string_view message, const nlohmann::json& ref);
 
-void register_core_ws(ws_protocol& p, context& ctx);     // subscribe, unsubscribe, publish, ping
-void register_sale_ws(ws_protocol& p, context& ctx);     // seckill
-void register_auction_ws(ws_protocol& p, context& ctx);  // bid
 
 }  // namespace rushcast::api

@@ -11,6 +11,7 @@
 
 #include <boost/system/result.hpp>
 
+#include "rushcast/auth/jwt.hpp"
 #include "rushcast/config/config.hpp"
 
 namespace rushcast::auth {
@@ -59,12 +60,5 @@ private:
   config::auth_cfg cfg_;
   bool jwt_on_;
 };
-
-// Pure HS256 JWT. Returns the "sub" claim when signature and alg are good, "exp" is present and
-// in the future, "nbf" (if present) is not, and sub passes core::check_user_id.
-boost::system::result<std::string> verify_hs256(std::string_view token, std::string_view secret,
-                                                std::int64_t now_s);
-// Signs claims_json (a JSON object) with HS256; used by tests and the token tool.
-std::string sign_hs256(std::string_view claims_json, std::string_view secret);
 
 }  // namespace rushcast::auth

@@ -1,4 +1,5 @@
-// Owns the start-up and shutdown order of the engines. Used by app/server only.
+// Owns what the engines are started with (engine_deps). Used by engine/sales and
+// engine/auctions, and app/server, which starts and stops them in order.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -12,8 +13,6 @@ namespace obs { class metrics; }
 
 namespace rushcast::engine {
 
-class registry;
-
 // Lent to start_sales/start_auctions for the length of the call. Runners copy out what they
 // need (the executor, settings) or keep references to the long-lived modules themselves (hub,
 // metrics, owned by app/server); nothing keeps a reference to a deps object, which app/server
@@ -25,14 +24,5 @@ struct engine_deps {
   const config::config& cfg;
   obs::metrics& metrics;
 };
-
-// Create the store tables, recover each configured sale/auction from the store (resolving
-// "+30s" times once and storing them), register snapshots with the hub, start timers, and add
-// the runners to reg. Throws std::runtime_error at start-up on a store or config problem.
-void start_sales(registry& reg, const engine_deps& deps);
-void start_auctions(registry& reg, const engine_deps& deps);
-// Cancel timers and let in-flight store commits finish; called on drain before db.stop().
-void stop_sales(registry& reg);
-void stop_auctions(registry& reg);
 
 }  // namespace rushcast::engine

@@ -16,9 +16,19 @@ struct frame {
   std::string name;        // SSE "event:", WS "type"
   bool state = false;      // conflatable: a newer frame of the same topic+name replaces it
   std::string sse;         // "id: ...\nevent: ...\ndata: {...}\n\n"
-  std::string ws_payload;  // {"type":..,"topic":..,"id":.., ...data keys}
-  std::string ws_frame;    // RFC 6455 unmasked FIN text frame: header + ws_payload
+  std::string ws_frame;    // RFC 6455 unmasked FIN frame: header + payload
   std::int64_t published_ns = 0;  // CLOCK_REALTIME at publish, for publish-to-write latency
+  // Where the event's data object lies inside sse (its one "data:" line). Zero length when
+  // the frame has no SSE form or the data had raw line breaks (then split over "data:" lines).
+  std::uint32_t data_pos = 0;
+  std::uint32_t data_len = 0;
+
+  // Each byte is stored once: the views below point into sse and ws_frame, so a frame is
+  // shared (frame_ptr), never copied apart from its strings.
+  // The data object exactly as published, for long-poll's JSON answer; empty: see data_pos.
+  std::string_view data_json() const { return std::string_view(sse).substr(data_pos, data_len); }
+  // {"type":..,"topic":..,"id":.., ...data keys}: the WebSocket frame without its header.
+  std::string_view ws_payload() const;
 };
 
 using frame_ptr = std::shared_ptr<const frame>;

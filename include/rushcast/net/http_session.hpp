@@ -1,5 +1,6 @@
 // Owns one keep-alive HTTP connection: parsing under the header/body limits, timeouts, the
-// per-IP request rate, and routing to ws_session, sse_session, long_poll or api::router.
+// per-IP request rate, and routing to ws_session, sse_session, long_poll or api::router. Who
+// may open which stream (identity, topics, Origin, CORS, forwarded client) is api's.
 // Created by net::listener on the connection's shard.
 #pragma once
 
@@ -34,13 +35,6 @@ public:
   // Closes an idle keep-alive connection now; a busy one after its answer.
   void drain() override;
 
-  // Who subscribes to what, from a request's parameters (same for SSE, WebSocket, long-poll).
-  struct subscription {
-    std::string user_id;
-    std::vector<std::string> topics;
-    bool too_many_topics = false;  // more than limits.max_topics_per_connection: 400
-  };
-
 private:
   using request_t = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -48,16 +42,14 @@ private:
   // The head is checked (Host, Transfer-Encoding) before on_read reads the body.
   void on_header(boost::system::error_code ec, std::size_t n);
   void on_read(boost::system::error_code ec, std::size_t n);
+  // Every failed read ends here: a limit or parse error is answered (then closed), the rest
+  // (timeouts, the peer gone) ends the connection quietly.
+  void fail(boost::system::error_code ec, const char* what);
   void handle(request_t&& req);
   void start_sse();
   void start_ws(request_t&& req);
   void start_long_poll();
   void watch_for_hangup(const std::shared_ptr<long_poll>& lp);
-  // Which seed client a bare connection (no topics=) stands for: it decides the default topics.
-  enum class bare_client { event_stream, websocket };
-  // errc::ok, or the contract error (401, 403, 400) with a message in why.
-  errc resolve(subscription& out, std::string& why, bare_client client) const;
-  std::vector<std::string> bare_topics(bare_client client) const;
   void send_error(errc e, std::string message, bool close = false);
   // The whole write must finish within write_timeout_ms (0: limits.idle_timeout_ms), else the
   // connection is closed.
@@ -65,8 +57,6 @@ private:
   void on_write(bool keep_alive, bool bounded, boost::system::error_code ec);
   void linger_close();
   void linger_read();
-  std::string cors_origin() const;
-  void add_cors(api::response& r) const;  // Access-Control-Allow-Origin and Vary, as the router
 
   services& svc_;
   net::shard& shard_;

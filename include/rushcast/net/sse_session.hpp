@@ -12,9 +12,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "rushcast/hub/subscriber.hpp"
-#include "rushcast/net/gathered_write.hpp"
 #include "rushcast/net/services.hpp"
-#include "rushcast/net/write_queue.hpp"
+#include "rushcast/net/stream_writer.hpp"
 
 namespace rushcast::net {
 
@@ -40,12 +39,18 @@ public:
   void flush() override { do_write(); }
 
 private:
+  friend class stream_writer<sse_session>;
+
   // Queues f; at the byte cap, ends the stream instead (slow consumer): the queue is freed at
   // once, and the connection is gone within handshake_timeout_ms even if the peer reads
   // nothing.
-  void enqueue(const hub::frame_ptr& f);
+  void enqueue(const hub::frame_ptr& f) { writer_.push(*this, f); }
+  // stream_writer's hooks.
   void do_write();
-  void on_write(boost::system::error_code ec, std::size_t n);
+  void on_drained();
+  void on_over_cap();
+  // Every failed I/O ends here: logged unless it is a normal end, then the stream is closed.
+  void fail(boost::system::error_code ec, const char* what);
   void wait_peer();
   void on_readable(boost::system::error_code ec);
   void arm_heartbeat();
@@ -64,10 +69,7 @@ private:
   std::vector<std::string> topics_;
   std::optional<std::string> last_event_id_;
   hub::frame_ptr head_;
-  write_queue queue_;
-  // Only while a short write's rest is being written asynchronously.
-  std::unique_ptr<gathered_write> inflight_;
-  bool wrote_since_tick_ = false;
+  stream_writer<sse_session> writer_;
   bool ending_ = false;  // flush, then end the stream
   bool closed_ = false;
   bool counted_ = false;

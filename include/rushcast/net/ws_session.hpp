@@ -1,6 +1,7 @@
 // Owns one WebSocket connection: the upgrade (Beast, then Beast is freed), its own frame
 // reading (ws_frame_reader), gathered writes of the hub's pre-encoded frames and of its control
-// frames, keep-alive via the shard's sweep, its subscriptions and presence. Created by
+// frames (stream_writer), keep-alive via the shard's sweep, and the close handshake. What its
+// messages and subscriptions mean is api's (ws_protocol, chat_membership). Created by
 // net::http_session.
 #pragma once
 
@@ -22,9 +23,8 @@
 
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/hub/subscriber.hpp"
-#include "rushcast/net/gathered_write.hpp"
 #include "rushcast/net/services.hpp"
-#include "rushcast/net/write_queue.hpp"
+#include "rushcast/net/stream_writer.hpp"
 #include "rushcast/net/ws_frame_reader.hpp"
 
 namespace rushcast::net {
@@ -69,6 +69,7 @@ public:
   std::size_t topic_count() const override { return topics_.size(); }
   bool has_topic(std::string_view topic) const override;
   const std::string& user_id() const override { return user_id_; }
+  const std::string& display_name() const override { return username_; }
   const std::string& remote_ip() const override { return remote_ip_; }
   std::function<void(std::string)> async_sender() override;
 
@@ -82,6 +83,7 @@ public:
                                                        boost::asio::io_context::executor_type>;
 
 private:
+  friend class stream_writer<ws_session>;
   using beast_stream = boost::beast::websocket::stream<socket_type, false>;
 
   // Needed only until the handshake is done; freed then.
@@ -100,21 +102,24 @@ private:
   void on_bytes(std::string_view bytes);
   void on_event(ws_event& e);
   void on_message(std::string text);
-  // Queues f; at the byte cap, closes 4008 instead (slow consumer). True when the queue was
-  // empty before (a write must be started).
-  bool enqueue(const hub::frame_ptr& f);
-  // enqueue, and a posted write: for frames that do not come from the hub's fan-out.
+  // Closing or closed: no data frame, reply or message is taken any more.
+  bool closing() const { return close_requested_ || finished_ || writer_.over_cap(); }
+  // Queues f, and posts a write: for frames that do not come from the hub's fan-out. At the
+  // byte cap, closes 4008 instead (slow consumer).
   void push_frame(const hub::frame_ptr& f);
-  // At the byte cap: refuse further frames and close 4008 from the shard, not from the caller.
-  void over_cap();
   // A ping or pong: written in order with the data frames and counted against the cap, but a
   // newer one replaces one of its kind still queued (RFC 6455 §5.5.3 lets a pong answer only
   // the most recent ping), so a peer that pings and never reads holds at most one of each.
   void push_control(hub::frame_ptr f);
+  void post_write();
+  // stream_writer's hooks.
   void do_write();
-  void on_write(boost::system::error_code ec, std::size_t n);
   // Nothing queued, nothing in flight: the close handshake's next step, if one is due.
   void on_drained();
+  // At the byte cap: close 4008 from the shard, not from the caller.
+  void on_over_cap();
+  // Every failed I/O ends here: logged unless it is a normal end, then the connection ends.
+  void fail(boost::system::error_code ec, const char* what);
   void try_close();
   // Bounds the close handshake by handshake_timeout_ms (then the connection is reset).
   void arm_close_deadline();
@@ -138,9 +143,7 @@ private:
   std::string user_id_;
   std::string username_;  // empty = user_id_
   std::string remote_ip_;
-  write_queue queue_;
-  // Only while a short write's rest is being written asynchronously.
-  std::unique_ptr<gathered_write> inflight_;
+  stream_writer<ws_session> writer_;
   // Only while a close is under way (arm_close_deadline).
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;
   std::vector<std::string> topics_;  // a handful at most: a vector is smaller than a set

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/core_routes.hpp"
 #include "rushcast/api/router.hpp"
 #include "test_context.hpp"
 
@@ -230,7 +231,7 @@ TEST_F(CoreRoutes, PublishReachesTheHub) {
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0]->id, id);
   EXPECT_EQ(frames[0]->name, "flash");
-  EXPECT_EQ(nlohmann::json::parse(frames[0]->ws_payload)["x"], 1);
+  EXPECT_EQ(nlohmann::json::parse(frames[0]->ws_payload())["x"], 1);
 }
 
 TEST_F(CoreRoutes, PublishDefaultsEventToMessage) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/core_ws.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "test_context.hpp"
 
@@ -195,7 +196,7 @@ TEST_F(WsProtocol, PublishOnChatReachesTheHub) {
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0]->id, c.last()["id"]);
   EXPECT_EQ(frames[0]->name, "message");
-  EXPECT_EQ(nlohmann::json::parse(frames[0]->ws_payload)["text"], "hi");
+  EXPECT_EQ(nlohmann::json::parse(frames[0]->ws_payload())["text"], "hi");
 }
 
 TEST_F(WsProtocol, PublishOutsideChatIsForbidden) {

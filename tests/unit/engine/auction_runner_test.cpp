@@ -108,7 +108,7 @@ struct fixture {
     poll();
     std::vector<json> out;
     for (const auto& f : watcher->got)
-      if (f->name == name) out.push_back(json::parse(f->ws_payload));
+      if (f->name == name) out.push_back(json::parse(f->ws_payload()));
     return out;
   }
 };

@@ -128,7 +128,7 @@ struct fixture {
     std::vector<json> out;
     for (const auto& f : buyers->got)
       if (f->name == "result" && f->topic == "user:" + user)
-        out.push_back(json::parse(f->ws_payload));
+        out.push_back(json::parse(f->ws_payload()));
     return out;
   }
 };

@@ -23,7 +23,7 @@ struct fixture {
     ctx.restart();
     ctx.poll();
     std::vector<std::string> out;
-    for (auto& f : sub->got) out.push_back(f->topic + " " + f->name + " " + f->ws_payload);
+    for (auto& f : sub->got) out.push_back(f->topic + " " + f->name + " " + std::string(f->ws_payload()));
     return out;
   }
   boost::asio::io_context ctx;

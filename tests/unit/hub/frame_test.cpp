@@ -41,22 +41,22 @@ TEST(Frame, SseNameAndIdCannotInjectFields) {
 TEST(Frame, WsPayloadPutsTypeTopicIdFirst) {
   auto f = make_frame("e-3", 3, "auction:9", "price_update", R"({"currentPrice":120,"bidCount":2})",
                       true);
-  EXPECT_EQ(f->ws_payload,
+  EXPECT_EQ(f->ws_payload(),
             R"({"type":"price_update","topic":"auction:9","id":"e-3","currentPrice":120,"bidCount":2})");
-  auto j = nlohmann::json::parse(f->ws_payload);
+  auto j = nlohmann::json::parse(f->ws_payload());
   EXPECT_EQ(j["currentPrice"], 120);
 }
 
 TEST(Frame, WsPayloadOfEmptyObject) {
   auto a = make_frame("e-1", 1, "t", "ping", "{}", false);
-  EXPECT_EQ(a->ws_payload, R"({"type":"ping","topic":"t","id":"e-1"})");
+  EXPECT_EQ(a->ws_payload(), R"({"type":"ping","topic":"t","id":"e-1"})");
   auto b = make_frame("", 0, "t", "ping", " { \n\t } ", false);
-  EXPECT_EQ(b->ws_payload, R"({"type":"ping","topic":"t"})");
+  EXPECT_EQ(b->ws_payload(), R"({"type":"ping","topic":"t"})");
 }
 
 TEST(Frame, WsPayloadKeepsLeadingWhitespaceDataValid) {
   auto f = make_frame("e-1", 1, "t", "m", "  {  \"x\" : [1, 2] }", false);
-  auto j = nlohmann::json::parse(f->ws_payload);
+  auto j = nlohmann::json::parse(f->ws_payload());
   EXPECT_EQ(j["x"], nlohmann::json::array({1, 2}));
   EXPECT_EQ(j["type"], "m");
 }
@@ -65,7 +65,7 @@ TEST(Frame, WsPayloadEscapesNameAndTopic) {
   std::string name = "we\"ird\\name\x01";
   std::string topic = "chat:a\"b\nc";
   auto f = make_frame("e-1", 1, topic, name, R"({"k":"v"})", false);
-  auto j = nlohmann::json::parse(f->ws_payload);
+  auto j = nlohmann::json::parse(f->ws_payload());
   EXPECT_EQ(j["type"], name);
   EXPECT_EQ(j["topic"], topic);
   EXPECT_EQ(j["k"], "v");
@@ -73,15 +73,15 @@ TEST(Frame, WsPayloadEscapesNameAndTopic) {
 
 TEST(Frame, WsPayloadWithoutTopicOrIdHasNeitherKey) {
   auto f = make_frame("", 0, "", "resync", R"({"reason":"epoch"})", false);
-  EXPECT_EQ(f->ws_payload, R"({"type":"resync","reason":"epoch"})");
+  EXPECT_EQ(f->ws_payload(), R"({"type":"resync","reason":"epoch"})");
 }
 
 TEST(Frame, NonObjectDataStaysValidJson) {
   auto f = make_frame("e-1", 1, "t", "m", "[1,2]", false);
-  auto j = nlohmann::json::parse(f->ws_payload);
+  auto j = nlohmann::json::parse(f->ws_payload());
   EXPECT_EQ(j["data"], nlohmann::json::array({1, 2}));
   auto g = make_frame("e-1", 1, "t", "m", "", false);
-  EXPECT_TRUE(nlohmann::json::parse(g->ws_payload)["data"].is_null());
+  EXPECT_TRUE(nlohmann::json::parse(g->ws_payload())["data"].is_null());
 }
 
 TEST(Frame, WsHeaderUsesSevenBitLengthUpTo125) {
@@ -102,10 +102,10 @@ TEST(Frame, WsFrameIsHeaderPlusPayload) {
   for (std::size_t n : {10u, 200u, 70000u}) {
     std::string big(n, 'x');
     auto f = make_frame("e-1", 1, "t", "m", R"({"v":")" + big + "\"}", false);
-    const std::string h = ws_text_header(f->ws_payload.size());
-    ASSERT_EQ(f->ws_frame.size(), h.size() + f->ws_payload.size());
+    const std::string h = ws_text_header(f->ws_payload().size());
+    ASSERT_EQ(f->ws_frame.size(), h.size() + f->ws_payload().size());
     EXPECT_EQ(f->ws_frame.substr(0, h.size()), h);
-    EXPECT_EQ(f->ws_frame.substr(h.size()), f->ws_payload);
+    EXPECT_EQ(f->ws_frame.substr(h.size()), f->ws_payload());
     // The length the header declares is the payload's.
     std::size_t declared = static_cast<unsigned char>(h[1]) & 0x7f;
     if (declared == 126) {
@@ -114,7 +114,7 @@ TEST(Frame, WsFrameIsHeaderPlusPayload) {
       declared = 0;
       for (int i = 2; i < 10; ++i) declared = (declared << 8) | static_cast<unsigned char>(h[i]);
     }
-    EXPECT_EQ(declared, f->ws_payload.size());
+    EXPECT_EQ(declared, f->ws_payload().size());
   }
 }
 
@@ -122,6 +122,41 @@ TEST(Frame, WsReplyHasNoSseAndNoSeq) {
   auto f = make_ws_reply(R"({"type":"pong","serverTime":1})");
   EXPECT_TRUE(f->sse.empty());
   EXPECT_EQ(f->seq, 0u);
-  EXPECT_EQ(f->ws_payload, R"({"type":"pong","serverTime":1})");
-  EXPECT_EQ(f->ws_frame, ws_text_header(f->ws_payload.size()) + f->ws_payload);
+  EXPECT_EQ(f->ws_payload(), R"({"type":"pong","serverTime":1})");
+  EXPECT_EQ(f->ws_frame, ws_text_header(f->ws_payload().size()) + std::string(f->ws_payload()));
+}
+
+namespace {
+// True when view lies inside s's own buffer (shares its storage, not a copy).
+bool inside(std::string_view view, const std::string& s) {
+  return view.data() >= s.data() && view.data() + view.size() <= s.data() + s.size();
+}
+}  // namespace
+
+TEST(Frame, KeepsTheEventJsonOnce) {
+  const std::string data = R"({"currentPrice":120,"bidCount":2})";
+  auto f = make_frame("e-3", 3, "auction:9", "price_update", data, false);
+  // The data object long-poll answers with is a view of the SSE bytes, not a third copy ...
+  EXPECT_EQ(f->data_json(), data);
+  EXPECT_TRUE(inside(f->data_json(), f->sse));
+  // ... and the WebSocket payload is the frame's own bytes behind its header.
+  EXPECT_TRUE(inside(f->ws_payload(), f->ws_frame));
+  EXPECT_EQ(f->ws_frame.size(), ws_text_header(f->ws_payload().size()).size() +
+                                    f->ws_payload().size());
+  // Two wire forms and nothing else: every byte the frame holds is in sse or ws_frame.
+  static_assert(sizeof(frame) <= 5 * sizeof(std::string) + 32,
+                "a frame holds id, topic, name, sse and ws_frame, and a few numbers");
+}
+
+TEST(Frame, DataWithLineBreaksHasNoDataView) {
+  auto f = make_frame("e-1", 1, "t", "m", "{\n\"a\": 1}", false);
+  EXPECT_TRUE(f->data_json().empty());
+  auto g = make_frame("e-1", 1, "t", "m", "", false);
+  EXPECT_TRUE(g->data_json().empty());
+}
+
+TEST(Frame, WsPayloadOfAControlFrameIsItsBody) {
+  auto f = std::make_shared<frame>();
+  f->ws_frame = std::string("\x89\x02hi", 4);
+  EXPECT_EQ(f->ws_payload(), "hi");
 }

@@ -185,7 +185,7 @@ TEST(Hub, ResyncComesWithSnapshotAndNoReplay) {
   ASSERT_EQ(r.snapshot.size(), 2u);
   EXPECT_EQ(r.snapshot[0]->name, "stock");
   EXPECT_EQ(r.snapshot[0]->seq, 0u);
-  EXPECT_EQ(r.snapshot[0]->ws_payload, R"({"type":"stock","topic":"sale:1","stock":3})");
+  EXPECT_EQ(r.snapshot[0]->ws_payload(), R"({"type":"stock","topic":"sale:1","stock":3})");
   EXPECT_EQ(r.snapshot[1]->name, "countdown");
 
   auto other = std::make_shared<recording_subscriber>();
@@ -286,7 +286,7 @@ TEST(Hub, ConcurrentPublishersAndShardThreadsKeepOneOrderWithoutLossOrDuplicate)
   // Each publisher's events keep that publisher's order.
   int next[2] = {0, 0};
   for (auto& f : subs[0]->got) {
-    auto j = nlohmann::json::parse(f->ws_payload);
+    auto j = nlohmann::json::parse(f->ws_payload());
     int p = j["p"];
     ASSERT_EQ(j["i"], next[p]++);
   }

@@ -24,7 +24,7 @@ struct fixture {
     ctx.restart();
     ctx.poll();
     std::vector<json> out;
-    for (auto& f : watcher->got) out.push_back(json::parse(f->ws_payload));
+    for (auto& f : watcher->got) out.push_back(json::parse(f->ws_payload()));
     watcher->got.clear();
     return out;
   }
@@ -100,11 +100,11 @@ TEST(Presence, SubscribeSnapshotIsRoomState) {
   auto r = fx.h.subscribe(sub, {"chat:r1", "chat:empty"}, std::nullopt, transport::sse);
   ASSERT_EQ(r.snapshot.size(), 2u);
   EXPECT_EQ(r.snapshot[0]->name, "room_state");
-  auto state = json::parse(r.snapshot[0]->ws_payload);
+  auto state = json::parse(r.snapshot[0]->ws_payload());
   EXPECT_EQ(state["room"], "chat:r1");
   EXPECT_EQ(state["users"], json::parse(R"([{"userId":"u1","username":"Alice"},
                                              {"userId":"u2","username":"Zed"}])"));
-  auto empty = json::parse(r.snapshot[1]->ws_payload);
+  auto empty = json::parse(r.snapshot[1]->ws_payload());
   EXPECT_EQ(empty["users"], json::array());
 }
 
@@ -119,6 +119,6 @@ TEST(Presence, NameThatIsNotUtf8NeitherThrowsNorBreaksTheRoom) {
   auto late = std::make_shared<recording_subscriber>();
   auto r = fx.h.subscribe(late, {"chat:r1"}, std::nullopt, transport::websocket);
   ASSERT_EQ(r.snapshot.size(), 1u);
-  EXPECT_EQ(json::parse(r.snapshot[0]->ws_payload)["users"].size(), 1u);
+  EXPECT_EQ(json::parse(r.snapshot[0]->ws_payload())["users"].size(), 1u);
   EXPECT_NO_THROW(fx.p.leave("chat:r1", "u1"));
 }

@@ -40,9 +40,9 @@ TEST(Hub, SnapshotPrefixServesAFamilyExactWins) {
   auto r = s.h->subscribe(sub, {"chat:a", "chat:vip:b", "chat:special", "sale:x"}, std::nullopt,
                           transport::websocket);
   ASSERT_EQ(r.snapshot.size(), 3u);
-  EXPECT_EQ(r.snapshot[0]->ws_payload, R"({"type":"room_state","topic":"chat:a","room":"chat:a"})");
+  EXPECT_EQ(r.snapshot[0]->ws_payload(), R"({"type":"room_state","topic":"chat:a","room":"chat:a"})");
   EXPECT_EQ(r.snapshot[1]->name, "vip_state");
-  EXPECT_EQ(r.snapshot[2]->ws_payload, R"({"type":"special","topic":"chat:special","ws":true})");
+  EXPECT_EQ(r.snapshot[2]->ws_payload(), R"({"type":"special","topic":"chat:special","ws":true})");
 }
 
 TEST(SnapshotRegistry, ExactTopicBeatsPrefixAndLongerPrefixBeatsShorter) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "rushcast/limits/connection_limiter.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
 
 using namespace rushcast;

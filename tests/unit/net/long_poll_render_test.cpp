@@ -29,3 +29,16 @@ TEST(LongPollRender, EmptyAnswerWithResync) {
   EXPECT_EQ(j.at("resync"), "epoch");
   EXPECT_EQ(j.at("lastEventId"), "ep-9");
 }
+
+TEST(LongPollRender, SplicesTheDataAsPublishedInSortedKeyOrder) {
+  auto a = make_frame("ep-1", 1, "sale:x", "stock", R"({"saleId":"x","stock":3})", true);
+  EXPECT_EQ(long_poll::render({a}, "ep-1", ""),
+            R"({"events":[{"data":{"saleId":"x","stock":3},"event":"stock","id":"ep-1",)"
+            R"("topic":"sale:x"}],"lastEventId":"ep-1"})");
+}
+
+TEST(LongPollRender, DataWithRawLineBreaksBecomesAnEmptyObject) {
+  auto a = make_frame("ep-1", 1, "t", "m", "{\n\"a\": 1}", false);
+  auto j = nlohmann::json::parse(long_poll::render({a}, "ep-1", ""));
+  EXPECT_EQ(j["events"][0].at("data"), nlohmann::json::object());
+}
