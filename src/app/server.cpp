@@ -36,6 +36,7 @@
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/app/fd_limit.hpp"
 #include "rushcast/app/sd_notify.hpp"
+#include "rushcast/app/shard_probe.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/load.hpp"
 #include "rushcast/engine/auctions.hpp"
@@ -124,6 +125,7 @@ struct server::impl {
   std::size_t removed_since_trim = 0;
   std::unique_ptr<asio::steady_timer> watchdog_timer;
   std::chrono::microseconds watchdog_every{0};
+  std::unique_ptr<shard_probe> watchdog_probe;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -327,7 +329,13 @@ void server::impl::arm_sweep(std::chrono::milliseconds after) {
 }
 
 void server::impl::arm_watchdog() {
-  sd_notify("WATCHDOG=1");
+  // WATCHDOG=1 only once every shard ran a posted ping: a wedged shard gets restarted.
+  if (!watchdog_probe) {
+    std::vector<asio::any_io_executor> ex;
+    for (auto& ioc : iocs) ex.push_back(ioc->get_executor());
+    watchdog_probe = std::make_unique<shard_probe>(std::move(ex));
+  }
+  watchdog_probe->round([] { sd_notify("WATCHDOG=1"); });
   watchdog_timer->expires_after(watchdog_every);
   watchdog_timer->async_wait([this](boost::system::error_code ec) {
     if (!ec) arm_watchdog();

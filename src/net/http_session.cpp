@@ -170,7 +170,6 @@ void http_session::fail(boost::system::error_code ec, const char* what) {
 void http_session::handle(request_t&& req) {
   busy_ = true;
   keep_alive_ = req.keep_alive() && !svc_.draining.load();
-  svc_.ctx.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
 
   req_ = api::request{};
   req_.method = std::string(req.method_string());

@@ -1,3 +1,5 @@
+// Owns the process's counters and gauges and their Prometheus and JSON renderings.
+// Used by every module that counts, by GET /metrics and by the sys:stats feed.
 #include "rushcast/obs/metrics.hpp"
 
 #include <sstream>
@@ -45,6 +47,23 @@ void metrics::set_gauge(const std::string& name, const std::string& labels, std:
   gauges_[name + "{" + labels + "}"] = value;
 }
 
+void metrics::set_hub_figures(const hub_figures& f) {
+  const auto gauge = [this](const char* name, const std::string& labels, std::size_t v) {
+    set_gauge(name, labels, static_cast<std::int64_t>(v));
+  };
+  for (std::size_t i = 0; i < f.backlog.size(); ++i) {
+    const std::string label = "shard=\"" + std::to_string(i) + "\"";
+    gauge("rushcast_publish_backlog", label, f.backlog[i]);
+    if (i < f.backlog_peak.size()) gauge("rushcast_publish_backlog_peak", label, f.backlog_peak[i]);
+  }
+  gauge("rushcast_publish_backlog_limit", "", f.backlog_limit);
+  gauge("rushcast_publishes_waiting", "", f.publishes_waiting);
+  gauge("rushcast_topics_subscribed", "", f.topics_subscribed);
+  gauge("rushcast_history_topics", "", f.history_topics);
+  gauge("rushcast_history_events", "", f.history_events);
+  gauge("rushcast_topics_removed", "", f.topics_removed);
+}
+
 nlohmann::json metrics::to_json() const {
   nlohmann::json j;
   j["connections"] = {{"sse", sse_connections.load()},
@@ -68,10 +87,6 @@ nlohmann::json metrics::to_json() const {
 
 std::string metrics::render() const {
   std::ostringstream o;
-  auto gauge = [&](const char* name, const char* help, std::int64_t v) {
-    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
-      << name << " " << v << "\n";
-  };
   auto counter = [&](const char* name, const char* help, std::uint64_t v) {
     o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
       << name << " " << v << "\n";
@@ -122,7 +137,6 @@ std::string metrics::render() const {
   }
   o << "# HELP rushcast_publish_to_write_seconds Time from hub publish to socket write.\n";
   o << publish_to_write.render("rushcast_publish_to_write_seconds");
-  (void)gauge;
   return o.str();
 }
 

@@ -1,8 +1,7 @@
 // Owns the SQLite connection, its writer thread and group commit: queued works share one
 // BEGIN IMMEDIATE ... COMMIT (one fsync), each inside its own SAVEPOINT so a failing work
-// rolls back alone. Between batches the writer thread keeps the store's health: it probes a
-// failing store, watches free space and checkpoints the WAL on a schedule, so that a disk
-// that filled up and was freed again takes writes without a restart.
+// rolls back alone. Between batches the writer thread keeps the store's health through
+// sqlite_upkeep (probes, free space, WAL checkpoints).
 // Used by the sqlite_*_store classes and app/server.
 #include "rushcast/store/sqlite_db.hpp"
 
@@ -25,7 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/core/errc.hpp"
-#include "rushcast/obs/log_limiter.hpp"
+#include "rushcast/store/sqlite_upkeep.hpp"
 
 namespace rushcast::store {
 namespace {
@@ -51,17 +50,6 @@ bool is_store_fault(const boost::system::error_code& ec) {
   }
 }
 
-std::string human_bytes(std::uint64_t n) {
-  char buf[32];
-  if (n >= (1ull << 30))
-    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(n) / (1ull << 30));
-  else if (n >= (1ull << 20))
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1ull << 20));
-  else
-    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(n));
-  return buf;
-}
-
 // "file:" URI of a path, for opening it read-only and immutable.
 std::string file_uri(const std::string& path) {
   std::string out = "file:";
@@ -75,6 +63,11 @@ std::string file_uri(const std::string& path) {
     }
   }
   return out + "?mode=ro&immutable=1";
+}
+
+std::string data_dir_of(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
 }
 
 bool dir_is_read_only(const std::string& dir) {
@@ -100,28 +93,20 @@ struct sqlite_db::impl {
     done_fn done;
   };
 
-  using steady = std::chrono::steady_clock;
-
   sqlite3* db = nullptr;
   config::storage_cfg cfg;
   std::size_t batch_max = 512;
   std::string dir;  // the data dir: free space is measured here
   std::string path;  // the database file, for open_reader()
-
-  // Health, kept by the writer thread (and the constructor before it starts).
-  store_health health;
-  bool read_only = false;     // opened read-only: no write can succeed until a restart
-  std::string write_fault;    // why the last write or probe failed; empty = writes succeed
-  std::string space_short;    // why free space is too low; empty = enough
-  steady::time_point next_probe{};
-  steady::time_point next_space_check{};
-  steady::time_point next_checkpoint{};
-  std::uint64_t writes_since_checkpoint = 0;
-  obs::log_limiter write_fail_log{std::chrono::seconds(5)};
-  obs::log_limiter checkpoint_fail_log{std::chrono::seconds(5)};
+  bool read_only = false;  // opened read-only (immutable): readers must open it the same way
 
   // Serialises every use of db: the writer's batches and start-up calls from other threads.
   std::mutex db_mu;
+  // The health verdict, kept by the writer thread (and the constructor before it starts).
+  sqlite_upkeep upkeep;
+
+  impl(const config::storage_cfg& c, std::string data_dir)
+      : cfg(c), dir(data_dir), upkeep(c, std::move(data_dir), db_mu) {}
 
   mutable std::mutex q_mu;
   std::condition_variable q_cv;
@@ -216,162 +201,32 @@ struct sqlite_db::impl {
   void write_batch(std::vector<item>& batch, std::vector<boost::system::error_code>& results) {
     boost::system::error_code batch_ec = run_batch(batch, results);
     if (!batch_ec) {
-      writes_since_checkpoint += batch.size();
+      upkeep.note_written(batch.size());
       bool fault = false;
       for (const auto& r : results)
         if (is_store_fault(r)) {
-          note_write_failed(r, batch.size());
+          upkeep.note_write_failed(r, batch.size());
           fault = true;
           break;
         }
-      if (!fault) note_write_succeeded();
+      if (!fault) upkeep.note_write_succeeded();
       return;
     }
     if (is_store_fault(batch_ec)) {
       for (auto& r : results) r = batch_ec;
-      note_write_failed(batch_ec, batch.size());
+      upkeep.note_write_failed(batch_ec, batch.size());
       return;
     }
     bool any_ok = false;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       results[i] = run_alone(batch[i]);
-      if (is_store_fault(results[i])) note_write_failed(results[i], 1);
+      if (is_store_fault(results[i])) upkeep.note_write_failed(results[i], 1);
       if (!results[i]) any_ok = true;
     }
     if (any_ok) {
-      writes_since_checkpoint += batch.size();
-      note_write_succeeded();
+      upkeep.note_written(batch.size());
+      upkeep.note_write_succeeded();
     }
-  }
-
-  // Writer thread (or the constructor before it starts). One line per change of state; the
-  // failures in between are counted in one line every few seconds.
-  void note_write_failed(const boost::system::error_code& ec, std::size_t writes) {
-    if (auto n = write_fail_log.admit())
-      spdlog::warn("store: {} write(s) failed: {} ({} failure(s) since the last such line)",
-                   writes, ec.message(), n);
-    std::string why = "writes fail: " + ec.message();
-    if (write_fault.empty()) next_probe = steady::now() + sqlite_db::probe_interval;
-    write_fault = std::move(why);
-    publish_health();
-  }
-
-  void note_write_succeeded() {
-    if (write_fault.empty()) return;
-    write_fault.clear();
-    // Space may have come back with the write: measure it before saying so.
-    check_space();
-    publish_health();
-  }
-
-  void publish_health() {
-    store_health::state st = store_health::state::ok;
-    std::string reason;
-    if (!write_fault.empty()) {
-      st = store_health::state::failing;
-      reason = write_fault;
-    } else if (!space_short.empty()) {
-      st = store_health::state::low_space;
-      reason = space_short;
-    }
-    const auto before = health.get().current;
-    // A new reason alone (the free bytes of a low disk) is not news for the log.
-    if (!health.set(st, reason) || st == before) return;
-    if (st == store_health::state::ok)
-      spdlog::info("store: accepting writes again; taking admissions and bids");
-    else
-      spdlog::error("store: {}; refusing new admissions and bids (503) meanwhile", reason);
-  }
-
-  void check_space() {
-    if (cfg.min_free_bytes == 0) {
-      space_short.clear();
-      return;
-    }
-    struct statvfs st {};
-    if (::statvfs(dir.c_str(), &st) != 0) return;  // unknown: keep the last verdict
-    const std::uint64_t free_bytes =
-        static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
-    if (free_bytes >= cfg.min_free_bytes) {
-      space_short.clear();
-      return;
-    }
-    space_short = "free space on " + dir + " is " + human_bytes(free_bytes) +
-                  ", below storage.min_free_bytes (" + human_bytes(cfg.min_free_bytes) + ")";
-  }
-
-  // One small write in its own transaction: can the store commit now?
-  boost::system::error_code probe() {
-    if (read_only)
-      return sqlite_error(SQLITE_READONLY);
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    const std::string sql =
-        "BEGIN IMMEDIATE;"
-        "CREATE TABLE IF NOT EXISTS store_probe(id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL);"
-        "INSERT INTO store_probe(id, ts_ms) VALUES(1, " + std::to_string(now_ms) + ") "
-        "ON CONFLICT(id) DO UPDATE SET ts_ms=excluded.ts_ms;"
-        "COMMIT;";
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK && !sqlite3_get_autocommit(db))
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return sqlite_error(rc);
-  }
-
-  // Writer thread, between batches: whatever of probe, space check and checkpoint is due.
-  void maintain() {
-    const auto now = steady::now();
-    if (now >= next_space_check) {
-      next_space_check = now + sqlite_db::space_check_interval;
-      check_space();
-      publish_health();
-    }
-    if (!write_fault.empty() && !read_only && now >= next_probe) {
-      next_probe = now + sqlite_db::probe_interval;
-      boost::system::error_code ec;
-      {
-        std::lock_guard lk(db_mu);
-        ec = probe();
-      }
-      if (!ec) {
-        ++writes_since_checkpoint;
-        note_write_succeeded();
-      } else if (auto n = write_fail_log.admit()) {
-        spdlog::warn("store: probe write failed: {} ({} failure(s) since the last such line)",
-                     ec.message(), n);
-      }
-    }
-    if (writes_since_checkpoint > 0 && !read_only && now >= next_checkpoint) {
-      next_checkpoint = now + std::chrono::milliseconds(cfg.checkpoint_ms);
-      checkpoint();
-    }
-  }
-
-  // Moves the WAL into the database file and truncates it to zero bytes, giving its space
-  // back to the file system; SQLite's own checkpoints reuse the WAL but never shrink it.
-  void checkpoint() {
-    int log_frames = 0, done_frames = 0;
-    int rc;
-    {
-      std::lock_guard lk(db_mu);
-      rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
-                                     &done_frames);
-    }
-    if (rc == SQLITE_OK) {
-      writes_since_checkpoint = 0;
-      return;
-    }
-    if (auto n = checkpoint_fail_log.admit())
-      spdlog::warn("store: checkpoint failed: {} ({} failure(s) since the last such line)",
-                   sqlite3_errstr(rc), n);
-  }
-
-  steady::time_point next_due() const {
-    auto t = next_space_check;
-    if (!write_fault.empty() && !read_only) t = std::min(t, next_probe);
-    if (writes_since_checkpoint > 0 && !read_only) t = std::min(t, next_checkpoint);
-    return t;
   }
 
   void writer_loop() {
@@ -381,7 +236,7 @@ struct sqlite_db::impl {
       batch.clear();
       {
         std::unique_lock lk(q_mu);
-        q_cv.wait_until(lk, next_due(), [&] { return stopping || !queue.empty(); });
+        q_cv.wait_until(lk, upkeep.next_due(), [&] { return stopping || !queue.empty(); });
         if (stopping && queue.empty()) return;  // stopping and drained
         std::size_t n = std::min(batch_max, queue.size());
         for (std::size_t i = 0; i < n; ++i) {
@@ -390,7 +245,7 @@ struct sqlite_db::impl {
         }
       }
       if (batch.empty()) {
-        maintain();
+        upkeep.maintain();
         continue;
       }
       results.assign(batch.size(), {});
@@ -409,20 +264,15 @@ struct sqlite_db::impl {
           }
         }
       }
-      maintain();
+      upkeep.maintain();
     }
   }
 };
 
 sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
-    : impl_(std::make_unique<impl>()) {
-  impl_->cfg = cfg;
+    : impl_(std::make_unique<impl>(cfg, data_dir_of(path))) {
   impl_->batch_max = std::max<std::size_t>(1, cfg.group_commit_max);
   impl_->path = path;
-  {
-    auto parent = std::filesystem::path(path).parent_path();
-    impl_->dir = parent.empty() ? "." : parent.string();
-  }
   auto open = [&](const std::string& name, int flags) {
     int rc = sqlite3_open_v2(name.c_str(), &impl_->db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
     if (rc != SQLITE_OK) {
@@ -434,6 +284,7 @@ sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     sqlite3_busy_timeout(impl_->db, 5000);
   };
   open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  bool read_only = false;
   // WAL needs its -shm file beside the database: on a read-only file system a database that
   // was closed cleanly cannot even be read that way, so it is opened read-only (immutable)
   // and the daemon serves what it holds while refusing every write.
@@ -445,10 +296,10 @@ sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     if (!dir_is_read_only(impl_->dir) || !std::filesystem::exists(path))
       throw std::runtime_error("sqlite: cannot open " + path + ": " + msg);
     open(file_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
-    impl_->read_only = true;
+    read_only = true;
   }
   try {
-    if (!impl_->read_only) {
+    if (!read_only) {
       std::string sync = cfg.synchronous == "normal" ? "NORMAL" : "FULL";
       impl_->exec_or_throw("PRAGMA synchronous=" + sync);
     }
@@ -467,20 +318,8 @@ sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     impl_->db = nullptr;
     throw;
   }
-  // Start-up probe: a daemon that cannot store must not say it is ready.
-  impl_->check_space();
-  if (impl_->read_only) {
-    impl_->write_fault = "the data dir " + impl_->dir +
-                         " is on a read-only file system (the database was opened read-only; "
-                         "make it writable and restart)";
-  } else if (auto ec = impl_->probe()) {
-    impl_->write_fault = "writes fail: " + ec.message();
-    impl_->next_probe = impl::steady::now() + probe_interval;
-  }
-  impl_->publish_health();
-  const auto now = impl::steady::now();
-  impl_->next_space_check = now + space_check_interval;
-  impl_->next_checkpoint = now + std::chrono::milliseconds(cfg.checkpoint_ms);
+  impl_->read_only = read_only;
+  impl_->upkeep.start(impl_->db, read_only);
   impl_->writer = std::thread([this] { impl_->writer_loop(); });
 }
 
@@ -549,6 +388,6 @@ void sqlite_db::stop() {
 
 std::size_t sqlite_db::pending() const { return impl_->pending.load(std::memory_order_relaxed); }
 
-const store_health& sqlite_db::health() const noexcept { return impl_->health; }
+const store_health& sqlite_db::health() const noexcept { return impl_->upkeep.health(); }
 
 }  // namespace rushcast::store

@@ -82,6 +82,16 @@ bool run_until(asio::io_context& io, clock_type::time_point deadline, Pred pred)
 
 }  // namespace
 
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& pred,
+                std::chrono::milliseconds every) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
+}
+
 int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
   for (;;) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,6 +72,12 @@ private:
 
 // Blocks until pid exits or timeout; returns the exit status or -1 on timeout.
 int wait_exit(pid_t pid, std::chrono::milliseconds timeout);
+
+// The one way a test waits for the daemon: for a condition, never for a fixed time. Calls pred
+// every `every` until it holds (true) or timeout has passed (then pred's last answer, asked
+// once more at the deadline).
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& pred,
+                std::chrono::milliseconds every = std::chrono::milliseconds(20));
 
 struct http_reply {
   unsigned status = 0;

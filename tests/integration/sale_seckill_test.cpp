@@ -55,13 +55,11 @@ json result_of(std::uint16_t port, const std::string& id, const std::string& use
 
 // Polls until the sale has worked off its queue (or the deadline).
 json wait_drained(std::uint16_t port, const std::string& id, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
   json s;
-  do {
+  wait_until(limit, [&] {
     s = sale_state(port, id);
-    if (s.value("queued", -1) == 0) return s;
-    std::this_thread::sleep_for(50ms);
-  } while (std::chrono::steady_clock::now() < deadline);
+    return s.value("queued", -1) == 0;
+  }, 50ms);
   return s;
 }
 
@@ -161,7 +159,11 @@ TEST(SaleSeckill, KillNineDuringProcessingKeepsEveryAnswer) {
     for (auto& th : pool) th.join();
   }
   ASSERT_EQ(position_of.size(), static_cast<std::size_t>(buyers));
-  std::this_thread::sleep_for(700ms);  // ~35 orders at 50/s: the crash lands mid-queue
+  // The crash must land mid-queue: after some orders (50/s), long before the last.
+  ASSERT_TRUE(wait_until(5s, [&] {
+    const auto queued = sale_state(d.port(), "crash").value("queued", -1);
+    return queued >= 0 && queued <= buyers - 20;
+  })) << "the sale worked off no orders";
 
   // What the buyers were told before the crash.
   std::map<std::string, json> before;

@@ -109,6 +109,12 @@ TEST(SeedDefaults, ExplicitDefaultTopicsOverrideBoth) {
                 {"auctions", json::array({auction("a1")})}});
   sse_client c(d.port(), "/sse-updates");
   ws_client ws(d.port(), "/");
+  // The server subscribes a WebSocket after its handshake response is written: a reply to a
+  // ping proves the subscription exists before anything is published.
+  ws.send_json({{"type", "ping"}});
+  auto pong = ws.recv(5s);
+  ASSERT_TRUE(pong);
+  ASSERT_EQ(pong->at("type"), "pong") << pong->dump();  // nothing else came before it
   publish(d.port(), "news", "headline", json{{"text", "hi"}});
   auto ev = c.next(5s);
   ASSERT_TRUE(ev);

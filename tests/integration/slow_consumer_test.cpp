@@ -47,14 +47,8 @@ long connections(std::uint16_t port, const std::string& transport) {
   return metric(port, "rushcast_connections{transport=\"" + transport + "\"}");
 }
 
-template <class Pred>
-bool eventually(std::chrono::milliseconds timeout, Pred pred) {
-  auto deadline = steady::now() + timeout;
-  while (!pred()) {
-    if (steady::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
+bool eventually(std::chrono::milliseconds timeout, const std::function<bool()>& pred) {
+  return wait_until(timeout, pred);
 }
 
 // A client socket with a tiny receive buffer (set before connect, so the window stays small)

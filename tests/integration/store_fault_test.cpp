@@ -170,14 +170,16 @@ std::string error_of(const http_reply& r) {
   }
 }
 
-// Polls until pred() holds or timeout; returns pred().
 bool eventually(std::chrono::milliseconds timeout, const std::function<bool()>& pred) {
-  auto deadline = clock_type::now() + timeout;
-  while (clock_type::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
+  return rushcast::test::wait_until(timeout, pred, 50ms);
+}
+
+// The sale's queue is worked off and a scheduled checkpoint has emptied the WAL.
+bool settled(const rushcast::test::daemon& d) {
+  if (http(d.port(), "GET", "/api/sales/s").json().value("queued", -1) != 0) return false;
+  std::error_code ec;
+  const auto wal = std::filesystem::file_size(std::filesystem::path(d.data_dir()) / "rushcast.db-wal", ec);
+  return ec || wal == 0;
 }
 
 void expect_unavailable(const http_reply& r, const char* what) {
@@ -218,7 +220,7 @@ void full_disk_story(std::uint64_t min_free_bytes) {
     acknowledged.push_back(u);
   }
   ASSERT_EQ(bid(d.port(), "b1", 200).status, 200u);
-  std::this_thread::sleep_for(400ms);  // a scheduled checkpoint empties the WAL
+  ASSERT_TRUE(eventually(3s, [&] { return settled(d); })) << "the WAL was not checkpointed";
 
   fs.fill();
   // Purchases go on until the store notices (at once with headroom, at the first write that
@@ -254,7 +256,9 @@ void full_disk_story(std::uint64_t min_free_bytes) {
   EXPECT_TRUE(eventually(2s, [&] { return bid(d.port(), "b2", 300).status == 200u; }))
       << "bidding did not come back";
   EXPECT_EQ(http(d.port(), "GET", "/readyz").status, 200u);
-  std::this_thread::sleep_for(200ms);  // let the queue's orders be worked off
+  EXPECT_TRUE(eventually(3s, [&] {
+    return http(d.port(), "GET", "/api/sales/s").json().value("queued", -1) == 0;
+  })) << "the queue's orders were not worked off";
 
   EXPECT_EQ(d.terminate(), 0) << d.log();
   d.restart();

@@ -56,12 +56,7 @@ TEST(TransportLimits, OverPerIpConnectionCapIs503) {
   EXPECT_EQ(r.json().at("error"), "over_capacity");
   held.pop_back();
   // The slot comes back once that stream is gone.
-  bool ok = false;
-  for (int i = 0; i < 50 && !ok; ++i) {
-    ok = http(d.port(), "GET", "/time").status == 200u;
-    if (!ok) std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_TRUE(ok);
+  EXPECT_TRUE(wait_until(2s, [&] { return http(d.port(), "GET", "/time").status == 200u; }));
 }
 
 TEST(TransportLimits, BehindATrustedProxyTheForwardedClientIsCapped) {

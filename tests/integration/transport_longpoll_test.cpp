@@ -132,14 +132,10 @@ TEST(TransportLongPoll, ClientThatLeavesIsReleasedBeforeItsTimeout) {
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   std::string req = "GET /long-poll?topics=lp&timeout=20000 HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (waiting_long_polls(d.port()) != 1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  wait_until(5s, [&] { return waiting_long_polls(d.port()) == 1; });
   ASSERT_EQ(waiting_long_polls(d.port()), 1);
   ::close(fd);
-  deadline = std::chrono::steady_clock::now() + 5s;
-  while (waiting_long_polls(d.port()) != 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  wait_until(5s, [&] { return waiting_long_polls(d.port()) == 0; });
   EXPECT_EQ(waiting_long_polls(d.port()), 0);
   // The daemon still serves long-polls afterwards.
   auto r = http(d.port(), "GET", "/long-poll?topics=lp&timeout=100");

@@ -1,11 +1,12 @@
-// Owns topics, their bounded histories and the per-shard subscriber indexes; the single entry
-// point every publish goes through (a future Redis broker mirrors exactly this call).
+// Owns the order of events: ids, bounded histories, subscribe and replay; the single entry
+// point every publish goes through (a future Redis broker mirrors exactly this call). Fans out
+// through one dispatcher per shard (hub/dispatcher.hpp), bounds external publishes with a gate
+// (hub/publish_gate.hpp), and asks the snapshot registry (hub/snapshots.hpp) for state.
 // Used by engines and api/ (publish), sessions (subscribe/unsubscribe), app/ (construction).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,31 +14,20 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/system/result.hpp>
 
 #include "rushcast/config/config.hpp"
+#include "rushcast/hub/dispatcher.hpp"
 #include "rushcast/hub/frame.hpp"
+#include "rushcast/hub/publish_gate.hpp"
+#include "rushcast/hub/snapshots.hpp"
 #include "rushcast/hub/subscriber.hpp"
+#include "rushcast/obs/hub_figures.hpp"
 
 namespace rushcast::obs {
 class metrics;
 }
 
 namespace rushcast::hub {
-
-enum class transport { sse, websocket, long_poll };
-
-// A state event a topic's owner computes on demand (current stock, countdown with a fresh
-// serverTime, auction price or init...). Sent after replay, without id.
-struct snapshot_event {
-  std::string name;
-  std::string data_json;
-};
-// Must be thread-safe: called from any shard thread while subscribing.
-using snapshot_fn = std::function<std::vector<snapshot_event>(transport)>;
-// The snapshot source of a family of topics ("chat:" -> every room); gets the full topic.
-using snapshot_prefix_fn =
-    std::function<std::vector<snapshot_event>(const std::string& topic, transport)>;
 
 struct subscribe_result {
   bool resync = false;         // the Last-Event-ID gap could not be replayed
@@ -50,28 +40,17 @@ struct subscribe_result {
 // What a subscriber writes first, in this order: resync_frame (when resync), replay, snapshot.
 // On resync the replay is empty: the client refetches, and the snapshot gives it the state.
 
-struct publish_result {
-  std::string id;
-  std::uint64_t seq = 0;
-};
-
-// What a bounded publish ends with: the published event, or no event at all and
-// errc::over_capacity (the backlog stayed at its bound for max_wait) or errc::unavailable (the
-// hub is draining). An event is published only together with a success.
-using bounded_publish_handler = std::function<void(boost::system::result<publish_result>)>;
-
 class hub {
 public:
   // executors[i] runs shard i (one thread each). epoch distinguishes this process's ids from
   // a previous run's (resync after restart).
-  // Deliveries a shard makes per handler run before it yields (see hub.cpp on why it is large).
-  static constexpr std::size_t default_sweep_budget = 262144;
+  // Deliveries a shard makes per handler run before it yields (see dispatcher.cpp).
+  static constexpr std::size_t default_sweep_budget = dispatcher::default_sweep_budget;
   // Events a shard may hold not yet swept to all its subscribers before bounded publishes
-  // wait (limits.max_publish_backlog; see hub.cpp on why it is not smaller).
+  // wait (limits.max_publish_backlog; see publish_gate.cpp on why it is not smaller).
   static constexpr std::size_t default_max_backlog = 256;
-  // Subscribers a shard flushes (subscriber::flush, one write each) per handler run before it
-  // yields to its reactor; the raw epoll reference server yields every 256 writes as well.
-  static constexpr std::size_t default_flush_slice = 256;
+  // Subscribers a shard flushes per handler run before it yields to its reactor.
+  static constexpr std::size_t default_flush_slice = dispatcher::default_flush_slice;
 
   hub(std::vector<boost::asio::any_io_executor> shard_executors, config::history_cfg history,
       std::string epoch, std::size_t sweep_budget = default_sweep_budget,
@@ -110,10 +89,10 @@ public:
   std::size_t max_backlog() const;
   std::size_t shard_count() const;
   std::size_t waiting_publishes() const;  // bounded publishes waiting now; thread-safe
-  // Copies the backlog figures into the metrics' gauges (rushcast_publish_backlog{shard},
-  // rushcast_publish_backlog_peak{shard}, rushcast_publish_backlog_limit,
-  // rushcast_publishes_waiting) and the topic figures (rushcast_topics_subscribed,
-  // rushcast_history_topics, rushcast_history_events, rushcast_topics_removed); called before
+  // The hub's figures as plain numbers (backlogs, waiting publishes, topics, history);
+  // obs::metrics::set_hub_figures names and labels them. Thread-safe.
+  obs::hub_figures figures() const;
+  // Copies figures() into the metrics given to set_metrics (nothing without); called before
   // /metrics and sys:stats render. Thread-safe.
   void refresh_gauges() const;
 
@@ -164,12 +143,8 @@ public:
   std::size_t history_topic_count() const;
 
 private:
-  void refresh_topic_gauges() const;
-
   struct impl;
-  // Shared with the shards' handlers, which hold it weakly: a sweep that makes room admits
-  // waiting publishes and must not outlive the hub.
-  std::shared_ptr<impl> impl_;
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace rushcast::hub

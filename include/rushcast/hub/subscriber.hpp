@@ -28,7 +28,7 @@ public:
 
 private:
   friend class hub;
-  friend struct flush_mark;  // the shard's flush list (hub.cpp)
+  friend class dispatcher;  // the shard's flush list
   // Topics this subscriber holds in the hub, kept by the hub. Once it is 0, unsubscribe_all
   // returns without touching the shard's index, so the usual "close path, then destructor"
   // pair of calls is safe even if the destructor runs on another thread.

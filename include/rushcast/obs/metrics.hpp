@@ -11,6 +11,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rushcast/obs/hub_figures.hpp"
+
 namespace rushcast::obs {
 
 // Cumulative histogram of publish-to-write latency, in microseconds.
@@ -53,6 +55,11 @@ public:
   void count_bid(const std::string& outcome);
   // Per-sale/auction gauges the engines refresh.
   void set_gauge(const std::string& name, const std::string& labels, std::int64_t value);
+  // The hub's figures as gauges: rushcast_publish_backlog{shard}, rushcast_publish_backlog_peak
+  // {shard}, rushcast_publish_backlog_limit, rushcast_publishes_waiting,
+  // rushcast_topics_subscribed, rushcast_history_topics, rushcast_history_events,
+  // rushcast_topics_removed. Called before /metrics and sys:stats render.
+  void set_hub_figures(const hub_figures& f);
 
   latency_histogram publish_to_write;
 

@@ -58,14 +58,11 @@ public:
   std::size_t pending() const;
 
   // Thread-safe. Whether new admissions and bids may be offered, and why not. The writer
-  // thread keeps it true to the file: a write that fails for the store's sake (full, I/O error,
-  // read-only; not a constraint) marks it failing, a probe write every probe interval while
-  // failing (or any batch that commits) clears it; free space is checked every space interval.
+  // thread keeps it true to the file through sqlite_upkeep: a write that fails for the store's
+  // sake (full, I/O error, read-only; not a constraint) marks it failing, a probe write every
+  // probe interval while failing (or any batch that commits) clears it; free space is checked
+  // every space interval.
   const store_health& health() const noexcept;
-
-  // How often the writer thread probes a failing store and checks free space.
-  static constexpr std::chrono::milliseconds probe_interval{250};
-  static constexpr std::chrono::milliseconds space_check_interval{100};
 
 private:
   struct impl;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 using rushcast::obs::metrics;
+using rushcast::obs::hub_figures;
 
 TEST(Metrics, RenderShowsConnectionsByTransport) {
   metrics m;
@@ -36,4 +37,28 @@ TEST(Metrics, AdmissionsByOutcome) {
   auto text = m.render();
   EXPECT_NE(text.find("rushcast_admissions_total{outcome=\"queued\"} 2"), std::string::npos);
   EXPECT_NE(text.find("rushcast_admissions_total{outcome=\"sold_out\"} 1"), std::string::npos);
+}
+
+TEST(Metrics, HubFiguresBecomeGaugesLabelledByShard) {
+  metrics m;
+  hub_figures f;
+  f.backlog = {3, 0};
+  f.backlog_peak = {7, 2};
+  f.backlog_limit = 256;
+  f.publishes_waiting = 1;
+  f.topics_subscribed = 4;
+  f.history_topics = 5;
+  f.history_events = 6;
+  f.topics_removed = 9;
+  m.set_hub_figures(f);
+  auto text = m.render();
+  for (const char* line : {"rushcast_publish_backlog{shard=\"0\"} 3",
+                           "rushcast_publish_backlog{shard=\"1\"} 0",
+                           "rushcast_publish_backlog_peak{shard=\"0\"} 7",
+                           "rushcast_publish_backlog_peak{shard=\"1\"} 2",
+                           "rushcast_publish_backlog_limit{} 256",
+                           "rushcast_publishes_waiting{} 1", "rushcast_topics_subscribed{} 4",
+                           "rushcast_history_topics{} 5", "rushcast_history_events{} 6",
+                           "rushcast_topics_removed{} 9"})
+    EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n" << text;
 }
