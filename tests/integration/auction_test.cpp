@@ -194,18 +194,10 @@ TEST(AuctionRecovery, KillNineDuringBiddingKeepsEveryAcknowledgedBid) {
   EXPECT_EQ(s["leadingUser"], "carl");
 }
 
-TEST(AuctionValidation, BadInputsGetTheirErrorAndChangeNothing) {
-  rushcast::test::daemon d(json{{"auctions",
-             json::array({auction_cfg("v", iso_from_now(-60s), "+1h"),
-              auction_cfg("later", "+1h", "+2h"),
-              auction_cfg("past", iso_from_now(-120s), iso_from_now(-60s))})},
-            {"rate_limit", loose_limits()}});
-  auto first = bid(d.port(), {{"userId", "ann"}, {"auctionId", "v"}, {"bidAmount", 150}});
-  ASSERT_EQ(first.status, 200u) << first.body;
-  EXPECT_EQ(first.json()["status"], "accepted");
-  EXPECT_EQ(first.json()["currentPrice"], 150);
-  json before = essentials(state(d.port(), "v"));
+namespace {
 
+// Every malformed or refused HTTP bid gets its status and error code, and a too-low one the price.
+void expect_bad_http_bids_refused(std::uint16_t port) {
   struct bad_case {
     std::string body;
     unsigned status;
@@ -235,7 +227,7 @@ TEST(AuctionValidation, BadInputsGetTheirErrorAndChangeNothing) {
       {R"({"userId":"bob","auctionId":"past","bidAmount":500})", 410, "ended"},
   };
   for (const auto& c : cases) {
-    auto r = http(d.port(), "POST", "/api/bid", c.body, {{"Content-Type", "application/json"}});
+    auto r = http(port, "POST", "/api/bid", c.body, {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
     auto j = json::parse(r.body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << r.body;
@@ -246,14 +238,11 @@ TEST(AuctionValidation, BadInputsGetTheirErrorAndChangeNothing) {
       EXPECT_EQ(j["minIncrement"], 10);
     }
   }
-  auto wrong_type = http(d.port(), "POST", "/api/bid",
-                         R"({"userId":"bob","auctionId":"v","bidAmount":500})",
-                         {{"Content-Type", "text/plain"}});
-  EXPECT_EQ(wrong_type.status, 415u) << wrong_type.body;
-  EXPECT_EQ(http(d.port(), "GET", "/api/auctions/nope").status, 404u);
+}
 
-  // The same through WebSocket: an error with the ref, the connection stays open.
-  ws_client ws(d.port(), "/ws?userId=bob");
+// The same through WebSocket: an error with the ref, the connection stays open for a good bid.
+void expect_ws_bid_errors_keep_the_connection(std::uint16_t port) {
+  ws_client ws(port, "/ws?userId=bob");
   ws.send_json({{"type", "bid"}, {"auctionId", "v"}, {"bidAmount", 155}, {"ref", "r1"}});
   auto e1 = ws.recv_type("error", 5s);
   ASSERT_TRUE(e1);
@@ -272,6 +261,29 @@ TEST(AuctionValidation, BadInputsGetTheirErrorAndChangeNothing) {
   EXPECT_EQ((*ok)["currentPrice"], 160);
   EXPECT_EQ((*ok)["bidAmount"], 160);
   EXPECT_EQ((*ok)["ref"], "r3");
+}
+}  // namespace
+
+TEST(AuctionValidation, BadInputsGetTheirErrorAndChangeNothing) {
+  rushcast::test::daemon d(json{{"auctions",
+             json::array({auction_cfg("v", iso_from_now(-60s), "+1h"),
+              auction_cfg("later", "+1h", "+2h"),
+              auction_cfg("past", iso_from_now(-120s), iso_from_now(-60s))})},
+            {"rate_limit", loose_limits()}});
+  auto first = bid(d.port(), {{"userId", "ann"}, {"auctionId", "v"}, {"bidAmount", 150}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(first.json()["status"], "accepted");
+  EXPECT_EQ(first.json()["currentPrice"], 150);
+  json before = essentials(state(d.port(), "v"));
+
+  expect_bad_http_bids_refused(d.port());
+  auto wrong_type = http(d.port(), "POST", "/api/bid",
+                         R"({"userId":"bob","auctionId":"v","bidAmount":500})",
+                         {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(wrong_type.status, 415u) << wrong_type.body;
+  EXPECT_EQ(http(d.port(), "GET", "/api/auctions/nope").status, 404u);
+
+  expect_ws_bid_errors_keep_the_connection(d.port());
 
   json after = essentials(state(d.port(), "v"));
   EXPECT_EQ(after["bidCount"], 2);
