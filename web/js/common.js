@@ -243,8 +243,28 @@
     return { status: r.status, body: j };
   }
 
+  // With auth.mode jwt the user is whoever the server says the token belongs to: the page drops
+  // its demo box (#user-box), says who is signed in in #identity, and gets that user ('' when
+  // signed out). With auth off it gets null and keeps the demo box.
+  function signedInUser(info, action) {
+    if (info.auth !== 'jwt') return null;
+    document.getElementById('user-box').remove();
+    const p = document.getElementById('identity');
+    p.hidden = false;
+    const user = info.viewer || '';
+    if (user) {
+      p.textContent = 'Signed in as ';
+      const b = document.createElement('b');
+      b.textContent = user;
+      p.append(b);
+    } else {
+      p.textContent = `You are not signed in: sign in to the shop to ${action}.`;
+    }
+    return user;
+  }
+
   window.rushcast = {
     clock, formatCountdown, formatClock, amountFormat, withToken, showProduct, eventStream, socket,
-    randomUserId, stickyUserId, postJson, getJson,
+    randomUserId, stickyUserId, signedInUser, postJson, getJson,
   };
 })();
