@@ -12,7 +12,10 @@
 namespace rushcast::hub {
 
 history::history(config::history_cfg cfg, std::string epoch, clock_fn now_ms)
-    : cfg_(cfg), epoch_(std::move(epoch)), now_ms_(std::move(now_ms)) {}
+    : cfg_(cfg),
+      epoch_(std::move(epoch)),
+      now_ms_(std::move(now_ms)),
+      removed_(cfg.max_removed_topics) {}
 
 void history::expire(ring& r, std::int64_t now) {
   while (!r.items.empty() && r.items.size() > cfg_.max_events_per_topic) {
@@ -48,8 +51,7 @@ void history::append(const frame_ptr& f) {
 }
 
 std::uint64_t history::removed_seq(std::string_view topic) const {
-  auto it = removed_.find(std::hash<std::string_view>{}(topic));
-  return it != removed_.end() ? it->second : removed_floor_;
+  return removed_.seq_of(std::hash<std::string_view>{}(topic));
 }
 
 void history::remove(topic_map::iterator it) {
@@ -60,21 +62,7 @@ void history::remove(topic_map::iterator it) {
   const std::uint64_t seq = std::max(r.evicted_seq, r.items.empty() ? 0 : r.items.back().f->seq);
   topics_.erase(it);
   ++removed_total_;
-  if (cfg_.max_removed_topics == 0) {
-    removed_floor_ = std::max(removed_floor_, seq);
-    return;
-  }
-  auto& kept = removed_[h];
-  kept = std::max(kept, seq);
-  removed_order_.emplace_back(h, kept);
-  while (removed_order_.size() > cfg_.max_removed_topics) {
-    auto [oh, oseq] = removed_order_.front();
-    removed_order_.pop_front();
-    removed_floor_ = std::max(removed_floor_, oseq);
-    // A later removal of the same hash re-queued it with its own (higher) seq.
-    if (auto rit = removed_.find(oh); rit != removed_.end() && rit->second == oseq)
-      removed_.erase(rit);
-  }
+  removed_.add(h, seq);
 }
 
 std::size_t history::sweep(std::int64_t now, std::size_t max_topics,

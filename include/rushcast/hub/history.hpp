@@ -15,6 +15,7 @@
 
 #include "rushcast/config/config.hpp"
 #include "rushcast/hub/frame.hpp"
+#include "rushcast/hub/removed_topics.hpp"
 
 namespace rushcast::hub {
 
@@ -92,11 +93,9 @@ private:
   age_list by_age_;
   std::size_t events_ = 0;
   std::size_t removed_total_ = 0;
-  // Removed topics: hash of the name -> last evicted seq (a hash collision only merges two
-  // topics' seqs upwards, which errs towards resync), oldest removal first in removed_order_.
-  std::unordered_map<std::size_t, std::uint64_t> removed_;
-  std::deque<std::pair<std::size_t, std::uint64_t>> removed_order_;
-  std::uint64_t removed_floor_ = 0;  // highest seq of removals no longer remembered one by one
+  // Removed topics by hash of the name (a collision only merges two topics' seqs upwards,
+  // which errs towards resync).
+  removed_topics removed_;
 };
 
 }  // namespace rushcast::hub
