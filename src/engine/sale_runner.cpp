@@ -133,6 +133,7 @@ struct sale_runner::batch_in_flight {
 sale_runner::~sale_runner() = default;
 
 void sale_runner::recover(const store::recovered_sale& r) {
+  std::lock_guard lk(mu_);
   recovered_state rs;
   rs.admitted = r.admitted;
   rs.done = r.done;
@@ -164,6 +165,7 @@ void sale_runner::run() {
                                             {"queue", queue_json(v)}};
   });
   asio::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lk(self->mu_);
     self->last_phase_ = self->sale_.phase();
     self->publish_countdown();
     self->publish_state();
@@ -181,6 +183,7 @@ void sale_runner::stop() {
   auto done = std::make_shared<std::promise<void>>();
   auto fut = done->get_future();
   asio::post(strand_, [self = shared_from_this(), done] {
+    std::lock_guard lk(self->mu_);
     if (!self->stopped_) {
       self->stopped_ = true;
       self->phase_timer_.cancel();
@@ -254,7 +257,9 @@ void sale_runner::arm_phase_timer() {
   phase_timer_.expires_after(std::chrono::milliseconds(next - now));
   phase_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     auto self = w.lock();
-    if (ec || !self || self->stopped_) return;
+    if (ec || !self) return;
+    std::lock_guard lk(self->mu_);
+    if (self->stopped_) return;
     // The steady clock may fire a little early against the wall clock: re-arm until the
     // phase really changed, so the countdown never announces a phase that has not begun.
     self->note_phase();
@@ -267,7 +272,9 @@ void sale_runner::arm_sync_timer() {
   sync_timer_.expires_after(opt_.countdown_sync);
   sync_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     auto self = w.lock();
-    if (ec || !self || self->stopped_) return;
+    if (ec || !self) return;
+    std::lock_guard lk(self->mu_);
+    if (self->stopped_) return;
     self->publish_countdown();
     self->arm_sync_timer();
   });
@@ -280,7 +287,9 @@ void sale_runner::arm_process_timer() {
   process_timer_.expires_after(interval);
   process_timer_.async_wait([w = weak_from_this(), interval](boost::system::error_code ec) {
     auto self = w.lock();
-    if (ec || !self || self->stopped_) return;
+    if (ec || !self) return;
+    std::lock_guard lk(self->mu_);
+    if (self->stopped_) return;
     const auto now = std::chrono::steady_clock::now();
     const double elapsed_ms =
         std::chrono::duration<double, std::milli>(now - self->last_tick_).count();
@@ -349,31 +358,53 @@ void sale_runner::arm_retry_timer() {
   process_timer_.async_wait([w = weak_from_this()](boost::system::error_code e) {
     auto self = w.lock();
     if (!self) return;
+    std::lock_guard lk(self->mu_);
     self->retry_armed_ = false;
     if (!e && !self->stopped_) self->pump(-1);
   });
 }
 
 void sale_runner::admit(std::string user_id, admit_done done, asio::io_context* home) {
-  asio::post(strand_, [self = shared_from_this(), user = std::move(user_id), home,
-                       done = std::move(done)]() mutable { self->decide(user, home, done); });
-}
-
-// An answer that needs no write: on the caller's shard when it named one.
-void sale_runner::answer(asio::io_context* home, admit_done& done, admit_reply reply) {
-  if (!home) return done(std::move(reply));
-  asio::post(*home, [done = std::move(done), reply = std::move(reply)]() mutable {
-    done(std::move(reply));
+  if (home) {
+    std::optional<admit_reply> now;
+    {
+      std::lock_guard lk(mu_);
+      now = decide(user_id, home, done);
+    }
+    if (now) done(std::move(*now));  // on the caller's shard already
+    return;
+  }
+  asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
+                       done = std::move(done)]() mutable {
+    std::optional<admit_reply> now;
+    {
+      std::lock_guard lk(self->mu_);
+      now = self->decide(user, nullptr, done);
+    }
+    if (now) done(std::move(*now));
   });
 }
 
-// On the strand: the decision. A queued one reserves the unit and joins the next batch; its
+// Under mu_, on any thread: a phase change is announced on the strand (the coalescer and the
+// countdown live there).
+void sale_runner::note_phase_soon() {
+  if (phase_post_pending_ || sale_.phase() == last_phase_) return;
+  phase_post_pending_ = true;
+  asio::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lk(self->mu_);
+    self->phase_post_pending_ = false;
+    self->note_phase();
+  });
+}
+
+// Under mu_: the decision. A queued one reserves the unit and joins the next batch; its
 // answer waits for that batch to be durable.
-void sale_runner::decide(const std::string& user, asio::io_context* home, admit_done& done) {
+std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io_context* home,
+                                               admit_done& done) {
   admit_reply reply;
   if (stopped_) {
     reply.code = errc::unavailable;
-    return answer(home, done, reply);
+    return reply;
   }
   // While the store takes no writes, a purchase that would need one is refused before
   // anything is reserved; answers that need no write (duplicate, sold out...) still go.
@@ -388,7 +419,7 @@ void sale_runner::decide(const std::string& user, asio::io_context* home, admit_
     if (ec == make_error_code(errc::unavailable)) {
       reply.code = errc::unavailable;
       metrics_.count_admission(obs::admission_outcome::unavailable);
-      return answer(home, done, reply);
+      return reply;
     }
     if (ec == make_error_code(errc::not_started)) {
       reply.code = errc::not_started;
@@ -402,14 +433,14 @@ void sale_runner::decide(const std::string& user, asio::io_context* home, admit_
       reply.earlier = std::move(earlier);
       metrics_.count_admission(obs::admission_outcome::duplicate);
     }
-    note_phase();
-    return answer(home, done, reply);
+    note_phase_soon();
+    return reply;
   }
   if (r->kind == admit_decision::sold_out) {
     reply.sold_out = true;
     metrics_.count_admission(obs::admission_outcome::sold_out);
-    note_phase();
-    return answer(home, done, reply);
+    note_phase_soon();
+    return reply;
   }
   // The unit is reserved now; the answer waits for the store.
   store::admission_record rec;
@@ -420,8 +451,9 @@ void sale_runner::decide(const std::string& user, asio::io_context* home, admit_
   next_->batch.admissions.push_back(std::move(rec));
   next_->waiters.push_back({r->position, home, std::move(done)});
   refresh_view();
-  note_phase();
+  note_phase_soon();
   schedule_flush();
+  return std::nullopt;
 }
 
 // Behind the handlers already queued on the strand, so that the admissions decided in this
@@ -430,6 +462,7 @@ void sale_runner::schedule_flush() {
   if (writing_ || flush_posted_ || next_->batch.empty()) return;
   flush_posted_ = true;
   asio::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lk(self->mu_);
     self->flush_posted_ = false;
     self->flush();
   });
@@ -464,12 +497,18 @@ void sale_runner::flush() {
                     // One post per batch, whatever its size.
                     asio::post(self->strand_, [self, out = std::move(out),
                                                r = std::move(r)]() mutable {
-                      self->on_batch_durable(*out, r);
+                      std::vector<std::pair<admit_done, admit_reply>> direct;
+                      {
+                        std::lock_guard lk(self->mu_);
+                        self->on_batch_durable(*out, r, direct);
+                      }
+                      for (auto& [done, reply] : direct) done(std::move(reply));
                     });
                   });
 }
 
-void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result& r) {
+void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
+                                   std::vector<std::pair<admit_done, admit_reply>>& direct) {
   writing_ = false;
   // A store that answered fewer results than records: the missing ones did not commit.
   r.admissions.resize(b.batch.admissions.size(), make_error_code(errc::internal));
@@ -498,7 +537,7 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
       reply.position = w.position;
     }
     if (!w.home) {
-      w.done(std::move(reply));
+      direct.emplace_back(std::move(w.done), std::move(reply));
       continue;
     }
     auto it = std::find_if(by_home.begin(), by_home.end(),
@@ -531,7 +570,14 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
 
 void sale_runner::result_for(std::string user_id, std::function<void(user_answer)> done) {
   asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
-                       done = std::move(done)] { done(self->sale_.answer_for(user)); });
+                       done = std::move(done)] {
+    user_answer a;
+    {
+      std::lock_guard lk(self->mu_);
+      a = self->sale_.answer_for(user);
+    }
+    done(std::move(a));
+  });
 }
 
 }  // namespace rushcast::engine

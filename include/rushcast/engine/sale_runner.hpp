@@ -89,9 +89,11 @@ public:
   // the admission is durable. While the store does not accept writes
   // (store::sale_store::accepting()), or when this admission could not be stored, the answer
   // is errc::unavailable and nothing stays reserved.
-  // home: the io_context of the caller's shard, or nullptr. With home, done runs on home's
-  // thread, and the answers of one batch reach each shard in ONE post; without, done runs on
-  // the sale's strand.
+  // home: the io_context of the caller's shard (the caller runs on it), or nullptr. With home,
+  // the decision is taken right here on the caller's thread under the sale's mutex (no hop to
+  // the strand), an answer that needs no write is given before admit returns, and a queued one
+  // later on home's thread, the answers of one batch reaching each shard in ONE post. Without
+  // home, the decision and done run on the sale's strand.
   using admit_done = std::function<void(admit_reply)>;
   void admit(std::string user_id, admit_done done, boost::asio::io_context* home = nullptr);
   // Thread-safe. done runs on the strand with the user's latest answer.
@@ -121,11 +123,16 @@ private:
     admit_done done;
   };
   struct batch_in_flight;
-  void decide(const std::string& user, boost::asio::io_context* home, admit_done& done);
-  void answer(boost::asio::io_context* home, admit_done& done, admit_reply reply);
+  // Under mu_. The answer when it is known now; nullopt when the admission waits for its
+  // batch (done is kept with it).
+  std::optional<admit_reply> decide(const std::string& user, boost::asio::io_context* home,
+                                    admit_done& done);
+  void note_phase_soon();
   void schedule_flush();
   void flush();
-  void on_batch_durable(batch_in_flight& b, store::sale_batch_result& r);
+  // Under mu_; the answers to give on this thread after unlocking go to direct.
+  void on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
+                        std::vector<std::pair<admit_done, admit_reply>>& direct);
   // false: the order failed and waits for a retry.
   bool on_order_durable(std::int64_t position, boost::system::error_code ec);
   void arm_retry_timer();
@@ -148,6 +155,12 @@ private:
   std::size_t in_flight_ = 0;  // orders handed to pump() and not yet answered by the store
   // Decided since the last batch went out (store::sale_batch and one waiter per admission).
   std::unique_ptr<batch_in_flight> next_;
+  // Guards the sale's state (sale_, next_, the flags and counters below it): taken by every
+  // strand handler and by admit() on a shard thread. The coalescer and the timers are only
+  // touched on the strand (with mu_ held). Innermost locks under it: the view's, the store's
+  // queue and read connection, the hub's.
+  std::mutex mu_;
+  bool phase_post_pending_ = false;
   bool writing_ = false;        // a batch is with the store: the next one waits for it
   bool flush_posted_ = false;
   // Cells of this sale's gauges: set with one store each, no label string per call.

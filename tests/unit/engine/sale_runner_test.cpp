@@ -4,9 +4,13 @@
 // One io_context polled by hand, a manual clock, no sockets, no sleeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <optional>
+#include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
@@ -399,4 +403,82 @@ TEST(SaleRunnerBatch, AnswersOfOneBatchReachEachShardInOnePost) {
   EXPECT_EQ(shard_b.poll(), 1u);
   EXPECT_EQ(on_a, 3);
   EXPECT_EQ(on_b, 2);
+}
+
+namespace {
+
+// Stores every batch at once (on the strand that hands it over).
+class instant_sale_store : public store::sale_store {
+public:
+  store::recovered_sale load(const std::string&) override { return {}; }
+  void set_meta(const std::string&, const store::sale_meta&) override {}
+  void for_each_buyer(const std::string&, const std::function<void(std::string_view)>&) override {}
+  boost::system::result<store::finished_admissions> finished_for(const std::string&,
+                                                                 std::string_view,
+                                                                 std::int64_t) override {
+    return store::finished_admissions{};
+  }
+  void persist(const std::string&, store::sale_batch b, batch_done_fn done) override {
+    batches.fetch_add(1);
+    done(store::sale_batch_result::all_failed(b, {}));
+  }
+  bool accepting() const override { return true; }
+  std::atomic<int> batches{0};
+};
+
+}  // namespace
+
+// Two shards decide at once on their own threads (no hop to the strand): never oversold, every
+// position told once, and the positions are exactly 1..stock.
+TEST(SaleRunnerBatch, ShardsDecidingAtOnceNeverOversell) {
+  constexpr int stock = 600, per_shard = 500;
+  boost::asio::io_context strand_ctx{1};
+  auto guard = boost::asio::make_work_guard(strand_ctx);
+  hub::hub h{{strand_ctx.get_executor()}, config::history_cfg{10, 0}, "E"};
+  obs::metrics metrics;
+  auto st = std::make_shared<instant_sale_store>();
+  sale_runner_options opt;
+  opt.countdown_sync = std::chrono::milliseconds(0);
+  auto runner = std::make_shared<sale_runner>(strand_ctx.get_executor(), h, metrics, st,
+                                              sale_params{"s", "S", stock, 0, 1'000'000, 1},
+                                              opt, [] { return std::int64_t{10'000}; });
+  runner->recover({});
+  runner->run();
+  std::thread strand_thread([&] { strand_ctx.run(); });
+
+  std::vector<std::int64_t> positions[2];
+  int sold_out[2] = {0, 0};
+  auto shard = [&](int k) {
+    boost::asio::io_context home{1};
+    int answered = 0;
+    for (int i = 0; i < per_shard; ++i) {
+      runner->admit("s" + std::to_string(k) + "-" + std::to_string(i),
+                    [&, k](admit_reply r) {
+                      ++answered;
+                      if (r.code == errc::ok && r.sold_out) ++sold_out[k];
+                      else if (r.code == errc::ok) positions[k].push_back(r.position);
+                    },
+                    &home);
+      home.poll();
+    }
+    for (int spins = 0; answered < per_shard && spins < 10000; ++spins) {
+      home.restart();
+      if (home.poll() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(answered, per_shard);
+  };
+  std::thread a(shard, 0), b(shard, 1);
+  a.join();
+  b.join();
+  runner->stop();
+  guard.reset();
+  strand_ctx.stop();
+  strand_thread.join();
+
+  std::vector<std::int64_t> all = positions[0];
+  all.insert(all.end(), positions[1].begin(), positions[1].end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(stock)) << "oversold or units lost";
+  for (int i = 0; i < stock; ++i) ASSERT_EQ(all[i], i + 1);
+  EXPECT_EQ(sold_out[0] + sold_out[1], 2 * per_shard - stock);
 }
