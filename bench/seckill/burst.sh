@@ -57,7 +57,7 @@ for ((i = 1; i <= REPS; i++)); do
     rm -rf "$scratch"
     sum=$(echo "$res" | grep '^bursts:')
     adm=$(echo "$sum" | sed -n 's/.*queued \([0-9]*\) sold_out \([0-9]*\).*/\1 \2/p' | awk '{print $1 + $2}')
-    us=$(awk -v d=$((c1 - c0)) -v k="$tck" -v a="$adm" 'BEGIN {printf "%.1f", a > 0 ? 1e6 * d / k / a : 0}')
+    us=$(awk -v d=$((c1 - c0)) -v k="$tck" -v a="${adm:-0}" 'BEGIN {printf "%.1f", (a > 0) ? 1e6 * d / k / a : 0}')
     echo "$res" | grep '^burst ' | sed 's/^/  /'
     log "target=$t $sum server_cpu_us_per_admission=$us  # load $(cut -d' ' -f1 /proc/loadavg)"
   done
