@@ -30,7 +30,9 @@ std::string dump(const nlohmann::json& j) {
 struct outcome {
   errc code = errc::ok;
   std::string message;
-  nlohmann::json body = nlohmann::json::object();  // ok: the reply; error: extra fields
+  // ok: the reply, already serialised (the hot path builds no DOM); error: empty.
+  std::string ok_json;
+  nlohmann::json body = nlohmann::json::object();  // error: extra fields
   std::uint32_t retry_after_ms = 0;                // rate_limited, unavailable
 };
 
@@ -42,7 +44,39 @@ errc as_errc(const boost::system::error_code& ec) {
 }
 
 outcome error_outcome(errc e, std::string message, nlohmann::json extra = nlohmann::json::object()) {
-  return outcome{e, std::move(message), std::move(extra), 0};
+  return outcome{e, std::move(message), {}, std::move(extra), 0};
+}
+
+// A JSON string literal of s: quoted as is when it needs no escape (config ids do not).
+void append_json_string(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      out += dump(std::string(s));
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// The 200 bodies, byte for byte what nlohmann's dump gives (keys in order): built by hand
+// because every admission sends one.
+std::string ok_body(const std::string& sale_id, const engine::admit_reply& r) {
+  std::string out;
+  out.reserve(64 + sale_id.size());
+  if (r.sold_out) {
+    out += R"({"saleId":)";
+    append_json_string(out, sale_id);
+    out += R"(,"status":"sold_out"})";
+    return out;
+  }
+  out += R"({"position":)";
+  out += std::to_string(r.position);
+  out += R"(,"saleId":)";
+  append_json_string(out, sale_id);
+  out += R"(,"status":"queued"})";
+  return out;
 }
 
 nlohmann::json answer_json(const engine::user_answer& a) {
@@ -56,10 +90,7 @@ nlohmann::json answer_json(const engine::user_answer& a) {
 outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
   switch (r.code) {
     case errc::ok:
-      if (r.sold_out) return outcome{errc::ok, {}, {{"status", "sold_out"}, {"saleId", sale_id}}};
-      return outcome{errc::ok,
-                     {},
-                     {{"status", "queued"}, {"position", r.position}, {"saleId", sale_id}}};
+      return outcome{errc::ok, {}, ok_body(sale_id, r), {}, 0};
     case errc::not_started:
       return error_outcome(errc::not_started, "the sale has not started",
                            {{"saleId", sale_id}, {"startTime", r.start_ms}});
@@ -89,14 +120,14 @@ outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
 // The rules shared by HTTP and WebSocket, after the transport found the user and sale id.
 // done may run on the sale's strand.
 void seckill(context& ctx, const std::string& user_id, const std::string& sale_id,
-             outcome_fn done) {
+             boost::asio::io_context* home, outcome_fn done) {
   if (errc e = check_user_id(user_id); e != errc::ok)
     return done(error_outcome(e, std::string(user_id_error_message(e))));
   auto runner = ctx.engines.sale(sale_id);
   if (!runner) return done(error_outcome(errc::not_found, "no such sale"));
   if (std::uint32_t wait = ctx.rate.check_user(user_id, now_ms()); wait != 0) {
     ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    ctx.metrics.count_admission("rate_limited");
+    ctx.metrics.count_admission(obs::admission_outcome::rate_limited);
     ctx.hub.publish("user:" + user_id, "ratelimit",
                     dump({{"retryAfterMs", wait}, {"scope", "user"}}));
     outcome o = error_outcome(errc::rate_limited, "too many requests",
@@ -104,31 +135,43 @@ void seckill(context& ctx, const std::string& user_id, const std::string& sale_i
     o.retry_after_ms = wait;
     return done(std::move(o));
   }
-  runner->admit(user_id, [id = runner->id(), done = std::move(done)](engine::admit_reply r) {
-    done(from_reply(id, r));
-  });
+  runner->admit(
+      user_id,
+      [id = runner->id(), done = std::move(done)](engine::admit_reply r) {
+        done(from_reply(id, r));
+      },
+      home);
 }
 
 void on_seckill_http(context& ctx, const request& req, responder respond) {
-  auto body = parse_json_body(req);
-  if (!body) {
-    errc e = body.error() == make_error_code(errc::unsupported_media_type)
-                 ? errc::unsupported_media_type
-                 : errc::bad_json;
-    return respond(error_response(e, e == errc::bad_json ? "the body must be one JSON object"
-                                                         : "Content-Type must be application/json"));
+  if (!is_json_content_type(req))
+    return respond(error_response(errc::unsupported_media_type,
+                                  "Content-Type must be application/json"));
+  std::string user_field, sale_field;
+  // The usual body, a flat object of plain strings, is read without a DOM; any other body
+  // goes through the general parse and gets its usual answer.
+  if (auto flat = read_two_flat_strings(req.body, "userId", "saleId")) {
+    user_field.assign((*flat)[0]);
+    sale_field.assign((*flat)[1]);
+  } else {
+    auto body = parse_client_json(req.body);
+    if (!body) return respond(error_response(errc::bad_json, "the body must be one JSON object"));
+    auto user = optional_string(*body, "userId");
+    auto sale_id = optional_string(*body, "saleId");
+    if (!user) return respond(error_response(errc::bad_user_id, "userId must be a string"));
+    if (!sale_id) return respond(error_response(errc::bad_request, "saleId must be a string"));
+    user_field = std::move(*user);
+    sale_field = std::move(*sale_id);
   }
-  auto user = optional_string(*body, "userId");
-  auto sale_id = optional_string(*body, "saleId");
-  if (!user) return respond(error_response(errc::bad_user_id, "userId must be a string"));
-  if (!sale_id) return respond(error_response(errc::bad_request, "saleId must be a string"));
+  const std::string* user = &user_field;
+  const std::string* sale_id = &sale_field;
   auto acting = ctx.auth.acting_user(req, *user);
   if (!acting) {
     errc e = as_errc(acting.error());
     return respond(error_response(e, std::string(user_id_error_message(e))));
   }
-  seckill(ctx, *acting, *sale_id, [respond = std::move(respond)](outcome o) {
-    if (o.code == errc::ok) return respond(json_response(o.body));
+  seckill(ctx, *acting, *sale_id, req.home, [respond = std::move(respond)](outcome o) {
+    if (o.code == errc::ok) return respond(response::json(200, std::move(o.ok_json)));
     if (o.code == errc::rate_limited)
       return respond(rate_limited_response(o.retry_after_ms, "user"));
     const auto retry_after_ms = o.retry_after_ms;
@@ -208,9 +251,10 @@ void on_seckill_ws(context& ctx, ws_client& c, const nlohmann::json& msg,
   }
   // With auth on the session's identity is the user; with it off a message may name one.
   std::string acting = ctx.auth.jwt_on() || user->empty() ? c.user_id() : *user;
-  seckill(ctx, acting, *sale_id, [send = c.async_sender(), ref](outcome o) {
+  seckill(ctx, acting, *sale_id, nullptr, [send = c.async_sender(), ref](outcome o) {
     nlohmann::json j = std::move(o.body);
     if (o.code == errc::ok) {
+      j = nlohmann::json::parse(o.ok_json);
       j["type"] = j["status"];
     } else {
       j["type"] = "error";

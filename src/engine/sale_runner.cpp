@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <future>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,38 @@ std::string stock_json(const sale_view& v) {
 
 std::string queue_json(const sale_view& v) {
   return dump({{"saleId", v.id}, {"head", v.head}, {"queued", v.queued}});
+}
+
+// A JSON string literal: quoted as is when nothing needs an escape (ids and order ids are
+// topic-safe), else by nlohmann.
+void append_json_string(std::string& out, std::string_view v) {
+  for (unsigned char c : v)
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      out += nlohmann::json(std::string(v)).dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  out += '"';
+  out += v;
+  out += '"';
+}
+
+// The buyer's `result` event, once per order: what dump() of the same object gives (keys in
+// order), built without a DOM.
+std::string result_json(const std::string& sale_id, const std::string& order_id,
+                         std::int64_t position, std::int64_t stock) {
+  std::string out;
+  out.reserve(96 + sale_id.size() + order_id.size());
+  out += R"({"orderId":)";
+  append_json_string(out, order_id);
+  out += R"(,"position":)";
+  out += std::to_string(position);
+  out += R"(,"result":"success","saleId":)";
+  append_json_string(out, sale_id);
+  out += R"(,"stock":)";
+  out += std::to_string(stock);
+  out += '}';
+  return out;
 }
 
 std::string countdown_of(const sale_view& v, std::int64_t now) {
@@ -74,12 +107,33 @@ sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metri
       process_timer_(strand_),
       view_(std::make_shared<shared_view>()),
       topic_("sale:" + id_) {
+  next_ = std::make_unique<batch_in_flight>();
+  const std::string labels = "sale=\"" + id_ + "\"";
+  stock_gauge_ = &metrics_.gauge("rushcast_sale_stock", labels);
+  queued_gauge_ = &metrics_.gauge("rushcast_sale_queued", labels);
+  // Admissions held in memory (the window after the head): follows the queue, not the buyers.
+  in_memory_gauge_ = &metrics_.gauge("rushcast_sale_in_memory", labels);
+  {
+    const auto& p = sale_.params();
+    std::lock_guard lk(view_->mu);
+    view_->v.id = p.id;
+    view_->v.name = p.name;
+    view_->v.start_ms = p.start_ms;
+    view_->v.end_ms = p.end_ms;
+  }
   refresh_view();
 }
+
+// The batch with the store: what it holds, to finish each record when the result comes back.
+struct sale_runner::batch_in_flight {
+  store::sale_batch batch;
+  std::vector<waiter> waiters;  // one per batch.admissions, same order
+};
 
 sale_runner::~sale_runner() = default;
 
 void sale_runner::recover(const store::recovered_sale& r) {
+  std::lock_guard lk(mu_);
   recovered_state rs;
   rs.admitted = r.admitted;
   rs.done = r.done;
@@ -111,6 +165,7 @@ void sale_runner::run() {
                                             {"queue", queue_json(v)}};
   });
   asio::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lk(self->mu_);
     self->last_phase_ = self->sale_.phase();
     self->publish_countdown();
     self->publish_state();
@@ -128,6 +183,7 @@ void sale_runner::stop() {
   auto done = std::make_shared<std::promise<void>>();
   auto fut = done->get_future();
   asio::post(strand_, [self = shared_from_this(), done] {
+    std::lock_guard lk(self->mu_);
     if (!self->stopped_) {
       self->stopped_ = true;
       self->phase_timer_.cancel();
@@ -147,38 +203,40 @@ sale_view sale_runner::view() const {
   return view_->v;
 }
 
+// The figures that change; id, name and times are set once in the constructor.
 void sale_runner::refresh_view() {
-  const auto& p = sale_.params();
-  sale_view v;
-  v.id = p.id;
-  v.name = p.name;
-  v.stock = sale_.stock();
-  v.total = sale_.total();
-  v.queued = sale_.queued();
-  v.head = sale_.head();
-  v.start_ms = p.start_ms;
-  v.end_ms = p.end_ms;
-  v.all_reserved = sale_.reserved() >= sale_.total();
+  const std::int64_t stock = sale_.stock();
+  const std::int64_t queued = sale_.queued();
   {
     std::lock_guard lk(view_->mu);
-    view_->v = v;
+    sale_view& v = view_->v;
+    v.stock = stock;
+    v.total = sale_.total();
+    v.queued = queued;
+    v.head = sale_.head();
+    v.all_reserved = sale_.reserved() >= sale_.total();
   }
-  const std::string labels = "sale=\"" + id_ + "\"";
-  metrics_.set_gauge("rushcast_sale_stock", labels, v.stock);
-  metrics_.set_gauge("rushcast_sale_queued", labels, v.queued);
-  // Admissions held in memory (the window after the head): follows the queue, not the buyers.
-  metrics_.set_gauge("rushcast_sale_in_memory", labels,
-                     static_cast<std::int64_t>(sale_.window_size()));
+  stock_gauge_->store(stock, std::memory_order_relaxed);
+  queued_gauge_->store(queued, std::memory_order_relaxed);
+  in_memory_gauge_->store(static_cast<std::int64_t>(sale_.window_size()),
+                          std::memory_order_relaxed);
 }
 
 void sale_runner::publish_countdown() {
   hub_.publish(topic_, "countdown", countdown_of(view(), clock_()), true);
 }
 
+// The events are made when the coalescer sends them, from the view of that moment: a burst
+// of admissions within one window builds one stock and one queue event, not one per buyer.
 void sale_runner::publish_state() {
-  sale_view v = view();
-  coalescer_->update(topic_, "stock", stock_json(v));
-  coalescer_->update(topic_, "queue", queue_json(v));
+  coalescer_->update_lazy(topic_, "stock", [view = view_] {
+    std::lock_guard lk(view->mu);
+    return stock_json(view->v);
+  });
+  coalescer_->update_lazy(topic_, "queue", [view = view_] {
+    std::lock_guard lk(view->mu);
+    return queue_json(view->v);
+  });
 }
 
 void sale_runner::note_phase() {
@@ -199,7 +257,9 @@ void sale_runner::arm_phase_timer() {
   phase_timer_.expires_after(std::chrono::milliseconds(next - now));
   phase_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     auto self = w.lock();
-    if (ec || !self || self->stopped_) return;
+    if (ec || !self) return;
+    std::lock_guard lk(self->mu_);
+    if (self->stopped_) return;
     // The steady clock may fire a little early against the wall clock: re-arm until the
     // phase really changed, so the countdown never announces a phase that has not begun.
     self->note_phase();
@@ -212,7 +272,9 @@ void sale_runner::arm_sync_timer() {
   sync_timer_.expires_after(opt_.countdown_sync);
   sync_timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
     auto self = w.lock();
-    if (ec || !self || self->stopped_) return;
+    if (ec || !self) return;
+    std::lock_guard lk(self->mu_);
+    if (self->stopped_) return;
     self->publish_countdown();
     self->arm_sync_timer();
   });
@@ -225,7 +287,9 @@ void sale_runner::arm_process_timer() {
   process_timer_.expires_after(interval);
   process_timer_.async_wait([w = weak_from_this(), interval](boost::system::error_code ec) {
     auto self = w.lock();
-    if (ec || !self || self->stopped_) return;
+    if (ec || !self) return;
+    std::lock_guard lk(self->mu_);
+    if (self->stopped_) return;
     const auto now = std::chrono::steady_clock::now();
     const double elapsed_ms =
         std::chrono::duration<double, std::milli>(now - self->last_tick_).count();
@@ -253,17 +317,12 @@ void sale_runner::pump(std::int64_t budget) {
       credit_ -= 1;
     }
     ++in_flight_;
-    store_->complete(id_, *pos, sale_.order_id_for(*pos),
-                     [w = weak_from_this(), p = *pos](boost::system::error_code ec) {
-                       auto self = w.lock();
-                       if (!self) return;
-                       asio::post(self->strand_,
-                                  [self, p, ec] { self->on_order_durable(p, ec); });
-                     });
+    next_->batch.orders.push_back({*pos, sale_.order_id_for(*pos)});
   }
+  schedule_flush();
 }
 
-void sale_runner::on_order_durable(std::int64_t position, boost::system::error_code ec) {
+bool sale_runner::on_order_durable(std::int64_t position, boost::system::error_code ec) {
   --in_flight_;
   // not_found: the position is no longer queued in the store, so an earlier try of this very
   // order did commit; it is completed once, here, and announced once.
@@ -275,7 +334,7 @@ void sale_runner::on_order_durable(std::int64_t position, boost::system::error_c
     sale_.retry(position);
     orders_failing_ = true;
     if (opt_.process_rate_per_s == 0) arm_retry_timer();
-    return;
+    return false;
   }
   if (orders_failing_) {
     orders_failing_ = false;
@@ -285,18 +344,11 @@ void sale_runner::on_order_durable(std::int64_t position, boost::system::error_c
   const admission_slot* s = sale_.slot(position);
   const std::string user = s ? s->user_id : std::string();
   sale_.completed(position);
-  refresh_view();
   if (!user.empty()) {
     hub_.publish("user:" + user, "result",
-                 dump({{"saleId", id_},
-                       {"result", "success"},
-                       {"orderId", sale_.order_id_for(position)},
-                       {"position", position},
-                       {"stock", sale_.stock()}}));
+                 result_json(id_, sale_.order_id_for(position), position, sale_.stock()));
   }
-  publish_state();
-  note_phase();
-  if (opt_.process_rate_per_s == 0) pump(-1);
+  return true;
 }
 
 void sale_runner::arm_retry_timer() {
@@ -306,103 +358,226 @@ void sale_runner::arm_retry_timer() {
   process_timer_.async_wait([w = weak_from_this()](boost::system::error_code e) {
     auto self = w.lock();
     if (!self) return;
+    std::lock_guard lk(self->mu_);
     self->retry_armed_ = false;
     if (!e && !self->stopped_) self->pump(-1);
   });
 }
 
-void sale_runner::admit(std::string user_id, std::function<void(admit_reply)> done) {
+void sale_runner::admit(std::string user_id, admit_done done, asio::io_context* home) {
+  if (home) {
+    std::optional<admit_reply> now;
+    {
+      std::lock_guard lk(mu_);
+      now = decide(user_id, home, done);
+    }
+    if (now) done(std::move(*now));  // on the caller's shard already
+    return;
+  }
   asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
                        done = std::move(done)]() mutable {
-    admit_reply reply;
-    if (self->stopped_) {
-      reply.code = errc::unavailable;
-      return done(reply);
+    std::optional<admit_reply> now;
+    {
+      std::lock_guard lk(self->mu_);
+      now = self->decide(user, nullptr, done);
     }
-    // While the store takes no writes, a purchase that would need one is refused before
-    // anything is reserved; answers that need no write (duplicate, sold out...) still go.
-    auto r = self->sale_.admit(user, self->store_->accepting());
-    user_answer earlier;
-    if (r.has_error() && r.error() == make_error_code(errc::duplicate)) {
-      earlier = self->sale_.answer_for(user);
-      if (earlier.status == user_answer::unavailable) r = make_error_code(errc::unavailable);
-    }
-    if (r.has_error()) {
-      const auto& ec = r.error();
-      if (ec == make_error_code(errc::unavailable)) {
-        reply.code = errc::unavailable;
-        self->metrics_.count_admission("unavailable");
-        return done(reply);
-      }
-      if (ec == make_error_code(errc::not_started)) {
-        reply.code = errc::not_started;
-        reply.start_ms = self->sale_.params().start_ms;
-        self->metrics_.count_admission("not_started");
-      } else if (ec == make_error_code(errc::ended)) {
-        reply.code = errc::ended;
-        self->metrics_.count_admission("ended");
-      } else {
-        reply.code = errc::duplicate;
-        reply.earlier = std::move(earlier);
-        self->metrics_.count_admission("duplicate");
-      }
-      self->note_phase();
-      return done(reply);
-    }
-    if (r->kind == admit_decision::sold_out) {
-      reply.sold_out = true;
-      self->metrics_.count_admission("sold_out");
-      self->note_phase();
-      return done(reply);
-    }
-    // The unit is reserved now; the answer waits for the store.
-    const std::int64_t position = r->position;
-    store::admission_record rec;
-    rec.position = position;
-    rec.user_id = user;
-    rec.user_seq = r->user_seq;
-    rec.ts_ms = self->clock_();
-    self->refresh_view();
-    self->note_phase();
-    self->store_->admit(self->id_, rec,
-                        [w = self->weak_from_this(), position,
-                         done = std::move(done)](boost::system::error_code ec) mutable {
-                          auto s = w.lock();
-                          if (!s) return;
-                          asio::post(s->strand_, [s, position, ec, done = std::move(done)] {
-                            s->on_admit_durable(position, ec, done);
-                          });
-                        });
+    if (now) done(std::move(*now));
   });
 }
 
-void sale_runner::on_admit_durable(std::int64_t position, boost::system::error_code ec,
-                                   const std::function<void(admit_reply)>& done) {
+// Under mu_, on any thread: a phase change is announced on the strand (the coalescer and the
+// countdown live there).
+void sale_runner::note_phase_soon() {
+  if (phase_post_pending_ || sale_.phase() == last_phase_) return;
+  phase_post_pending_ = true;
+  asio::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lk(self->mu_);
+    self->phase_post_pending_ = false;
+    self->note_phase();
+  });
+}
+
+// Under mu_: the decision. A queued one reserves the unit and joins the next batch; its
+// answer waits for that batch to be durable.
+std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io_context* home,
+                                               admit_done& done) {
   admit_reply reply;
-  if (ec) {
-    if (auto n = admit_fail_log_.admit())
-      spdlog::error("sale {}: admission {} not stored: {} ({} such failure(s) since the last "
-                    "line)",
-                    id_, position, ec.message(), n);
-    sale_.release(position);
-    refresh_view();
-    note_phase();
-    metrics_.count_admission("unavailable");
+  if (stopped_) {
     reply.code = errc::unavailable;
-    return done(reply);
+    return reply;
   }
-  sale_.admitted(position);
+  // While the store takes no writes, a purchase that would need one is refused before
+  // anything is reserved; answers that need no write (duplicate, sold out...) still go.
+  auto r = sale_.admit(user, store_->accepting());
+  user_answer earlier;
+  if (r.has_error() && r.error() == make_error_code(errc::duplicate)) {
+    earlier = sale_.answer_for(user);
+    if (earlier.status == user_answer::unavailable) r = make_error_code(errc::unavailable);
+  }
+  if (r.has_error()) {
+    const auto& ec = r.error();
+    if (ec == make_error_code(errc::unavailable)) {
+      reply.code = errc::unavailable;
+      metrics_.count_admission(obs::admission_outcome::unavailable);
+      return reply;
+    }
+    if (ec == make_error_code(errc::not_started)) {
+      reply.code = errc::not_started;
+      reply.start_ms = sale_.params().start_ms;
+      metrics_.count_admission(obs::admission_outcome::not_started);
+    } else if (ec == make_error_code(errc::ended)) {
+      reply.code = errc::ended;
+      metrics_.count_admission(obs::admission_outcome::ended);
+    } else {
+      reply.code = errc::duplicate;
+      reply.earlier = std::move(earlier);
+      metrics_.count_admission(obs::admission_outcome::duplicate);
+    }
+    note_phase_soon();
+    return reply;
+  }
+  if (r->kind == admit_decision::sold_out) {
+    reply.sold_out = true;
+    metrics_.count_admission(obs::admission_outcome::sold_out);
+    note_phase_soon();
+    return reply;
+  }
+  // The unit is reserved now; the answer waits for the store.
+  store::admission_record rec;
+  rec.position = r->position;
+  rec.user_id = user;
+  rec.user_seq = r->user_seq;
+  rec.ts_ms = clock_();
+  next_->batch.admissions.push_back(std::move(rec));
+  next_->waiters.push_back({r->position, home, std::move(done)});
   refresh_view();
-  metrics_.count_admission("queued");
-  reply.position = position;
-  done(reply);
+  note_phase_soon();
+  schedule_flush();
+  return std::nullopt;
+}
+
+// Behind the handlers already queued on the strand, so that the admissions decided in this
+// turn of the strand leave together.
+void sale_runner::schedule_flush() {
+  if (writing_ || flush_posted_ || next_->batch.empty()) return;
+  flush_posted_ = true;
+  asio::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lk(self->mu_);
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+// One batch at a time goes to the store: what is decided meanwhile forms the next one, so the
+// batch grows with the load exactly as the group commit does.
+void sale_runner::flush() {
+  if (writing_ || next_->batch.empty()) return;
+  writing_ = true;
+  auto out = std::make_shared<batch_in_flight>();
+  if (next_->batch.admissions.size() <= opt_.max_batch) {
+    std::swap(*out, *next_);
+  } else {
+    // Over the bound: the oldest max_batch admissions (and every order) go now.
+    auto& adm = next_->batch.admissions;
+    auto& w = next_->waiters;
+    const auto n = static_cast<std::ptrdiff_t>(opt_.max_batch);
+    out->batch.admissions.assign(std::make_move_iterator(adm.begin()),
+                                 std::make_move_iterator(adm.begin() + n));
+    out->waiters.assign(std::make_move_iterator(w.begin()), std::make_move_iterator(w.begin() + n));
+    adm.erase(adm.begin(), adm.begin() + n);
+    w.erase(w.begin(), w.begin() + n);
+    out->batch.orders = std::move(next_->batch.orders);
+    next_->batch.orders.clear();
+  }
+  store::sale_batch batch = out->batch;  // the records stay here to finish each one
+  store_->persist(id_, std::move(batch),
+                  [w = weak_from_this(), out](store::sale_batch_result r) mutable {
+                    auto self = w.lock();
+                    if (!self) return;
+                    // One post per batch, whatever its size.
+                    asio::post(self->strand_, [self, out = std::move(out),
+                                               r = std::move(r)]() mutable {
+                      std::vector<std::pair<admit_done, admit_reply>> direct;
+                      {
+                        std::lock_guard lk(self->mu_);
+                        self->on_batch_durable(*out, r, direct);
+                      }
+                      for (auto& [done, reply] : direct) done(std::move(reply));
+                    });
+                  });
+}
+
+void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
+                                   std::vector<std::pair<admit_done, admit_reply>>& direct) {
+  writing_ = false;
+  // A store that answered fewer results than records: the missing ones did not commit.
+  r.admissions.resize(b.batch.admissions.size(), make_error_code(errc::internal));
+  r.orders.resize(b.batch.orders.size(), make_error_code(errc::internal));
+
+  // Answers grouped by the shard that holds the connection: one post per shard.
+  struct shard_answers {
+    asio::io_context* home;
+    std::vector<std::pair<admit_done, admit_reply>> answers;
+  };
+  std::vector<shard_answers> by_home;
+  std::size_t failed = 0;
+  boost::system::error_code first_error;
+  for (std::size_t i = 0; i < b.waiters.size(); ++i) {
+    waiter& w = b.waiters[i];
+    const auto& ec = r.admissions[i];
+    admit_reply reply;
+    if (ec) {
+      if (failed++ == 0) first_error = ec;
+      sale_.release(w.position);
+      metrics_.count_admission(obs::admission_outcome::unavailable);
+      reply.code = errc::unavailable;
+    } else {
+      sale_.admitted(w.position);
+      metrics_.count_admission(obs::admission_outcome::queued);
+      reply.position = w.position;
+    }
+    if (!w.home) {
+      direct.emplace_back(std::move(w.done), std::move(reply));
+      continue;
+    }
+    auto it = std::find_if(by_home.begin(), by_home.end(),
+                           [&](const shard_answers& a) { return a.home == w.home; });
+    if (it == by_home.end()) it = by_home.insert(by_home.end(), shard_answers{w.home, {}});
+    it->answers.emplace_back(std::move(w.done), std::move(reply));
+  }
+  if (failed > 0) {
+    if (auto n = admit_fail_log_.admit())
+      spdlog::error("sale {}: {} admission(s) not stored: {} ({} such failure(s) since the "
+                    "last line)",
+                    id_, failed, first_error.message(), n);
+  }
+  for (auto& group : by_home) {
+    asio::post(*group.home, [answers = std::move(group.answers)]() mutable {
+      for (auto& [done, reply] : answers) done(std::move(reply));
+    });
+  }
+
+  bool orders_ok = true;
+  for (std::size_t i = 0; i < b.batch.orders.size(); ++i)
+    orders_ok = on_order_durable(b.batch.orders[i].position, r.orders[i]) && orders_ok;
+
+  refresh_view();
   publish_state();
-  if (opt_.process_rate_per_s == 0) pump(-1);
+  note_phase();
+  if (opt_.process_rate_per_s == 0 && orders_ok && !orders_failing_) pump(-1);
+  flush();
 }
 
 void sale_runner::result_for(std::string user_id, std::function<void(user_answer)> done) {
   asio::post(strand_, [self = shared_from_this(), user = std::move(user_id),
-                       done = std::move(done)] { done(self->sale_.answer_for(user)); });
+                       done = std::move(done)] {
+    user_answer a;
+    {
+      std::lock_guard lk(self->mu_);
+      a = self->sale_.answer_for(user);
+    }
+    done(std::move(a));
+  });
 }
 
 }  // namespace rushcast::engine

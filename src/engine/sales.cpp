@@ -57,6 +57,7 @@ void start_sales(registry& reg, const engine_deps& deps) {
     opt.coalesce = std::chrono::milliseconds(deps.cfg.coalesce_ms);
     opt.countdown_sync = std::chrono::milliseconds(deps.cfg.countdown_sync_ms);
     opt.max_in_flight = std::max<std::size_t>(64, 2 * deps.cfg.storage.group_commit_max);
+    opt.max_batch = std::max<std::size_t>(1, deps.cfg.storage.group_commit_max);
     auto runner = std::make_shared<sale_runner>(deps.executor, deps.hub, deps.metrics, st,
                                                 std::move(p), opt, [] { return core::now_ms(); });
     runner->recover(rec);

@@ -20,6 +20,7 @@ struct coalescer::impl : std::enable_shared_from_this<coalescer::impl> {
     std::string name;
     boost::asio::steady_timer timer;
     std::optional<std::string> pending;
+    coalescer::producer pending_make;  // set instead of pending by update_lazy
     clock::time_point last{};
     bool published = false;  // `last` is meaningful
     bool armed = false;
@@ -41,11 +42,51 @@ struct coalescer::impl : std::enable_shared_from_this<coalescer::impl> {
     slot& s = *it->second;
     if (s.gen != gen) return;
     s.armed = false;
+    publish_pending(s);
+  }
+
+  void publish_pending(slot& s) {
     if (s.pending) {
       std::string data = std::move(*s.pending);
       s.pending.reset();
       publish(s, std::move(data));
+    } else if (s.pending_make) {
+      auto make = std::move(s.pending_make);
+      s.pending_make = nullptr;
+      publish(s, make());
     }
+  }
+
+  // The slot of topic+name, made on first use. key_scratch is reused: no allocation per call.
+  slot& slot_for(const std::string& topic, const std::string& name) {
+    key_scratch.assign(topic);
+    key_scratch += '\n';
+    key_scratch += name;
+    auto it = slots.find(key_scratch);
+    if (it == slots.end()) {
+      auto s = std::make_unique<slot>(strand);
+      s->topic = topic;
+      s->name = name;
+      it = slots.emplace(key_scratch, std::move(s)).first;
+    }
+    return *it->second;
+  }
+
+  // Arms the window's timer for a pending value (the caller stored it).
+  void arm(slot& s) {
+    if (s.armed) return;
+    s.armed = true;
+    const std::uint64_t gen = ++s.gen;
+    s.timer.expires_at(s.last + window);
+    s.timer.async_wait([w = weak_from_this(), key = key_scratch,
+                        gen](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto self = w.lock()) self->on_timer(key, gen);
+    });
+  }
+
+  bool publish_now(const slot& s) const {
+    return !s.armed && (!s.published || clock::now() - s.last >= window);
   }
 
   void disarm(slot& s) {
@@ -60,6 +101,7 @@ struct coalescer::impl : std::enable_shared_from_this<coalescer::impl> {
   std::chrono::milliseconds window;
   bool stopped = false;
   std::map<std::string, std::unique_ptr<slot>> slots;  // key: topic '\n' name
+  std::string key_scratch;
 };
 
 coalescer::coalescer(boost::asio::any_io_executor strand, hub& h, std::chrono::milliseconds window)
@@ -75,43 +117,36 @@ void coalescer::update(const std::string& topic, const std::string& name, std::s
     impl_->h.publish(topic, name, data_json, true);
     return;
   }
-  std::string key = topic;
-  key += '\n';
-  key += name;
-  auto it = impl_->slots.find(key);
-  if (it == impl_->slots.end()) {
-    auto s = std::make_unique<impl::slot>(impl_->strand);
-    s->topic = topic;
-    s->name = name;
-    it = impl_->slots.emplace(key, std::move(s)).first;
-  }
-  impl::slot& s = *it->second;
-  const auto now = impl::clock::now();
-  if (!s.armed && (!s.published || now - s.last >= impl_->window)) {
+  impl::slot& s = impl_->slot_for(topic, name);
+  if (impl_->publish_now(s)) {
     impl_->publish(s, std::move(data_json));
     return;
   }
   s.pending = std::move(data_json);
-  if (s.armed) return;
-  s.armed = true;
-  const std::uint64_t gen = ++s.gen;
-  s.timer.expires_at(s.last + impl_->window);
-  s.timer.async_wait([w = impl_->weak_from_this(), key = std::move(key),
-                      gen](const boost::system::error_code& ec) {
-    if (ec) return;
-    if (auto self = w.lock()) self->on_timer(key, gen);
-  });
+  s.pending_make = nullptr;
+  impl_->arm(s);
+}
+
+void coalescer::update_lazy(const std::string& topic, const std::string& name, producer make) {
+  if (impl_->window.count() <= 0 || impl_->stopped) {
+    impl_->h.publish(topic, name, make(), true);
+    return;
+  }
+  impl::slot& s = impl_->slot_for(topic, name);
+  if (impl_->publish_now(s)) {
+    impl_->publish(s, make());
+    return;
+  }
+  s.pending.reset();
+  s.pending_make = std::move(make);
+  impl_->arm(s);
 }
 
 void coalescer::flush() {
   for (auto& [key, sp] : impl_->slots) {
     impl::slot& s = *sp;
     impl_->disarm(s);
-    if (s.pending) {
-      std::string data = std::move(*s.pending);
-      s.pending.reset();
-      impl_->publish(s, std::move(data));
-    }
+    impl_->publish_pending(s);
   }
 }
 

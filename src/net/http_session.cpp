@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -187,6 +188,7 @@ void http_session::handle(request_t&& req) {
     }
   }
   req_.remote_ip = slot_->ip();
+  req_.home = &shard_.ioc();
 
   auto retry_ms = svc_.ctx.rate.check_ip(req_.remote_ip, api::now_ms());
   if (retry_ms > 0) {
@@ -204,7 +206,10 @@ void http_session::handle(request_t&& req) {
   req_.body = std::move(req.body());
   auto self = shared_from_this();
   svc_.router.dispatch(req_, [self](api::response r) {
-    // The router may answer from an engine strand or the store thread.
+    // The router may answer from an engine strand or the store thread; an engine that knows
+    // req_.home answers on this shard's thread already (grouped per shard), so no second hop.
+    if (self->shard_.executor().running_in_this_thread())
+      return self->write_response(std::move(r));
     auto ex = self->stream_.get_executor();
     asio::post(ex, [self = std::move(self), r = std::move(r)]() mutable {
       self->write_response(std::move(r));
@@ -343,24 +348,69 @@ void http_session::send_error(errc e, std::string message, bool close) {
   write_response(std::move(r));
 }
 
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The answer's bytes, as Beast's serializer wrote them (status line with its reason, Server,
+// the handler's headers with a later one of the same name replacing an earlier, Connection as
+// keep_alive() sets it, Content-Length as prepare_payload() does), in one string: one buffer
+// for the write, no field container or serializer per answer.
+void serialize(std::string& out, const api::response& r, unsigned version, bool keep) {
+  const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.reserve(160 + r.body.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\n";
+  const auto later = [&](std::size_t i, std::string_view name) {
+    for (std::size_t j = i + 1; j < r.headers.size(); ++j)
+      if (same_name(r.headers[j].first, name)) return true;
+    return false;
+  };
+  if (!later(static_cast<std::size_t>(-1), "Server")) out += "Server: rushcast\r\n";
+  for (std::size_t i = 0; i < r.headers.size(); ++i) {
+    const auto& [k, v] = r.headers[i];
+    if (later(i, k)) continue;
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  if (version >= 11 && !keep) out += "Connection: close\r\n";
+  if (version < 11 && keep) out += "Connection: keep-alive\r\n";
+  const bool no_body = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
+  if (r.head_length) {
+    out += "Content-Length: ";
+    out += std::to_string(*r.head_length);
+    out += "\r\n";
+  } else if (!no_body) {
+    out += "Content-Length: ";
+    out += std::to_string(r.body.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  if (!no_body && !r.head_length) out += r.body;
+}
+
+}  // namespace
+
 void http_session::write_response(api::response r, std::uint32_t write_timeout_ms) {
   if (closed_) return;
-  auto res = std::make_shared<http::response<http::string_body>>(
-      static_cast<http::status>(r.status), req_.version ? req_.version : 11);
-  res->set(http::field::server, "rushcast");
-  for (auto& [k, v] : r.headers) res->set(k, v);
-  res->body() = std::move(r.body);
-  bool keep = keep_alive_ && !r.close && !svc_.draining.load();
-  res->keep_alive(keep);
-  if (r.head_length) {
-    res->content_length(*r.head_length);  // HEAD: the GET's length, no body
-  } else {
-    res->prepare_payload();
-  }
-  res_ = res;
+  const bool keep = keep_alive_ && !r.close && !svc_.draining.load();
+  auto out = std::make_shared<std::string>();
+  serialize(*out, r, req_.version ? req_.version : 11, keep);
+  res_ = out;
   stream_.expires_after(std::chrono::milliseconds(
       write_timeout_ms ? write_timeout_ms : svc_.ctx.cfg.limits.idle_timeout_ms));
-  http::async_write(stream_, *res,
+  asio::async_write(stream_, asio::buffer(*out),
                     [self = shared_from_this(), keep, bounded = write_timeout_ms != 0](
                         boost::system::error_code ec, std::size_t) {
                       self->on_write(keep, bounded, ec);

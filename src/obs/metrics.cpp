@@ -32,9 +32,18 @@ std::string latency_histogram::render(const std::string& name) const {
   return o.str();
 }
 
-void metrics::count_admission(const std::string& outcome) {
-  std::lock_guard lk(mu_);
-  ++admissions_[outcome];
+const char* admission_outcome_name(admission_outcome o) noexcept {
+  switch (o) {
+    case admission_outcome::duplicate: return "duplicate";
+    case admission_outcome::ended: return "ended";
+    case admission_outcome::not_started: return "not_started";
+    case admission_outcome::queued: return "queued";
+    case admission_outcome::rate_limited: return "rate_limited";
+    case admission_outcome::sold_out: return "sold_out";
+    case admission_outcome::unavailable: return "unavailable";
+    case admission_outcome::count_: break;
+  }
+  return "unknown";
 }
 
 void metrics::count_bid(const std::string& outcome) {
@@ -45,6 +54,11 @@ void metrics::count_bid(const std::string& outcome) {
 void metrics::set_gauge(const std::string& name, const std::string& labels, std::int64_t value) {
   std::lock_guard lk(mu_);
   gauges_[name + "{" + labels + "}"] = value;
+}
+
+gauge_cell& metrics::gauge(const std::string& name, const std::string& labels) {
+  std::lock_guard lk(mu_);
+  return gauge_cells_.try_emplace(name + "{" + labels + "}", 0).first->second;
 }
 
 void metrics::set_hub_figures(const hub_figures& f) {
@@ -78,10 +92,14 @@ nlohmann::json metrics::to_json() const {
   j["rate_limited"] = rate_limited.load();
   j["publishes_deferred"] = publishes_deferred.load();
   j["publishes_rejected"] = publishes_rejected.load();
+  j["admissions"] = nlohmann::json::object();
+  for (std::size_t i = 0; i < admission_counts_.size(); ++i)
+    if (auto v = admission_counts_[i].load(std::memory_order_relaxed))
+      j["admissions"][admission_outcome_name(static_cast<admission_outcome>(i))] = v;
   std::lock_guard lk(mu_);
-  j["admissions"] = admissions_;
   j["bids"] = bids_;
   j["gauges"] = gauges_;
+  for (const auto& [k, cell] : gauge_cells_) j["gauges"][k] = cell.load(std::memory_order_relaxed);
   return j;
 }
 
@@ -122,13 +140,18 @@ std::string metrics::render() const {
     std::lock_guard lk(mu_);
     o << "# HELP rushcast_admissions_total Seckill admissions by outcome.\n"
          "# TYPE rushcast_admissions_total counter\n";
-    for (auto& [k, v] : admissions_)
-      o << "rushcast_admissions_total{outcome=\"" << k << "\"} " << v << "\n";
+    // Only outcomes that happened, in name order (the enum is in name order).
+    for (std::size_t i = 0; i < admission_counts_.size(); ++i)
+      if (auto v = admission_counts_[i].load(std::memory_order_relaxed))
+        o << "rushcast_admissions_total{outcome=\""
+          << admission_outcome_name(static_cast<admission_outcome>(i)) << "\"} " << v << "\n";
     o << "# HELP rushcast_bids_total Auction bids by outcome.\n"
          "# TYPE rushcast_bids_total counter\n";
     for (auto& [k, v] : bids_) o << "rushcast_bids_total{outcome=\"" << k << "\"} " << v << "\n";
+    std::map<std::string, std::int64_t> all = gauges_;
+    for (const auto& [k, cell] : gauge_cells_) all[k] = cell.load(std::memory_order_relaxed);
     std::string last;
-    for (auto& [k, v] : gauges_) {
+    for (auto& [k, v] : all) {
       auto name = k.substr(0, k.find('{'));
       if (name != last) o << "# TYPE " << name << " gauge\n";
       last = name;

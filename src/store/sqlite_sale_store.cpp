@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS sale_admissions (
 // status column: 0 queued (admitted, waiting), 1 done (order placed).
 constexpr int status_done = 1;
 
+// A record that contradicts the table (a taken position or (user, user_seq)): its own failure,
+// not the store's.
+bool is_constraint(const boost::system::error_code& ec) {
+  return ec.category() == sqlite_category() && (ec.value() & 0xff) == SQLITE_CONSTRAINT;
+}
+
 void prepare_or_throw(sqlite3* db, const char* sql, stmt_guard& g) {
   store::prepare_or_throw(db, sql, g, "sqlite_sale_store");
 }
@@ -207,48 +213,71 @@ boost::system::result<finished_admissions> sqlite_sale_store::finished_for(
   return out;
 }
 
-void sqlite_sale_store::admit(const std::string& sale_id, const admission_record& a,
-                              done_fn done) {
+// The whole batch is one work of sqlite_db's group commit (one savepoint, one fsync shared
+// with whatever else commits with it). A record that contradicts the table fails alone: SQLite
+// undoes only the failing statement (ON CONFLICT ABORT) and the others stay. Any other error
+// (the store cannot write) fails the work, which rolls back every record of the batch.
+void sqlite_sale_store::persist(const std::string& sale_id, sale_batch batch,
+                                batch_done_fn done) {
+  struct job {
+    std::string sale_id;
+    sale_batch batch;
+    sale_batch_result result;
+  };
+  auto j = std::make_shared<job>(job{sale_id, std::move(batch), {}});
   impl_->db.submit(
-      [self = impl_, sale_id, a](sqlite3* c) -> boost::system::error_code {
-        if (auto ec = impl::ensure(c, self->insert_admission,
-                                   "INSERT INTO sale_admissions(sale_id, position, user_id, "
-                                   "user_seq, status, order_id, ts_ms) VALUES(?,?,?,?,0,NULL,?)"))
-          return ec;
-        sqlite3_stmt* s = self->insert_admission;
-        sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, a.position);
-        sqlite3_bind_text(s, 3, a.user_id.data(), static_cast<int>(a.user_id.size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, a.user_seq);
-        sqlite3_bind_int64(s, 5, a.ts_ms);
-        return impl::run(s);
-      },
-      std::move(done));
-}
-
-void sqlite_sale_store::complete(const std::string& sale_id, std::int64_t position,
-                                 std::string order_id, done_fn done) {
-  impl_->db.submit(
-      [self = impl_, sale_id, position,
-       order_id = std::move(order_id)](sqlite3* c) -> boost::system::error_code {
-        if (auto ec = impl::ensure(c, self->complete_admission,
-                                   "UPDATE sale_admissions SET status=1, order_id=? "
-                                   "WHERE sale_id=? AND position=? AND status=0"))
-          return ec;
-        sqlite3_stmt* s = self->complete_admission;
-        sqlite3_bind_text(s, 1, order_id.data(), static_cast<int>(order_id.size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, sale_id.data(), static_cast<int>(sale_id.size()),
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, position);
-        if (auto ec = impl::run(s)) return ec;
-        // Nothing updated: the position is unknown or already done; the caller's view is wrong.
-        if (sqlite3_changes(c) != 1) return make_error_code(errc::not_found);
+      [self = impl_, j](sqlite3* c) -> boost::system::error_code {
+        // Run again from the start when the group's transaction is retried work by work.
+        j->result.admissions.assign(j->batch.admissions.size(), {});
+        j->result.orders.assign(j->batch.orders.size(), {});
+        const std::string& id = j->sale_id;
+        if (!j->batch.admissions.empty()) {
+          if (auto ec = impl::ensure(c, self->insert_admission,
+                                     "INSERT INTO sale_admissions(sale_id, position, user_id, "
+                                     "user_seq, status, order_id, ts_ms) "
+                                     "VALUES(?,?,?,?,0,NULL,?)"))
+            return ec;
+          sqlite3_stmt* s = self->insert_admission;
+          for (std::size_t i = 0; i < j->batch.admissions.size(); ++i) {
+            const admission_record& a = j->batch.admissions[i];
+            sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, a.position);
+            sqlite3_bind_text(s, 3, a.user_id.data(), static_cast<int>(a.user_id.size()),
+                              SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, a.user_seq);
+            sqlite3_bind_int64(s, 5, a.ts_ms);
+            auto ec = impl::run(s);
+            if (ec && !is_constraint(ec)) return ec;
+            j->result.admissions[i] = ec;
+          }
+        }
+        if (!j->batch.orders.empty()) {
+          if (auto ec = impl::ensure(c, self->complete_admission,
+                                     "UPDATE sale_admissions SET status=1, order_id=? "
+                                     "WHERE sale_id=? AND position=? AND status=0"))
+            return ec;
+          sqlite3_stmt* s = self->complete_admission;
+          for (std::size_t i = 0; i < j->batch.orders.size(); ++i) {
+            const order_record& o = j->batch.orders[i];
+            sqlite3_bind_text(s, 1, o.order_id.data(), static_cast<int>(o.order_id.size()),
+                              SQLITE_STATIC);
+            sqlite3_bind_text(s, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(s, 3, o.position);
+            if (auto ec = impl::run(s)) {
+              if (!is_constraint(ec)) return ec;
+              j->result.orders[i] = ec;
+              continue;
+            }
+            // Nothing updated: the position is unknown or already done.
+            if (sqlite3_changes(c) != 1) j->result.orders[i] = make_error_code(errc::not_found);
+          }
+        }
         return {};
       },
-      std::move(done));
+      [j, done = std::move(done)](boost::system::error_code ec) {
+        if (ec) return done(sale_batch_result::all_failed(j->batch, ec));
+        done(std::move(j->result));
+      });
 }
 
 bool sqlite_sale_store::accepting() const { return impl_->db.health().accepting(); }

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::asio { class io_context; }
+
 namespace rushcast::api {
 
 struct request {
@@ -21,6 +23,9 @@ struct request {
   std::string body;
   std::string remote_ip;
   unsigned version = 11;
+  // The io_context of the shard that holds the connection (nullptr in tests): an engine that
+  // answers later sends the answer there, grouped with the other answers for that shard.
+  boost::asio::io_context* home = nullptr;
 
   std::optional<std::string> header(std::string_view lower_name) const;
   std::optional<std::string> param(std::string_view name) const;

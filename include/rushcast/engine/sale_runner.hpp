@@ -3,6 +3,7 @@
 // Built by engine::start_sales; called by api/sale_routes (HTTP and WebSocket seckill).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,10 +21,11 @@
 #include "rushcast/engine/sale.hpp"
 #include "rushcast/obs/log_limiter.hpp"
 
+namespace boost::asio { class io_context; }
 namespace rushcast {
 namespace hub { class hub; class coalescer; }
 namespace obs { class metrics; }
-namespace store { class sale_store; struct recovered_sale; }
+namespace store { class sale_store; struct recovered_sale; struct sale_batch_result; }
 }  // namespace rushcast
 
 namespace rushcast::engine {
@@ -57,6 +60,9 @@ struct sale_runner_options {
   std::chrono::milliseconds coalesce{50};
   std::chrono::milliseconds countdown_sync{10000};
   std::size_t max_in_flight = 1024;     // order commits outstanding at once
+  // Admissions handed to the store in one batch at most (storage.group_commit_max); the
+  // rest wait for the next batch.
+  std::size_t max_batch = 512;
   // After an order's commit failed: one order at a time is retried this often until one is
   // stored, then the queue is worked off at full speed again.
   std::chrono::milliseconds store_retry{200};
@@ -79,11 +85,17 @@ public:
   // returns once the strand has done it (or after a short bound when the strand is not run).
   void stop();
 
-  // Thread-safe. done runs on the sale's strand once the answer is known: for "queued" only
-  // after the admission is durable. While the store does not accept writes
+  // Thread-safe. done runs once the answer is known: for "queued" only after the batch holding
+  // the admission is durable. While the store does not accept writes
   // (store::sale_store::accepting()), or when this admission could not be stored, the answer
   // is errc::unavailable and nothing stays reserved.
-  void admit(std::string user_id, std::function<void(admit_reply)> done);
+  // home: the io_context of the caller's shard (the caller runs on it), or nullptr. With home,
+  // the decision is taken right here on the caller's thread under the sale's mutex (no hop to
+  // the strand), an answer that needs no write is given before admit returns, and a queued one
+  // later on home's thread, the answers of one batch reaching each shard in ONE post. Without
+  // home, the decision and done run on the sale's strand.
+  using admit_done = std::function<void(admit_reply)>;
+  void admit(std::string user_id, admit_done done, boost::asio::io_context* home = nullptr);
   // Thread-safe. done runs on the strand with the user's latest answer.
   void result_for(std::string user_id, std::function<void(user_answer)> done);
 
@@ -104,9 +116,25 @@ private:
   void arm_sync_timer();
   void arm_process_timer();
   void pump(std::int64_t budget);
-  void on_admit_durable(std::int64_t position, boost::system::error_code ec,
-                        const std::function<void(admit_reply)>& done);
-  void on_order_durable(std::int64_t position, boost::system::error_code ec);
+  // An admission decided and reserved, waiting for its batch to be durable.
+  struct waiter {
+    std::int64_t position = 0;
+    boost::asio::io_context* home = nullptr;
+    admit_done done;
+  };
+  struct batch_in_flight;
+  // Under mu_. The answer when it is known now; nullopt when the admission waits for its
+  // batch (done is kept with it).
+  std::optional<admit_reply> decide(const std::string& user, boost::asio::io_context* home,
+                                    admit_done& done);
+  void note_phase_soon();
+  void schedule_flush();
+  void flush();
+  // Under mu_; the answers to give on this thread after unlocking go to direct.
+  void on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
+                        std::vector<std::pair<admit_done, admit_reply>>& direct);
+  // false: the order failed and waits for a retry.
+  bool on_order_durable(std::int64_t position, boost::system::error_code ec);
   void arm_retry_timer();
 
   const std::string id_;
@@ -124,7 +152,21 @@ private:
   std::shared_ptr<shared_view> view_;
   std::string topic_;
   sale_phase last_phase_ = sale_phase::upcoming;
-  std::size_t in_flight_ = 0;
+  std::size_t in_flight_ = 0;  // orders handed to pump() and not yet answered by the store
+  // Decided since the last batch went out (store::sale_batch and one waiter per admission).
+  std::unique_ptr<batch_in_flight> next_;
+  // Guards the sale's state (sale_, next_, the flags and counters below it): taken by every
+  // strand handler and by admit() on a shard thread. The coalescer and the timers are only
+  // touched on the strand (with mu_ held). Innermost locks under it: the view's, the store's
+  // queue and read connection, the hub's.
+  std::mutex mu_;
+  bool phase_post_pending_ = false;
+  bool writing_ = false;        // a batch is with the store: the next one waits for it
+  bool flush_posted_ = false;
+  // Cells of this sale's gauges: set with one store each, no label string per call.
+  std::atomic<std::int64_t>* stock_gauge_ = nullptr;
+  std::atomic<std::int64_t>* queued_gauge_ = nullptr;
+  std::atomic<std::int64_t>* in_memory_gauge_ = nullptr;
   double credit_ = 0;  // orders the rate allows now (process_rate_per_s > 0)
   std::chrono::steady_clock::time_point last_tick_{};
   bool stopped_ = false;

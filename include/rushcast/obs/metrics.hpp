@@ -30,6 +30,16 @@ private:
   std::atomic<std::uint64_t> count_{0};
 };
 
+// Seckill admission outcomes, counted without a lock or a label string per call. The names
+// (admission_outcome_name) are the `outcome` label of rushcast_admissions_total.
+enum class admission_outcome : std::uint8_t {
+  duplicate, ended, not_started, queued, rate_limited, sold_out, unavailable, count_
+};
+const char* admission_outcome_name(admission_outcome o) noexcept;
+
+// A gauge a hot path sets with one relaxed store: the cell lives as long as the metrics.
+using gauge_cell = std::atomic<std::int64_t>;
+
 class metrics {
 public:
   // Connections now open, by transport.
@@ -50,11 +60,16 @@ public:
   std::atomic<std::uint64_t> publishes_deferred{0};
   std::atomic<std::uint64_t> publishes_rejected{0};
 
-  // Admissions by outcome (queued, sold_out, duplicate, not_started, ended, rate_limited).
-  void count_admission(const std::string& outcome);
+  // Admissions by outcome: lock-free.
+  void count_admission(admission_outcome o) noexcept {
+    admission_counts_[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed);
+  }
   void count_bid(const std::string& outcome);
   // Per-sale/auction gauges the engines refresh.
   void set_gauge(const std::string& name, const std::string& labels, std::int64_t value);
+  // The cell of name{labels}, made once (start-up or first use, under the lock); the caller
+  // keeps the reference and stores into it without a lock or a string.
+  gauge_cell& gauge(const std::string& name, const std::string& labels);
   // The hub's figures as gauges: rushcast_publish_backlog{shard}, rushcast_publish_backlog_peak
   // {shard}, rushcast_publish_backlog_limit, rushcast_publishes_waiting,
   // rushcast_topics_subscribed, rushcast_history_topics, rushcast_history_events,
@@ -70,7 +85,9 @@ public:
 
 private:
   mutable std::mutex mu_;  // guards the maps below (admissions are rare next to deliveries)
-  std::map<std::string, std::uint64_t> admissions_;
+  std::array<std::atomic<std::uint64_t>,
+             static_cast<std::size_t>(admission_outcome::count_)> admission_counts_{};
+  std::map<std::string, gauge_cell> gauge_cells_;  // key: name{labels}; nodes never move
   std::map<std::string, std::uint64_t> bids_;
   std::map<std::string, std::int64_t> gauges_;  // key: name{labels}
 };

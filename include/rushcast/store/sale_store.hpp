@@ -1,6 +1,17 @@
 // Owns the durable record of a sale: its resolved times and stock, and every admission with
 // its position, user and result. Used by engine::sale_runner; sqlite_sale_store implements it
-// today, a Redis store would implement the same seam.
+// today, a Redis store (store/redis_*) implements the same seam.
+//
+// "Decide, then persist in batches": the sale engine decides every admission in memory (the
+// unit, the FIFO position, the user's n-th purchase) and answers nobody "queued" until the store
+// says the admission is durable. The runner collects what it decided while the previous batch
+// was being written and hands it over as ONE sale_batch: new admissions and orders worked off.
+// The store persists the whole batch in one unit of work (SQLite: one statement list inside the
+// group-commit transaction, one fsync; Redis: one Function call that checks and writes every
+// record atomically) and answers ONE callback with a result per record. The store never picks
+// positions; it only refuses a record that contradicts what it already holds (a position or a
+// (user, user_seq) already taken, an order for a position that is not queued), so that a bug or
+// a second writer can never oversell.
 #pragma once
 
 #include <cstdint>
@@ -50,9 +61,39 @@ struct finished_admissions {
   std::string latest_order_id;
 };
 
+// An order worked off: the queued admission at position is done with order_id.
+struct order_record {
+  std::int64_t position = 0;
+  std::string order_id;
+};
+
+// What the runner decided since the last batch, in decision order: admissions in ascending
+// position, orders in ascending position. Admissions are written before orders.
+struct sale_batch {
+  std::vector<admission_record> admissions;
+  std::vector<order_record> orders;
+  bool empty() const noexcept { return admissions.empty() && orders.empty(); }
+};
+
+// One result per record of the batch, same order. A record fails alone when it contradicts the
+// store (a position or (user, user_seq) already taken: a constraint error; an order whose
+// position is not queued: errc::not_found); when the store itself cannot write (disk full, I/O,
+// Redis unreachable) every record fails with that error and none is kept. Success means
+// durable: the answer "queued" may go out.
+struct sale_batch_result {
+  std::vector<boost::system::error_code> admissions;
+  std::vector<boost::system::error_code> orders;
+  // Every record failed with ec (the batch as a whole could not be written).
+  static sale_batch_result all_failed(const sale_batch& b, boost::system::error_code ec) {
+    return {std::vector<boost::system::error_code>(b.admissions.size(), ec),
+            std::vector<boost::system::error_code>(b.orders.size(), ec)};
+  }
+};
+
 class sale_store {
 public:
   using done_fn = std::function<void(boost::system::error_code)>;
+  using batch_done_fn = std::function<void(sale_batch_result)>;
   virtual ~sale_store() = default;
 
   // Start-up only, on the calling thread. Throws std::runtime_error on a store error.
@@ -68,14 +109,30 @@ public:
                                                                   std::string_view user_id,
                                                                   std::int64_t up_to) = 0;
 
-  // Durable writes. done(ec) runs once the write is durable (or failed), on a store thread;
-  // callers post back to their own strand. A position or (user, user_seq) already taken
-  // fails the write.
-  virtual void admit(const std::string& sale_id, const admission_record& a, done_fn done) = 0;
-  // Marks a queued position as worked off with its order id; fails when the position is not
-  // queued.
-  virtual void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
-                        done_fn done) = 0;
+  // Durable writes, the hot path: persists one batch (see sale_batch_result for what fails
+  // alone and what fails together). done runs exactly once, after the batch is durable or has
+  // failed, on a store thread (or the caller's, when the store is stopped); callers post back
+  // to their own strand, ONE post per batch. Batches of one sale are given one at a time (the
+  // runner waits for done before the next), so a store need not order concurrent batches of
+  // one sale; batches of different sales may overlap.
+  virtual void persist(const std::string& sale_id, sale_batch batch, batch_done_fn done) = 0;
+
+  // One record as a batch of one (tests, tools): done(ec) as persist's result for it.
+  void admit(const std::string& sale_id, const admission_record& a, done_fn done) {
+    sale_batch b;
+    b.admissions.push_back(a);
+    persist(sale_id, std::move(b), [done = std::move(done)](sale_batch_result r) {
+      done(r.admissions.empty() ? boost::system::error_code{} : r.admissions.front());
+    });
+  }
+  void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
+                done_fn done) {
+    sale_batch b;
+    b.orders.push_back({position, std::move(order_id)});
+    persist(sale_id, std::move(b), [done = std::move(done)](sale_batch_result r) {
+      done(r.orders.empty() ? boost::system::error_code{} : r.orders.front());
+    });
+  }
 
   // Thread-safe and cheap: whether a new admission or bid may be offered now. False while
   // writes fail or free space is short (store_health); the store retries by itself, and the

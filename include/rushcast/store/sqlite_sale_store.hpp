@@ -24,9 +24,7 @@ public:
   boost::system::result<finished_admissions> finished_for(const std::string& sale_id,
                                                           std::string_view user_id,
                                                           std::int64_t up_to) override;
-  void admit(const std::string& sale_id, const admission_record& a, done_fn done) override;
-  void complete(const std::string& sale_id, std::int64_t position, std::string order_id,
-                done_fn done) override;
+  void persist(const std::string& sale_id, sale_batch batch, batch_done_fn done) override;
   bool accepting() const override;
 
 private:

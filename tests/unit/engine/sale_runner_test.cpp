@@ -4,9 +4,13 @@
 // One io_context polled by hand, a manual clock, no sockets, no sleeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <optional>
+#include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
@@ -48,19 +52,42 @@ public:
     }
     return f;
   }
-  void admit(const std::string&, const store::admission_record& a, done_fn done) override {
-    // Kept as stored once the write succeeds, for finished_for().
-    admits.push_back({a.position, [this, a, done = std::move(done)](boost::system::error_code ec) {
-                        if (!ec) rows.push_back(a);
-                        done(ec);
-                      }});
-  }
-  void complete(const std::string&, std::int64_t position, std::string,
-                done_fn done) override {
-    completes.push_back({position, std::move(done)});
+  // Holds every record of a batch; the batch's one callback runs once the test finished each
+  // of its records (the store answers a batch once, with one result per record).
+  void persist(const std::string&, store::sale_batch b, batch_done_fn done) override {
+    ++batches;
+    auto pending = std::make_shared<held_batch>();
+    pending->result.admissions.resize(b.admissions.size());
+    pending->result.orders.resize(b.orders.size());
+    pending->left = b.admissions.size() + b.orders.size();
+    pending->done = std::move(done);
+    for (std::size_t i = 0; i < b.admissions.size(); ++i) {
+      admits.push_back({b.admissions[i].position,
+                        [this, pending, i, a = b.admissions[i]](boost::system::error_code ec) {
+                          // Kept as stored once the write succeeds, for finished_for().
+                          if (!ec) rows.push_back(a);
+                          pending->result.admissions[i] = ec;
+                          pending->finish_one();
+                        }});
+    }
+    for (std::size_t i = 0; i < b.orders.size(); ++i) {
+      completes.push_back({b.orders[i].position,
+                           [pending, i](boost::system::error_code ec) {
+                             pending->result.orders[i] = ec;
+                             pending->finish_one();
+                           }});
+    }
   }
   bool accepting() const override { return accept; }
 
+  struct held_batch {
+    store::sale_batch_result result;
+    std::size_t left = 0;
+    batch_done_fn done;
+    void finish_one() {
+      if (--left == 0) done(std::move(result));
+    }
+  };
   struct held {
     std::int64_t position;
     done_fn done;
@@ -84,6 +111,7 @@ public:
   std::deque<held> admits;
   std::deque<held> completes;
   std::vector<store::admission_record> rows;  // admissions stored
+  std::size_t batches = 0;                     // persist() calls
   bool accept = true;
 };
 
@@ -97,8 +125,9 @@ struct fixture {
       std::make_shared<hub::test::recording_subscriber>();
   std::shared_ptr<sale_runner> runner;
 
-  explicit fixture(std::int64_t stock) {
+  explicit fixture(std::int64_t stock, std::size_t max_batch = 512) {
     sale_runner_options opt;
+    opt.max_batch = max_batch;
     opt.coalesce = std::chrono::milliseconds(0);
     opt.countdown_sync = std::chrono::milliseconds(0);
     opt.store_retry = std::chrono::milliseconds(0);
@@ -121,6 +150,16 @@ struct fixture {
     runner->admit(user, [out](admit_reply r) { *out = r; });
     poll();
     return out;
+  }
+
+  // Lets the store take every held write, admissions first, until nothing is held.
+  void settle() {
+    poll();
+    while (!st->admits.empty() || !st->completes.empty()) {
+      while (!st->admits.empty()) st->finish_admit();
+      while (!st->completes.empty()) st->finish_complete();
+      poll();
+    }
   }
 
   std::vector<json> results_for(const std::string& user) {
@@ -185,11 +224,17 @@ TEST(SaleRunnerStore, OrderRetriedUntilStoredNeverLostNeverDoubled) {
   EXPECT_EQ(f.runner->view().stock, 3);
 
   // While orders fail, more buyers queue, but only one order is tried at a time.
+  ASSERT_EQ(f.st->completes.size(), 1u) << "the order was not retried";
   auto b = f.admit("u2");
-  f.st->finish_admit();
   auto c = f.admit("u3");
-  f.st->finish_admit();
+  EXPECT_FALSE(b->has_value()) << "answered before the store did";
+  f.st->finish_complete(disk_full);  // the retry fails too
   f.poll();
+  while (!f.st->admits.empty()) {
+    f.st->finish_admit();
+    f.poll();
+  }
+  ASSERT_TRUE(b->has_value() && c->has_value());
   ASSERT_EQ((*b)->code, errc::ok);
   ASSERT_EQ((*c)->code, errc::ok);
   EXPECT_EQ(f.st->completes.size(), 1u);
@@ -248,13 +293,8 @@ TEST(SaleRunnerStore, FinishedBuyerIsAnsweredFromTheStore) {
   fixture f(10);
   for (const char* u : {"u1", "u2", "u3"}) {
     auto r = f.admit(u);
-    f.st->finish_admit();
-    f.poll();
+    f.settle();
     ASSERT_EQ((*r)->code, errc::ok);
-  }
-  while (!f.st->completes.empty()) {
-    f.st->finish_complete();
-    f.poll();
   }
   ASSERT_EQ(f.results_for("u2").size(), 1u) << "the result event was lost with the slot";
   EXPECT_EQ(f.results_for("u2")[0]["orderId"], "s-2");
@@ -273,4 +313,172 @@ TEST(SaleRunnerStore, FinishedBuyerIsAnsweredFromTheStore) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, user_answer::success);
   EXPECT_EQ(res->order_id, "s-3");
+}
+
+// Admissions decided while the store is busy (or in one turn of the strand) leave as ONE batch,
+// in admission order, and the positions told are that order.
+TEST(SaleRunnerBatch, AdmissionsDecidedTogetherGoToTheStoreAsOneBatch) {
+  fixture f(10);
+  std::vector<std::optional<admit_reply>> got(5);
+  for (int i = 0; i < 5; ++i)
+    f.runner->admit("b" + std::to_string(i), [&got, i](admit_reply r) { got[i] = r; });
+  f.poll();
+  EXPECT_EQ(f.st->batches, 1u);
+  ASSERT_EQ(f.st->admits.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(f.st->admits[i].position, i + 1);
+  for (const auto& g : got) EXPECT_FALSE(g) << "answered before its batch was durable";
+
+  // More buyers while that batch is with the store: they wait and go together next.
+  for (int i = 5; i < 8; ++i) f.runner->admit("b" + std::to_string(i), [](admit_reply) {});
+  f.poll();
+  EXPECT_EQ(f.st->batches, 1u) << "a second batch went out before the first was durable";
+  for (int i = 0; i < 5; ++i) f.st->finish_admit();
+  f.poll();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(got[i]);
+    EXPECT_EQ(got[i]->code, errc::ok);
+    EXPECT_EQ(got[i]->position, i + 1) << "FIFO position differs from admission order";
+  }
+  EXPECT_EQ(f.st->batches, 2u);
+  EXPECT_EQ(f.st->admits.size(), 3u);
+}
+
+// A batch that fails as a whole gives every unit back; nothing is told queued.
+TEST(SaleRunnerBatch, FailedBatchGivesEveryUnitBack) {
+  fixture f(2);
+  std::vector<std::optional<admit_reply>> got(2);
+  for (int i = 0; i < 2; ++i)
+    f.runner->admit("b" + std::to_string(i), [&got, i](admit_reply r) { got[i] = r; });
+  f.poll();
+  ASSERT_EQ(f.st->admits.size(), 2u);
+  f.st->finish_admit(disk_full);
+  f.st->finish_admit(disk_full);
+  f.poll();
+  for (const auto& g : got) {
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->code, errc::unavailable);
+  }
+  EXPECT_EQ(f.runner->view().stock, 2);
+  EXPECT_EQ(f.runner->view().queued, 0);
+  // Both units can be bought again, and no more than both.
+  auto a = f.admit("c1");
+  auto b = f.admit("c2");
+  auto c = f.admit("c3");
+  f.settle();
+  EXPECT_EQ((*a)->code, errc::ok);
+  EXPECT_EQ((*b)->code, errc::ok);
+  ASSERT_TRUE(c->has_value());
+  EXPECT_TRUE((*c)->sold_out) << "oversold after a failed batch";
+}
+
+// A burst over max_batch is written in bounded batches, oldest first.
+TEST(SaleRunnerBatch, BurstOverTheBoundIsWrittenInBoundedBatchesInOrder) {
+  fixture f(10, 2);
+  std::vector<std::int64_t> told;
+  for (int i = 0; i < 5; ++i)
+    f.runner->admit("b" + std::to_string(i), [&told](admit_reply r) { told.push_back(r.position); });
+  f.poll();
+  EXPECT_EQ(f.st->admits.size(), 2u);
+  f.settle();
+  EXPECT_EQ(told, (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_GE(f.st->batches, 3u);
+}
+
+// The answers of one batch reach each shard that holds connections in one post, and run there.
+TEST(SaleRunnerBatch, AnswersOfOneBatchReachEachShardInOnePost) {
+  fixture f(10);
+  boost::asio::io_context shard_a{1}, shard_b{1};
+  int on_a = 0, on_b = 0;
+  for (int i = 0; i < 3; ++i)
+    f.runner->admit("a" + std::to_string(i), [&](admit_reply r) { on_a += r.code == errc::ok; },
+                    &shard_a);
+  for (int i = 0; i < 2; ++i)
+    f.runner->admit("b" + std::to_string(i), [&](admit_reply r) { on_b += r.code == errc::ok; },
+                    &shard_b);
+  f.poll();
+  while (!f.st->admits.empty()) f.st->finish_admit();
+  f.poll();
+  EXPECT_EQ(on_a + on_b, 0) << "an answer ran on the sale's strand, not on its shard";
+  EXPECT_EQ(shard_a.poll(), 1u);
+  EXPECT_EQ(shard_b.poll(), 1u);
+  EXPECT_EQ(on_a, 3);
+  EXPECT_EQ(on_b, 2);
+}
+
+namespace {
+
+// Stores every batch at once (on the strand that hands it over).
+class instant_sale_store : public store::sale_store {
+public:
+  store::recovered_sale load(const std::string&) override { return {}; }
+  void set_meta(const std::string&, const store::sale_meta&) override {}
+  void for_each_buyer(const std::string&, const std::function<void(std::string_view)>&) override {}
+  boost::system::result<store::finished_admissions> finished_for(const std::string&,
+                                                                 std::string_view,
+                                                                 std::int64_t) override {
+    return store::finished_admissions{};
+  }
+  void persist(const std::string&, store::sale_batch b, batch_done_fn done) override {
+    batches.fetch_add(1);
+    done(store::sale_batch_result::all_failed(b, {}));
+  }
+  bool accepting() const override { return true; }
+  std::atomic<int> batches{0};
+};
+
+}  // namespace
+
+// Two shards decide at once on their own threads (no hop to the strand): never oversold, every
+// position told once, and the positions are exactly 1..stock.
+TEST(SaleRunnerBatch, ShardsDecidingAtOnceNeverOversell) {
+  constexpr int stock = 600, per_shard = 500;
+  boost::asio::io_context strand_ctx{1};
+  auto guard = boost::asio::make_work_guard(strand_ctx);
+  hub::hub h{{strand_ctx.get_executor()}, config::history_cfg{10, 0}, "E"};
+  obs::metrics metrics;
+  auto st = std::make_shared<instant_sale_store>();
+  sale_runner_options opt;
+  opt.countdown_sync = std::chrono::milliseconds(0);
+  auto runner = std::make_shared<sale_runner>(strand_ctx.get_executor(), h, metrics, st,
+                                              sale_params{"s", "S", stock, 0, 1'000'000, 1},
+                                              opt, [] { return std::int64_t{10'000}; });
+  runner->recover({});
+  runner->run();
+  std::thread strand_thread([&] { strand_ctx.run(); });
+
+  std::vector<std::int64_t> positions[2];
+  int sold_out[2] = {0, 0};
+  auto shard = [&](int k) {
+    boost::asio::io_context home{1};
+    int answered = 0;
+    for (int i = 0; i < per_shard; ++i) {
+      runner->admit("s" + std::to_string(k) + "-" + std::to_string(i),
+                    [&, k](admit_reply r) {
+                      ++answered;
+                      if (r.code == errc::ok && r.sold_out) ++sold_out[k];
+                      else if (r.code == errc::ok) positions[k].push_back(r.position);
+                    },
+                    &home);
+      home.poll();
+    }
+    for (int spins = 0; answered < per_shard && spins < 10000; ++spins) {
+      home.restart();
+      if (home.poll() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(answered, per_shard);
+  };
+  std::thread a(shard, 0), b(shard, 1);
+  a.join();
+  b.join();
+  runner->stop();
+  guard.reset();
+  strand_ctx.stop();
+  strand_thread.join();
+
+  std::vector<std::int64_t> all = positions[0];
+  all.insert(all.end(), positions[1].begin(), positions[1].end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(stock)) << "oversold or units lost";
+  for (int i = 0; i < stock; ++i) ASSERT_EQ(all[i], i + 1);
+  EXPECT_EQ(sold_out[0] + sold_out[1], 2 * per_shard - stock);
 }

@@ -115,3 +115,26 @@ TEST(Coalescer, DestructionPublishesNothingAndCancelsTimers) {
   fx.ctx.poll();
   EXPECT_EQ(fx.h.last_seq(), 1u);
 }
+
+// A lazy update builds its data only when it is published: the values a window replaces are
+// never made, and the one published is made from the state of that moment.
+TEST(Coalescer, LazyUpdateBuildsOnlyWhatIsPublishedFromTheStateThen) {
+  fixture fx;
+  coalescer c(fx.ctx.get_executor(), fx.h, 1h);
+  int made = 0, stock = 3;
+  auto make = [&] {
+    ++made;
+    return R"({"stock":)" + std::to_string(stock) + "}";
+  };
+  c.update_lazy("sale:1", "stock", make);  // published at once
+  EXPECT_EQ(made, 1);
+  for (stock = 2; stock >= 0; --stock) c.update_lazy("sale:1", "stock", make);
+  EXPECT_EQ(made, 1) << "a value the window replaces was built";
+  stock = 7;  // what the state is when the window ends
+  c.flush();
+  EXPECT_EQ(made, 2);
+  auto got = fx.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], R"(sale:1 stock {"type":"stock","topic":"sale:1","id":"E-1","stock":3})");
+  EXPECT_EQ(got[1], R"(sale:1 stock {"type":"stock","topic":"sale:1","id":"E-2","stock":7})");
+}

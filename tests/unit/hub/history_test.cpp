@@ -257,3 +257,21 @@ TEST(HistorySweep, ForgottenRemovalsStillGiveResyncThroughTheFloor) {
   EXPECT_FALSE(h.since({"t4"}, "E-4").resync);            // remembered: nothing missed
   EXPECT_FALSE(h.since({"t1"}, "E-3").resync);            // after the floor: nothing missed
 }
+
+// The ring's front moves and compacts as events are trimmed: whatever the count, it keeps
+// exactly the newest max_events, in order, and says too_old for an id behind them.
+TEST(History, LongRunOfOneTopicKeepsExactlyTheNewestInOrder) {
+  fixture fx(50);
+  for (int i = 0; i < 1000; ++i) {
+    fx.add("a");
+    fx.add("b");  // interleaved, so a's seqs are not contiguous
+  }
+  EXPECT_EQ(fx.h.size("a"), 50u);
+  EXPECT_EQ(fx.h.event_count(), 100u);
+  auto r = fx.h.since({"a"}, "E-1950");
+  EXPECT_FALSE(r.resync);
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t s = 1951; s <= 2000; s += 2) want.push_back(s);
+  EXPECT_EQ(seqs(r), want);
+  EXPECT_TRUE(fx.h.since({"a"}, "E-1800").resync);
+}

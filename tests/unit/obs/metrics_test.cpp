@@ -31,12 +31,28 @@ TEST(Metrics, HistogramIsCumulative) {
 
 TEST(Metrics, AdmissionsByOutcome) {
   metrics m;
-  m.count_admission("queued");
-  m.count_admission("queued");
-  m.count_admission("sold_out");
+  m.count_admission(rushcast::obs::admission_outcome::queued);
+  m.count_admission(rushcast::obs::admission_outcome::queued);
+  m.count_admission(rushcast::obs::admission_outcome::sold_out);
   auto text = m.render();
   EXPECT_NE(text.find("rushcast_admissions_total{outcome=\"queued\"} 2"), std::string::npos);
   EXPECT_NE(text.find("rushcast_admissions_total{outcome=\"sold_out\"} 1"), std::string::npos);
+}
+
+TEST(Metrics, GaugeCellIsRenderedWithItsLabelsAndKeepsItsAddress) {
+  metrics m;
+  auto& cell = m.gauge("rushcast_sale_stock", "sale=\"s\"");
+  cell.store(41, std::memory_order_relaxed);
+  EXPECT_EQ(&cell, &m.gauge("rushcast_sale_stock", "sale=\"s\""));
+  m.gauge("rushcast_sale_stock", "sale=\"t\"").store(7);
+  cell.store(42, std::memory_order_relaxed);
+  auto text = m.render();
+  EXPECT_NE(text.find("rushcast_sale_stock{sale=\"s\"} 42"), std::string::npos) << text;
+  EXPECT_NE(text.find("rushcast_sale_stock{sale=\"t\"} 7"), std::string::npos) << text;
+  // One TYPE line for the gauge family, not one per cell.
+  const auto first = text.find("# TYPE rushcast_sale_stock gauge");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(text.find("# TYPE rushcast_sale_stock gauge", first + 1), std::string::npos);
 }
 
 TEST(Metrics, HubFiguresBecomeGaugesLabelledByShard) {

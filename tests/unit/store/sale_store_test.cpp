@@ -114,3 +114,67 @@ TEST(SaleStore, FinishedReadsSeeEveryCommitWithoutWaitingForTheWriter) {
   EXPECT_EQ(u->count, 1) << "a commit that returned is not visible to the reader";
   EXPECT_EQ(u->latest_order_id, "s-1");
 }
+
+// "Decide, then persist in batches": one batch, one callback, one result per record; a record
+// that contradicts the table fails alone and the rest of the batch is kept.
+TEST(SaleStore, BatchKeepsEveryRecordButTheOneThatContradictsTheTable) {
+  temp_dir d;
+  store::sale_batch_result got;
+  int calls = 0;
+  {
+    store::sqlite_db db(d.db(), config::storage_cfg{});
+    store::sqlite_sale_store st(db);
+    std::promise<void> first;
+    st.admit("s", rec(1, "alice"), [&](auto) { first.set_value(); });
+    first.get_future().wait();
+
+    store::sale_batch b;
+    b.admissions = {rec(2, "bob"), rec(3, "alice"), rec(4, "carol")};  // alice's seq 1 is taken
+    b.orders = {{1, "s-1"}, {9, "s-9"}};                                 // 9 was never admitted
+    std::promise<void> done;
+    st.persist("s", b, [&](store::sale_batch_result r) {
+      ++calls;
+      got = std::move(r);
+      done.set_value();
+    });
+    done.get_future().wait();
+    db.stop();
+  }
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(got.admissions.size(), 3u);
+  ASSERT_EQ(got.orders.size(), 2u);
+  EXPECT_FALSE(got.admissions[0]);
+  EXPECT_TRUE(got.admissions[1]) << "a second seq-1 admission of alice was kept";
+  EXPECT_FALSE(got.admissions[2]);
+  EXPECT_FALSE(got.orders[0]);
+  EXPECT_EQ(got.orders[1], make_error_code(errc::not_found));
+
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db);
+  auto r = st.load("s");
+  EXPECT_EQ(r.admitted, 3);  // 1, 2, 4
+  EXPECT_EQ(r.done, 1);
+  EXPECT_EQ(r.last_position, 4);
+}
+
+// A store that has stopped takes nothing: every record of the batch fails, once.
+TEST(SaleStore, BatchOnAStoppedStoreFailsEveryRecordOnce) {
+  temp_dir d;
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db);
+  db.stop();
+  store::sale_batch b;
+  b.admissions = {rec(1, "a"), rec(2, "b")};
+  b.orders = {{1, "s-1"}};
+  int calls = 0;
+  store::sale_batch_result got;
+  st.persist("s", b, [&](store::sale_batch_result r) {
+    ++calls;
+    got = std::move(r);
+  });
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(got.admissions.size(), 2u);
+  ASSERT_EQ(got.orders.size(), 1u);
+  for (const auto& ec : got.admissions) EXPECT_EQ(ec, make_error_code(errc::unavailable));
+  EXPECT_EQ(got.orders[0], make_error_code(errc::unavailable));
+}
