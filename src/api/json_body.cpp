@@ -25,9 +25,13 @@ bool is_json_media_type(std::string_view content_type) {
 
 }  // namespace
 
-boost::system::result<nlohmann::json> parse_json_body(const request& req) {
+bool has_json_content_type(const request& req) {
   auto ct = req.header("content-type");
-  if (!ct || !is_json_media_type(*ct)) return make_error_code(errc::unsupported_media_type);
+  return ct && is_json_media_type(*ct);
+}
+
+boost::system::result<nlohmann::json> parse_json_body(const request& req) {
+  if (!has_json_content_type(req)) return make_error_code(errc::unsupported_media_type);
   return parse_client_json(req.body);
 }
 

@@ -37,9 +37,15 @@ void metrics::count_admission(const std::string& outcome) {
   ++admissions_[outcome];
 }
 
-void metrics::count_bid(const std::string& outcome) {
-  std::lock_guard lk(mu_);
-  ++bids_[outcome];
+std::map<std::string, std::uint64_t> metrics::bids() const {
+  std::map<std::string, std::uint64_t> out;
+  for (std::size_t i = 0; i < bid_counts_.size(); ++i) {
+    std::uint64_t n = bid_counts_[i].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    auto e = static_cast<errc>(i);
+    out[e == errc::ok ? std::string("accepted") : std::string(error_name(e))] = n;
+  }
+  return out;
 }
 
 void metrics::set_gauge(const std::string& name, const std::string& labels, std::int64_t value) {
@@ -80,7 +86,7 @@ nlohmann::json metrics::to_json() const {
   j["publishes_rejected"] = publishes_rejected.load();
   std::lock_guard lk(mu_);
   j["admissions"] = admissions_;
-  j["bids"] = bids_;
+  j["bids"] = bids();
   j["gauges"] = gauges_;
   return j;
 }
@@ -126,7 +132,7 @@ std::string metrics::render() const {
       o << "rushcast_admissions_total{outcome=\"" << k << "\"} " << v << "\n";
     o << "# HELP rushcast_bids_total Auction bids by outcome.\n"
          "# TYPE rushcast_bids_total counter\n";
-    for (auto& [k, v] : bids_) o << "rushcast_bids_total{outcome=\"" << k << "\"} " << v << "\n";
+    for (auto& [k, v] : bids()) o << "rushcast_bids_total{outcome=\"" << k << "\"} " << v << "\n";
     std::string last;
     for (auto& [k, v] : gauges_) {
       auto name = k.substr(0, k.find('{'));

@@ -29,6 +29,9 @@ using core::max_user_id_bytes;
 // such as ";charset=utf-8" allowed), or none at all -> errc::unsupported_media_type (415), so
 // that a cross-site HTML form cannot post a JSON route; else as parse_client_json.
 boost::system::result<nlohmann::json> parse_json_body(const request& req);
+// Whether req's Content-Type is application/json (parameters allowed): the check
+// parse_json_body makes first, for handlers that read the body without a DOM.
+bool has_json_content_type(const request& req);
 
 // {"error": error_name(e), "message": message} plus every key of extra (an object or null),
 // with http_status(e) and Content-Type application/json.

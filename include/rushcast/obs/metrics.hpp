@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rushcast/core/errc.hpp"
 #include "rushcast/obs/hub_figures.hpp"
 
 namespace rushcast::obs {
@@ -52,7 +53,11 @@ public:
 
   // Admissions by outcome (queued, sold_out, duplicate, not_started, ended, rate_limited).
   void count_admission(const std::string& outcome);
-  void count_bid(const std::string& outcome);
+  // Bids by outcome: errc::ok counts as "accepted", a refusal under its error name. Lock-free
+  // and without strings: bids run at tens of thousands a second.
+  void count_bid(errc outcome, std::uint64_t n = 1) {
+    bid_counts_[static_cast<std::size_t>(outcome)].fetch_add(n, std::memory_order_relaxed);
+  }
   // Per-sale/auction gauges the engines refresh.
   void set_gauge(const std::string& name, const std::string& labels, std::int64_t value);
   // The hub's figures as gauges: rushcast_publish_backlog{shard}, rushcast_publish_backlog_peak
@@ -71,7 +76,8 @@ public:
 private:
   mutable std::mutex mu_;  // guards the maps below (admissions are rare next to deliveries)
   std::map<std::string, std::uint64_t> admissions_;
-  std::map<std::string, std::uint64_t> bids_;
+  std::array<std::atomic<std::uint64_t>, errc_count> bid_counts_{};
+  std::map<std::string, std::uint64_t> bids() const;  // outcome name -> count, non-zero only
   std::map<std::string, std::int64_t> gauges_;  // key: name{labels}
 };
 
