@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rushcast/api/bid_replies.hpp"
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/flat_json.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/page_json.hpp"
 #include "rushcast/api/router.hpp"
@@ -44,31 +46,35 @@ boost::system::result<std::int64_t> read_amount(const nlohmann::json& msg) {
   return engine::parse_bid_amount(it->dump());
 }
 
-std::string_view refusal_message(errc e) {
-  switch (e) {
-    case errc::bid_invalid: return "bidAmount must be a positive integer of at most 10^12";
-    case errc::bid_too_low: return "bid too low: it must reach the current price plus the increment";
-    case errc::not_started: return "the auction has not started";
-    case errc::ended: return "the auction has ended";
-    case errc::unavailable: return "bids cannot be stored right now; try again shortly";
-    default: return "bid refused";
-  }
+// The fields of a bid as the contract reads them, from a DOM or from a flat object: both
+// readings give the same values and errors for every input the flat reader takes.
+struct bid_fields {
+  boost::system::result<std::string> user;        // "" when absent or null
+  boost::system::result<std::string> auction_id;  // "" when absent or null
+  boost::system::result<std::int64_t> amount;
+};
+
+bid_fields fields_of(const nlohmann::json& msg) {
+  return {optional_string(msg, "userId"), optional_string(msg, "auctionId"), read_amount(msg)};
 }
 
-// The fields an error reply carries beside code and message, per refusal.
-nlohmann::json refusal_fields(const auction_runner::bid_reply& r) {
-  nlohmann::json j{{"auctionId", r.auction_id}, {"currentPrice", r.current_price}};
-  switch (r.code) {
-    case errc::bid_too_low:
-      j["minIncrement"] = r.min_increment;
-      j["minBid"] = r.min_acceptable;
-      break;
-    case errc::not_started: j["startTime"] = r.start_ms; break;
-    case errc::ended: j["endTime"] = r.end_ms; break;
-    case errc::unavailable: j["retryAfterMs"] = store_retry_after_ms; break;
-    default: break;
-  }
-  return j;
+// As optional_string, on a flat member.
+boost::system::result<std::string> optional_string(const flat_object& msg, std::string_view key) {
+  const flat_member* m = msg.find(key);
+  if (!m || m->type == flat_member::kind::null) return std::string{};
+  if (m->type != flat_member::kind::string) return make_error_code(errc::bad_request);
+  return std::string(m->text);
+}
+
+// As read_amount: a flat integer is written as the DOM would dump it.
+boost::system::result<std::int64_t> read_amount(const flat_object& msg) {
+  const flat_member* m = msg.find("bidAmount");
+  if (!m || m->type != flat_member::kind::integer) return make_error_code(errc::bid_invalid);
+  return engine::parse_bid_amount(m->text);
+}
+
+bid_fields fields_of(const flat_object& msg) {
+  return {optional_string(msg, "userId"), optional_string(msg, "auctionId"), read_amount(msg)};
 }
 
 // A WebSocket client refused by the rate limiter this many times in a row is closed (4029).
@@ -98,7 +104,51 @@ void publish_ratelimit(context& ctx, const std::string& user, std::uint32_t wait
                   dump({{"retryAfterMs", wait_ms}, {"scope", "user"}}));
 }
 
+void on_http_bid_fields(context& ctx, const request& req, bid_fields f, responder respond) {
+  if (!f.user) {
+    respond(error_response(errc::bad_request, "\"userId\" must be a string"));
+    return;
+  }
+  auto user = ctx.auth.acting_user(req, *f.user);
+  errc user_check = user ? check_user_id(*user) : static_cast<errc>(user.error().value());
+  if (user_check != errc::ok) {
+    respond(error_response(user_check, std::string(user_id_error_message(user_check))));
+    return;
+  }
+  if (!f.auction_id) {
+    respond(error_response(errc::bad_request, "\"auctionId\" must be a string"));
+    return;
+  }
+  auto runner = ctx.engines.auction(*f.auction_id);
+  if (!runner) {
+    respond(error_response(errc::not_found, "no such auction"));
+    return;
+  }
+  if (!f.amount) {
+    ctx.metrics.count_bid(errc::bid_invalid);
+    respond(error_response(errc::bid_invalid, std::string(bid_refusal_message(errc::bid_invalid)),
+                           {{"auctionId", runner->id()}}));
+    return;
+  }
+  if (std::uint32_t wait = ctx.rate.check_user(*user, now_ms()); wait != 0) {
+    ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    ctx.metrics.count_bid(errc::rate_limited);
+    publish_ratelimit(ctx, *user, wait);
+    respond(rate_limited_response(wait, "user"));
+    return;
+  }
+  auction_runner::bid_done done = [respond = std::move(respond),
+                                   runner](auction_runner::bid_reply reply) {
+    respond(http_bid_reply(reply, runner->id_json()));
+  };
+  if (auto refused = runner->bid(*user, *f.amount, done)) done(std::move(*refused));
+}
+
 void on_http_bid(context& ctx, const request& req, responder respond) {
+  // The common body without a DOM; any other shape (and a wrong Content-Type) the full way.
+  if (has_json_content_type(req))
+    if (auto flat = flat_object::parse(req.body))
+      return on_http_bid_fields(ctx, req, fields_of(*flat), std::move(respond));
   auto body = parse_json_body(req);
   if (!body) {
     auto e = static_cast<errc>(body.error().value());
@@ -106,53 +156,7 @@ void on_http_bid(context& ctx, const request& req, responder respond) {
                                                   : "Content-Type must be application/json"));
     return;
   }
-  auto body_user = optional_string(*body, "userId");
-  if (!body_user) {
-    respond(error_response(errc::bad_request, "\"userId\" must be a string"));
-    return;
-  }
-  auto user = ctx.auth.acting_user(req, *body_user);
-  errc user_check = user ? check_user_id(*user) : static_cast<errc>(user.error().value());
-  if (user_check != errc::ok) {
-    respond(error_response(user_check, std::string(user_id_error_message(user_check))));
-    return;
-  }
-  auto auction_id = optional_string(*body, "auctionId");
-  if (!auction_id) {
-    respond(error_response(errc::bad_request, "\"auctionId\" must be a string"));
-    return;
-  }
-  auto runner = ctx.engines.auction(*auction_id);
-  if (!runner) {
-    respond(error_response(errc::not_found, "no such auction"));
-    return;
-  }
-  auto amount = read_amount(*body);
-  if (!amount) {
-    ctx.metrics.count_bid("bid_invalid");
-    respond(error_response(errc::bid_invalid, std::string(refusal_message(errc::bid_invalid)),
-                           {{"auctionId", runner->id()}}));
-    return;
-  }
-  if (std::uint32_t wait = ctx.rate.check_user(*user, now_ms()); wait != 0) {
-    ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    ctx.metrics.count_bid("rate_limited");
-    publish_ratelimit(ctx, *user, wait);
-    respond(rate_limited_response(wait, "user"));
-    return;
-  }
-  runner->bid(*user, *amount, [respond = std::move(respond)](auction_runner::bid_reply r) {
-    if (r.code != errc::ok) {
-      auto res = error_response(r.code, std::string(refusal_message(r.code)), refusal_fields(r));
-      if (r.code == errc::unavailable) add_retry_after(res, store_retry_after_ms);
-      respond(std::move(res));
-      return;
-    }
-    respond(json_response({{"status", "accepted"},
-                           {"auctionId", r.auction_id},
-                           {"bidAmount", r.bid_amount},
-                           {"currentPrice", r.current_price}}));
-  });
+  on_http_bid_fields(ctx, req, fields_of(*body), std::move(respond));
 }
 
 void on_http_state(context& ctx, const request& req, responder respond) {
@@ -182,7 +186,7 @@ void on_http_list(context& ctx, const request&, responder respond) {
   respond(json_response({{"auctions", std::move(list)}}));
 }
 
-void on_ws_bid(context& ctx, strike_counter& strikes, ws_client& c, const nlohmann::json& msg,
+void on_ws_bid(context& ctx, strike_counter& strikes, ws_client& c, bid_fields f,
                const nlohmann::json& ref) {
   auto send_error = [&](std::string_view code, std::string_view message,
                         nlohmann::json extra = nlohmann::json::object()) {
@@ -197,25 +201,22 @@ void on_ws_bid(context& ctx, strike_counter& strikes, ws_client& c, const nlohma
   // the user (one socket may act for several users in a test or a kiosk).
   std::string user = c.user_id();
   if (!ctx.auth.jwt_on()) {
-    auto named = optional_string(msg, "userId");
-    if (!named) return send_error("bad_request", "\"userId\" must be a string");
-    if (!named->empty()) user = std::move(*named);
+    if (!f.user) return send_error("bad_request", "\"userId\" must be a string");
+    if (!f.user->empty()) user = std::move(*f.user);
   }
   if (errc e = check_user_id(user); e != errc::ok)
     return send_error(error_name(e), user_id_error_message(e));
-  auto auction_id = optional_string(msg, "auctionId");
-  if (!auction_id) return send_error("bad_request", "\"auctionId\" must be a string");
-  auto runner = ctx.engines.auction(*auction_id);
+  if (!f.auction_id) return send_error("bad_request", "\"auctionId\" must be a string");
+  auto runner = ctx.engines.auction(*f.auction_id);
   if (!runner) return send_error("not_found", "no such auction");
-  auto amount = read_amount(msg);
-  if (!amount) {
-    ctx.metrics.count_bid("bid_invalid");
-    return send_error("bid_invalid", refusal_message(errc::bid_invalid),
+  if (!f.amount) {
+    ctx.metrics.count_bid(errc::bid_invalid);
+    return send_error("bid_invalid", bid_refusal_message(errc::bid_invalid),
                       {{"auctionId", runner->id()}});
   }
   if (std::uint32_t wait = ctx.rate.check_user(user, now_ms()); wait != 0) {
     ctx.metrics.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    ctx.metrics.count_bid("rate_limited");
+    ctx.metrics.count_bid(errc::rate_limited);
     publish_ratelimit(ctx, user, wait);
     if (strikes.strike(user) >= ctx.cfg.rate_limit.ws_abuse_strikes) {
       strikes.clear(user);
@@ -226,23 +227,14 @@ void on_ws_bid(context& ctx, strike_counter& strikes, ws_client& c, const nlohma
                       {{"retryAfterMs", wait}, {"scope", "user"}});
   }
   strikes.clear(user);
-  auto send = c.async_sender();
-  runner->bid(user, *amount, [send = std::move(send), ref](auction_runner::bid_reply r) {
-    nlohmann::json j;
-    if (r.code == errc::ok) {
-      j = {{"type", "accepted"},
-           {"auctionId", r.auction_id},
-           {"bidAmount", r.bid_amount},
-           {"currentPrice", r.current_price}};
-    } else {
-      j = refusal_fields(r);
-      j["type"] = "error";
-      j["code"] = error_name(r.code);
-      j["message"] = refusal_message(r.code);
-    }
-    if (!ref.is_null()) j["ref"] = ref;
-    send(dump(j));
-  });
+  // A refusal is answered here and now; an accepted bid once its commit is durable, on this
+  // shard (the runner posts each commit's replies once per shard).
+  auction_runner::bid_done done = [send = c.async_sender(), runner,
+                                   ref](auction_runner::bid_reply r) {
+    send(ws_bid_reply(r, runner->id_json(), ref));
+  };
+  if (auto refused = runner->bid(user, *f.amount, done))
+    c.send_text(ws_bid_reply(*refused, runner->id_json(), ref));
 }
 
 }  // namespace
@@ -260,7 +252,10 @@ void register_auction_routes(router& r, context& ctx) {
 void register_auction_ws(ws_protocol& p, context& ctx) {
   auto strikes = std::make_shared<strike_counter>();
   p.add("bid", [&ctx, strikes](ws_client& c, const nlohmann::json& m, const nlohmann::json& ref) {
-    on_ws_bid(ctx, *strikes, c, m, ref);
+    on_ws_bid(ctx, *strikes, c, fields_of(m), ref);
+  });
+  p.add_flat("bid", [&ctx, strikes](ws_client& c, const flat_object& m) {
+    on_ws_bid(ctx, *strikes, c, fields_of(m), nullptr);
   });
 }
 

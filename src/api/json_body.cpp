@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "rushcast/api/flat_json.hpp"
+
 namespace rushcast::api {
 namespace {
 
@@ -25,84 +27,30 @@ bool is_json_media_type(std::string_view content_type) {
 
 }  // namespace
 
-bool is_json_content_type(const request& req) {
+bool has_json_content_type(const request& req) {
   auto ct = req.header("content-type");
   return ct && is_json_media_type(*ct);
 }
 
-namespace {
-
-bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// A string token of printable ASCII without escapes, at text[i] == '"'; its contents, with i
-// past the closing quote. nullopt for anything else.
-std::optional<std::string_view> plain_string(std::string_view text, std::size_t& i) {
-  if (i >= text.size() || text[i] != '"') return std::nullopt;
-  const std::size_t from = ++i;
-  for (; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '"') return text.substr(from, i++ - from);
-    if (c == '\\' || c < 0x20 || c > 0x7e) return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::optional<std::array<std::string_view, 2>> read_two_flat_strings(std::string_view text,
                                                                      std::string_view key1,
                                                                      std::string_view key2) {
-  constexpr int max_members = 16;
+  auto flat = flat_object::parse(text);
+  if (!flat) return std::nullopt;
   std::array<std::string_view, 2> out{};
-  bool seen[2] = {false, false};
-  std::size_t i = 0;
-  auto skip = [&] {
-    while (i < text.size() && json_space(text[i])) ++i;
-  };
-  skip();
-  if (i >= text.size() || text[i] != '{') return std::nullopt;
-  ++i;
-  skip();
-  if (i < text.size() && text[i] == '}') {
-    ++i;
-  } else {
-    for (int n = 0;; ++n) {
-      if (n == max_members) return std::nullopt;
-      auto key = plain_string(text, i);
-      if (!key) return std::nullopt;
-      skip();
-      if (i >= text.size() || text[i] != ':') return std::nullopt;
-      ++i;
-      skip();
-      auto value = plain_string(text, i);
-      if (!value) return std::nullopt;
-      for (int k = 0; k < 2; ++k) {
-        if (*key != (k == 0 ? key1 : key2)) continue;
-        if (seen[k]) return std::nullopt;  // which one wins is the general parser's call
-        seen[k] = true;
-        out[static_cast<std::size_t>(k)] = *value;
-      }
-      skip();
-      if (i < text.size() && text[i] == ',') {
-        ++i;
-        skip();
-        continue;
-      }
-      if (i < text.size() && text[i] == '}') {
-        ++i;
-        break;
-      }
-      return std::nullopt;
-    }
+  const std::string_view keys[2] = {key1, key2};
+  for (std::size_t k = 0; k < 2; ++k) {
+    const flat_member* m = flat->find(keys[k]);
+    if (!m) continue;
+    // Another type is an error whose wording belongs to the general path.
+    if (m->type != flat_member::kind::string) return std::nullopt;
+    out[k] = m->text;
   }
-  skip();
-  if (i != text.size()) return std::nullopt;
   return out;
 }
 
 boost::system::result<nlohmann::json> parse_json_body(const request& req) {
-  auto ct = req.header("content-type");
-  if (!ct || !is_json_media_type(*ct)) return make_error_code(errc::unsupported_media_type);
+  if (!has_json_content_type(req)) return make_error_code(errc::unsupported_media_type);
   return parse_client_json(req.body);
 }
 

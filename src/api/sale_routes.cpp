@@ -144,7 +144,7 @@ void seckill(context& ctx, const std::string& user_id, const std::string& sale_i
 }
 
 void on_seckill_http(context& ctx, const request& req, responder respond) {
-  if (!is_json_content_type(req))
+  if (!has_json_content_type(req))
     return respond(error_response(errc::unsupported_media_type,
                                   "Content-Type must be application/json"));
   std::string user_field, sale_field;

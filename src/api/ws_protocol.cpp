@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/flat_json.hpp"
 #include "rushcast/api/json_body.hpp"
 
 namespace rushcast::api {
@@ -14,7 +15,26 @@ ws_protocol::ws_protocol(context& ctx) : ctx_(ctx) {}
 
 void ws_protocol::add(std::string type, ws_handler h) { handlers_[std::move(type)] = std::move(h); }
 
+void ws_protocol::add_flat(std::string type, ws_flat_handler h) {
+  flat_handlers_[std::move(type)] = std::move(h);
+}
+
 void ws_protocol::on_message(ws_client& c, std::string_view text) const {
+  // The hot shape first, without a DOM: a flat object of a type with a flat handler, no "ref".
+  if (!flat_handlers_.empty())
+    if (auto flat = flat_object::parse(text)) {
+      const flat_member* type = flat->find("type");
+      if (type && type->type == flat_member::kind::string && !flat->find("ref"))
+        if (auto h = flat_handlers_.find(type->text); h != flat_handlers_.end()) {
+          try {
+            h->second(c, *flat);
+          } catch (const std::exception& e) {
+            spdlog::error("ws handler {} failed: {}", h->first, e.what());
+            c.send_text(ws_error("internal", "internal error", nullptr));
+          }
+          return;
+        }
+    }
   // Depth-checked before parsing: a deep "ref" would otherwise crash the shard thread when it
   // is copied or echoed.
   auto parsed = parse_client_json(text);

@@ -43,6 +43,7 @@
 #include "rushcast/engine/engines.hpp"
 #include "rushcast/engine/sales.hpp"
 #include "rushcast/engine/registry.hpp"
+#include "rushcast/engine/shard_replies.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/hub/presence.hpp"
 #include "rushcast/limits/connection_limiter.hpp"
@@ -266,6 +267,8 @@ void server::impl::start_threads() {
   for (auto& ioc : iocs) guards.push_back(asio::make_work_guard(*ioc));
   for (auto& ioc : iocs)
     threads.emplace_back([io = ioc.get()] {
+      // Engines answer a caller on its own shard, one post per shard per commit.
+      engine::set_this_thread_shard(io->get_executor());
       for (;;) {
         try {
           io->run();

@@ -1,5 +1,5 @@
 // Owns the rules of one English auction as a pure state machine on an injected clock.
-// Used by engine::auction_runner (on its strand) and by the unit tests; no I/O, no Asio.
+// Used by engine::auction_runner (under its lock) and by the unit tests; no I/O, no Asio.
 #include "rushcast/engine/auction.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// Owns one live auction: its strand, end and countdown timers, store commits and publishing.
-// Built by engine::start_auctions; called by api/auction_routes (HTTP and WebSocket bids).
+// Owns one live auction: its decisions (one writer at a time, under the runner's lock), the
+// batches of bids it hands the store, its strand for the end and countdown timers and the
+// coalesced price events. Built by engine::start_auctions; called by api/auction_routes.
 #include "rushcast/engine/auction_runner.hpp"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/core/clock.hpp"
+#include "rushcast/engine/shard_replies.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -32,6 +34,10 @@ nlohmann::json opt_json(const std::optional<std::string>& s) {
 nlohmann::json opt_json(const std::optional<std::int64_t>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
+
+// Set while this thread submits a write, holding mu_: a store that takes the rows or completes
+// the write at once (one that has stopped) must not lock mu_ again.
+thread_local bool submitting = false;
 
 }  // namespace
 
@@ -55,6 +61,16 @@ struct auction_runner::view {
   }
 };
 
+struct auction_runner::pending {
+  bid_accepted acc;
+  boost::asio::any_io_executor shard;  // where the bidder is answered; empty: on the store thread
+  bid_done done;
+};
+
+struct auction_runner::batch {
+  std::vector<pending> bids;
+};
+
 struct auction_runner::timers {
   timers(const boost::asio::any_io_executor& ex, hub::hub& h, std::chrono::milliseconds window)
       : strand(boost::asio::make_strand(ex)),
@@ -75,6 +91,7 @@ auction_runner::auction_runner(boost::asio::any_io_executor executor, hub::hub& 
                                std::string id, std::string name, auction_rules rules,
                                auction_runner_options opt, auction::clock_fn clock)
     : id_(std::move(id)),
+      id_json_(dump(nlohmann::json(id_))),
       name_(std::move(name)),
       rules_(rules),
       opt_(opt),
@@ -95,6 +112,7 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
   std::vector<bid_record> bids;
   bids.reserve(rec.bids.size());
   for (const auto& b : rec.bids) bids.push_back(bid_record{b.seq, b.user_id, b.amount, b.ts_ms});
+  std::lock_guard decide(mu_);
   auction_.restore(bids, current_end_ms, ended);
   durable_.restore(bids, current_end_ms, ended);
   {
@@ -154,7 +172,10 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
   });
 
   boost::asio::post(t_->strand, [self = shared_from_this()] {
-    if (self->auction_.ended()) return;
+    {
+      std::lock_guard lk(self->mu_);
+      if (self->auction_.ended()) return;
+    }
     self->arm_start_timer();
     self->arm_sync_timer();
     self->arm_end_timer();
@@ -162,6 +183,10 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
 }
 
 void auction_runner::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopped_ = true;  // no bid is decided, and no write submitted, after this returns
+  }
   boost::asio::post(t_->strand, [self = shared_from_this()] {
     self->t_->stopped = true;
     self->t_->end.cancel();
@@ -171,115 +196,182 @@ void auction_runner::stop() {
   });
 }
 
-void auction_runner::bid(std::string user, std::int64_t amount, bid_done done) {
-  boost::asio::post(t_->strand, [self = shared_from_this(), user = std::move(user), amount,
-                                 done = std::move(done)]() mutable {
-    self->on_bid(std::move(user), amount, std::move(done));
-  });
-}
-
-void auction_runner::on_bid(std::string user, std::int64_t amount, bid_done done) {
+auction_runner::bid_reply auction_runner::reply_base(std::int64_t amount) const {
   bid_reply r;
   r.auction_id = id_;
   r.bid_amount = amount;
   r.min_increment = rules_.min_increment;
   r.start_ms = rules_.start_ms;
+  return r;
+}
+
+std::optional<auction_runner::bid_reply> auction_runner::bid(std::string_view user,
+                                                             std::int64_t amount,
+                                                             bid_done& done) {
+  bid_reply r = reply_base(amount);
+  std::unique_lock lk(mu_);
   // Prices told to a bidder are committed ones: a bid still in flight may yet fail.
   r.current_price = durable_.current_price();
-  if (t_->stopped || resync_ || !store_->accepting()) {
+  if (stopped_ || resync_ || !store_->accepting()) {
+    lk.unlock();
     r.code = errc::unavailable;
-    metrics_.count_bid("unavailable");
-    done(std::move(r));
-    return;
+    metrics_.count_bid(errc::unavailable);
+    return r;
   }
-  auto res = auction_.place_bid(user, amount);
+  auto res = auction_.place_bid(std::string(user), amount);
   if (!res) {
     auto refusal = auction_.refusal(static_cast<errc>(res.error().value()));
+    r.end_ms = auction_.end_ms();
+    lk.unlock();
     r.code = refusal.code;
     r.min_acceptable = refusal.min_acceptable;
-    r.end_ms = auction_.end_ms();
-    metrics_.count_bid(std::string(error_name(refusal.code)));
-    done(std::move(r));
-    return;
+    metrics_.count_bid(refusal.code);
+    return r;
   }
-  bid_accepted acc = std::move(*res);
-  store::stored_bid sb{acc.bid.seq, acc.bid.user, acc.bid.amount, acc.bid.ts_ms};
   ++in_flight_;
-  // The writer completes commits in submit order, so on_committed runs in bid order too.
-  store_->append_bid(id_, sb, acc.end_ms,
-                     [self = shared_from_this(), acc = std::move(acc),
-                      done = std::move(done)](boost::system::error_code ec) mutable {
-                       auto& strand = self->t_->strand;
-                       boost::asio::post(strand, [self = std::move(self), acc = std::move(acc),
-                                                  done = std::move(done), ec]() mutable {
-                         self->on_committed(std::move(acc), ec, std::move(done));
-                       });
-                     });
+  open_.push_back(pending{std::move(*res), this_thread_shard(), std::move(done)});
+  if (!write_submitted_) submit_locked();
+  return std::nullopt;
 }
 
-void auction_runner::on_committed(bid_accepted acc, boost::system::error_code ec,
-                                  bid_done done) {
-  --in_flight_;
-  bid_reply r;
-  r.auction_id = id_;
-  r.bid_amount = acc.bid.amount;
-  r.min_increment = rules_.min_increment;
-  r.start_ms = rules_.start_ms;
-  r.end_ms = acc.end_ms;
-  if (ec) {
-    // Memory holds this bid and maybe later ones: bids wait until every one in flight is back,
-    // then the auction falls back to what the store has (resync_if_drained).
-    if (auto n = store_fail_log_.admit())
-      spdlog::error("auction {}: bid {} could not be stored ({}); refusing bids until the store "
-                    "takes writes again ({} such failure(s) since the last line)",
-                    id_, acc.bid.seq, ec.message(), n);
-    resync_ = true;
-    r.code = errc::unavailable;
-    r.current_price = durable_.current_price();
-    metrics_.count_bid("unavailable");
-    done(std::move(r));
-    resync_if_drained();
-    return;
-  }
-  durable_.apply_committed(acc);
-  view v;
+// Under mu_. One write per batch: it takes, when the store thread begins it, every bid decided
+// until then. Submitted under mu_ so that writes (and the end, in on_end) reach the store in
+// the order they were decided in.
+void auction_runner::submit_locked() {
+  write_submitted_ = true;
+  auto b = std::make_shared<batch>();
+  std::weak_ptr<auction_runner> weak = weak_from_this();
+  auto take = [weak, b]() -> store::bid_rows {
+    store::bid_rows rows;
+    auto self = weak.lock();
+    if (!self) return rows;
+    // A store may take at once, inside append_bids, on the thread that holds mu_ already.
+    std::unique_lock lk(self->mu_, std::defer_lock);
+    if (!submitting) lk.lock();
+    self->write_submitted_ = false;
+    b->bids = std::move(self->open_);
+    self->open_.clear();
+    rows.bids.reserve(b->bids.size());
+    for (const auto& p : b->bids) {
+      const bid_record& bid = p.acc.bid;
+      rows.bids.push_back(store::stored_bid{bid.seq, bid.user, bid.amount, bid.ts_ms});
+    }
+    if (!b->bids.empty()) rows.current_end_ms = b->bids.back().acc.end_ms;
+    return rows;
+  };
+  auto done = [self = shared_from_this(), b](boost::system::error_code ec) {
+    if (!submitting) {
+      self->on_committed(*b, ec);
+      return;
+    }
+    auto& strand = self->t_->strand;
+    boost::asio::post(strand, [self, b, ec] { self->on_committed(*b, ec); });
+  };
+  submitting = true;
+  store_->append_bids(id_, std::move(take), std::move(done));
+  submitting = false;
+}
+
+// On the store thread, once the write holding a batch is durable (or failed): the committed
+// state moves on, every bidder of the batch is answered on its own shard (one post per shard),
+// and the price goes to the strand's coalescer.
+void auction_runner::on_committed(batch& b, boost::system::error_code ec) {
+  shard_replies replies;
+  bool extended = false;
+  bool rearm = false;
+  std::int64_t price = 0;
+  const std::size_t n = b.bids.size();
   {
-    std::lock_guard lk(view_mu_);
-    view_->price = durable_.current_price();
-    view_->leader = durable_.leader();
-    view_->bid_count = durable_.bid_count();
-    view_->end_ms = std::max(view_->end_ms, acc.end_ms);
-    view_->recent.push_back(acc.bid);
-    if (view_->recent.size() > auction::recent_capacity) view_->recent.pop_front();
-    v.price = view_->price;
-    v.leader = view_->leader;
-    v.bid_count = view_->bid_count;
-    v.start_ms = view_->start_ms;
-    v.end_ms = view_->end_ms;
+    std::lock_guard lk(mu_);
+    in_flight_ -= n;
+    if (ec) {
+      // Memory holds these bids and maybe later ones: bids wait until every one in flight is
+      // back, then the auction falls back to what the store has (resync_if_drained_locked).
+      if (n > 0)
+        if (auto logged = store_fail_log_.admit())
+          spdlog::error("auction {}: {} bid(s) from seq {} could not be stored ({}); refusing "
+                        "bids until the store takes writes again ({} such failure(s) since the "
+                        "last line)",
+                        id_, n, b.bids.front().acc.bid.seq, ec.message(), logged);
+      resync_ = resync_ || n > 0;
+      for (auto& p : b.bids) {
+        bid_reply r = reply_base(p.acc.bid.amount);
+        r.end_ms = p.acc.end_ms;
+        r.code = errc::unavailable;
+        r.current_price = durable_.current_price();
+        replies.add(p.shard, [done = std::move(p.done), r = std::move(r)]() mutable {
+          done(std::move(r));
+        });
+      }
+    } else if (n > 0) {
+      std::lock_guard vk(view_mu_);
+      for (auto& p : b.bids) {
+        durable_.apply_committed(p.acc);
+        view_->end_ms = std::max(view_->end_ms, p.acc.end_ms);
+        view_->recent.push_back(p.acc.bid);
+        if (view_->recent.size() > auction::recent_capacity) view_->recent.pop_front();
+        extended = extended || p.acc.extended;
+        bid_reply r = reply_base(p.acc.bid.amount);
+        r.end_ms = p.acc.end_ms;
+        r.current_price = p.acc.bid.amount;
+        replies.add(p.shard, [done = std::move(p.done), r = std::move(r)]() mutable {
+          done(std::move(r));
+        });
+      }
+      view_->price = price = durable_.current_price();
+      view_->leader = durable_.leader();
+      view_->bid_count = durable_.bid_count();
+    }
+    rearm = resync_if_drained_locked();
   }
-  r.current_price = acc.bid.amount;
-  metrics_.count_bid("accepted");
-  metrics_.set_gauge("rushcast_auction_price", price_gauge_labels_, acc.bid.amount);
-  done(std::move(r));
-  t_->coalesce.update(topic(), "price_update", price_json(v));
-  if (acc.extended) publish_countdown();
-  resync_if_drained();
+  b.bids.clear();
+  metrics_.count_bid(ec ? errc::unavailable : errc::ok, n);
+  replies.deliver();
+  if (!ec && n > 0) {
+    metrics_.set_gauge("rushcast_auction_price", price_gauge_labels_, price);
+    post_price();
+    if (extended) boost::asio::post(t_->strand, [self = shared_from_this()] {
+      self->publish_countdown();
+    });
+  }
+  if (rearm)
+    boost::asio::post(t_->strand, [self = shared_from_this()] {
+      if (!self->t_->stopped) self->arm_end_timer();
+    });
 }
 
-// On the strand. After a failed commit, once no bid is in flight: the deciding state becomes
-// the committed one again (a soft close that only a lost bid earned is undone), and bids are
-// taken again whenever the store accepts them.
-void auction_runner::resync_if_drained() {
-  if (!resync_ || in_flight_ != 0) return;
+// Under mu_. After a failed commit, once no bid is in flight: the deciding state becomes the
+// committed one again (a soft close that only a lost bid earned is undone), and bids are taken
+// again whenever the store accepts them. True when the end timer should be armed again.
+bool auction_runner::resync_if_drained_locked() {
+  if (!resync_ || in_flight_ != 0) return false;
   resync_ = false;
   auction_ = durable_;
   if (ending_) {
     auction_.finish();
-    return;
+    return false;
   }
   spdlog::info("auction {}: back to its stored state (price {}, {} bid(s))", id_,
                auction_.current_price(), auction_.bid_count());
-  if (!t_->stopped) arm_end_timer();
+  return !stopped_;
+}
+
+// The price event is built on the strand from the committed view, at most one post waiting:
+// commits that land meanwhile are carried by the same event.
+void auction_runner::post_price() {
+  if (price_post_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  boost::asio::post(t_->strand, [self = shared_from_this()] {
+    self->price_post_pending_.store(false, std::memory_order_release);
+    view v;
+    {
+      std::lock_guard lk(self->view_mu_);
+      v.price = self->view_->price;
+      v.leader = self->view_->leader;
+      v.bid_count = self->view_->bid_count;
+      v.end_ms = self->view_->end_ms;
+    }
+    self->t_->coalesce.update(self->topic(), "price_update", self->price_json(v));
+  });
 }
 
 std::string auction_runner::price_json(const view& v) const {
@@ -323,14 +415,23 @@ void auction_runner::arm_sync_timer() {
   if (opt_.countdown_sync.count() <= 0) return;
   t_->sync.expires_after(opt_.countdown_sync);
   t_->sync.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->t_->stopped || self->auction_.ended()) return;
+    if (ec || self->t_->stopped) return;
+    {
+      std::lock_guard lk(self->mu_);
+      if (self->auction_.ended()) return;
+    }
     self->publish_countdown();
     self->arm_sync_timer();
   });
 }
 
 void auction_runner::arm_end_timer() {
-  std::int64_t wait = std::max<std::int64_t>(0, auction_.end_ms() - clock_());
+  std::int64_t end_ms = 0;
+  {
+    std::lock_guard lk(mu_);
+    end_ms = auction_.end_ms();
+  }
+  std::int64_t wait = std::max<std::int64_t>(0, end_ms - clock_());
   t_->end.expires_after(std::chrono::milliseconds(wait));
   t_->end.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->t_->stopped) return;
@@ -339,15 +440,20 @@ void auction_runner::arm_end_timer() {
 }
 
 void auction_runner::on_end() {
-  if (auction_.ended() || ending_) return;
-  if (!auction_.due()) {  // a soft close moved the end since the timer was armed
-    arm_end_timer();
-    return;
+  {
+    std::unique_lock lk(mu_);
+    if (auction_.ended() || ending_) return;
+    if (!auction_.due()) {  // a soft close moved the end since the timer was armed
+      lk.unlock();
+      arm_end_timer();
+      return;
+    }
+    ending_ = true;
+    auction_.finish();  // later bids are refused as ended
+    // Under mu_, like every bid write: the end reaches the store after every accepted bid.
+    store_end();
   }
-  ending_ = true;
-  auction_.finish();  // later bids are refused as ended
   t_->sync.cancel();
-  store_end();
 }
 
 // On the strand. Submitted after every accepted bid, so its completion follows theirs: the
@@ -371,8 +477,10 @@ void auction_runner::on_end_stored(boost::system::error_code ec) {
     });
     return;
   }
-  auction_outcome outcome = durable_.finish();
+  auction_outcome outcome;
   {
+    std::lock_guard decide(mu_);
+    outcome = durable_.finish();
     std::lock_guard lk(view_mu_);
     view_->ended = true;
     view_->winner = outcome.winner;

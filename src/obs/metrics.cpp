@@ -46,9 +46,15 @@ const char* admission_outcome_name(admission_outcome o) noexcept {
   return "unknown";
 }
 
-void metrics::count_bid(const std::string& outcome) {
-  std::lock_guard lk(mu_);
-  ++bids_[outcome];
+std::map<std::string, std::uint64_t> metrics::bids() const {
+  std::map<std::string, std::uint64_t> out;
+  for (std::size_t i = 0; i < bid_counts_.size(); ++i) {
+    std::uint64_t n = bid_counts_[i].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    auto e = static_cast<errc>(i);
+    out[e == errc::ok ? std::string("accepted") : std::string(error_name(e))] = n;
+  }
+  return out;
 }
 
 void metrics::set_gauge(const std::string& name, const std::string& labels, std::int64_t value) {
@@ -97,7 +103,7 @@ nlohmann::json metrics::to_json() const {
     if (auto v = admission_counts_[i].load(std::memory_order_relaxed))
       j["admissions"][admission_outcome_name(static_cast<admission_outcome>(i))] = v;
   std::lock_guard lk(mu_);
-  j["bids"] = bids_;
+  j["bids"] = bids();
   j["gauges"] = gauges_;
   for (const auto& [k, cell] : gauge_cells_) j["gauges"][k] = cell.load(std::memory_order_relaxed);
   return j;
@@ -147,7 +153,7 @@ std::string metrics::render() const {
           << admission_outcome_name(static_cast<admission_outcome>(i)) << "\"} " << v << "\n";
     o << "# HELP rushcast_bids_total Auction bids by outcome.\n"
          "# TYPE rushcast_bids_total counter\n";
-    for (auto& [k, v] : bids_) o << "rushcast_bids_total{outcome=\"" << k << "\"} " << v << "\n";
+    for (auto& [k, v] : bids()) o << "rushcast_bids_total{outcome=\"" << k << "\"} " << v << "\n";
     std::map<std::string, std::int64_t> all = gauges_;
     for (const auto& [k, cell] : gauge_cells_) all[k] = cell.load(std::memory_order_relaxed);
     std::string last;

@@ -125,10 +125,12 @@ void sqlite_auction_store::set_meta(const std::string& auction_id, const auction
   });
 }
 
-void sqlite_auction_store::append_bid(const std::string& auction_id, const stored_bid& bid,
-                                      std::int64_t current_end_ms, done_fn done) {
+void sqlite_auction_store::append_bids(const std::string& auction_id, take_fn take,
+                                       done_fn done) {
   impl_->db.submit(
-      [self = impl_, auction_id, bid, current_end_ms](sqlite3* c) -> boost::system::error_code {
+      [self = impl_, auction_id, take = std::move(take)](sqlite3* c) -> boost::system::error_code {
+        bid_rows rows = take();
+        if (rows.bids.empty()) return {};
         if (auto ec = impl::ensure(c, self->insert_bid,
                                    "INSERT INTO auction_bids(auction_id, seq, user_id, amount, "
                                    "ts_ms) VALUES(?,?,?,?,?)"))
@@ -138,17 +140,19 @@ void sqlite_auction_store::append_bid(const std::string& auction_id, const store
                                    "WHERE auction_id=? AND current_end_ms<>?"))
           return ec;
         sqlite3_stmt* s = self->insert_bid;
-        bind_text(s, 1, auction_id);
-        sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(bid.seq));
-        bind_text(s, 3, bid.user_id);
-        sqlite3_bind_int64(s, 4, bid.amount);
-        sqlite3_bind_int64(s, 5, bid.ts_ms);
-        if (auto ec = impl::run(s)) return ec;
-        // Same savepoint as the bid: after a crash the end is never behind the bids that moved it.
+        for (const stored_bid& bid : rows.bids) {
+          bind_text(s, 1, auction_id);
+          sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(bid.seq));
+          bind_text(s, 3, bid.user_id);
+          sqlite3_bind_int64(s, 4, bid.amount);
+          sqlite3_bind_int64(s, 5, bid.ts_ms);
+          if (auto ec = impl::run(s)) return ec;
+        }
+        // Same savepoint as the bids: after a crash the end is never behind the bids that moved it.
         sqlite3_stmt* u = self->update_end;
-        sqlite3_bind_int64(u, 1, current_end_ms);
+        sqlite3_bind_int64(u, 1, rows.current_end_ms);
         bind_text(u, 2, auction_id);
-        sqlite3_bind_int64(u, 3, current_end_ms);
+        sqlite3_bind_int64(u, 3, rows.current_end_ms);
         return impl::run(u);
       },
       std::move(done));

@@ -31,16 +31,16 @@ using core::max_user_id_bytes;
 // such as ";charset=utf-8" allowed), or none at all -> errc::unsupported_media_type (415), so
 // that a cross-site HTML form cannot post a JSON route; else as parse_client_json.
 boost::system::result<nlohmann::json> parse_json_body(const request& req);
-
-// The Content-Type check of parse_json_body alone.
-bool is_json_content_type(const request& req);
+// Whether req's Content-Type is application/json (parameters allowed): the check
+// parse_json_body makes first, for handlers that read the body without a DOM.
+bool has_json_content_type(const request& req);
 
 // The hot path's reader for a small flat object such as {"userId":"u","saleId":"s"}, without
-// a DOM: the values of the two named keys ("" when absent). Only for text that is exactly one
-// object whose members are all strings of printable ASCII without escapes, at most 16 of them,
-// neither named key twice; anything else (numbers, nesting, escapes, UTF-8, duplicates, bad
-// syntax) gives nullopt and the caller parses it the general way, so every such input keeps
-// the answer parse_json_body + optional_string give it. For accepted text both agree exactly.
+// a DOM (api/flat_json): the values of the two named keys ("" when absent). Only for text
+// flat_object takes, with each named key, when present, a string; anything else (nesting,
+// escapes, UTF-8, duplicates, a named key of another type, bad syntax) gives nullopt and the
+// caller parses it the general way, so every such input keeps the answer parse_json_body +
+// optional_string give it. For accepted text both agree exactly.
 std::optional<std::array<std::string_view, 2>> read_two_flat_strings(std::string_view text,
                                                                      std::string_view key1,
                                                                      std::string_view key2);

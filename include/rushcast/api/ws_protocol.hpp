@@ -14,6 +14,7 @@
 namespace rushcast::api {
 
 struct context;
+class flat_object;
 
 // The session as the protocol sees it. Implemented by net::ws_session.
 class ws_client {
@@ -47,10 +48,16 @@ private:
 using ws_handler = std::function<void(ws_client&, const nlohmann::json& msg,
                                       const nlohmann::json& ref)>;
 
+// A handler for the common shape of a hot message type: a flat object (api/flat_json) without
+// "ref". Messages of other shapes go to the ws_handler of the same type.
+using ws_flat_handler = std::function<void(ws_client&, const flat_object& msg)>;
+
 class ws_protocol {
 public:
   explicit ws_protocol(context& ctx);
   void add(std::string type, ws_handler h);
+  // Also registered with add(): the handler every message of another shape goes to.
+  void add_flat(std::string type, ws_flat_handler h);
   // Parses and dispatches one text message; malformed JSON, non-object, unknown type each get
   // {"type":"error","code":...,"message":...,"ref":...} and the connection stays open.
   void on_message(ws_client& c, std::string_view text) const;
@@ -58,6 +65,7 @@ public:
 private:
   context& ctx_;
   std::map<std::string, ws_handler, std::less<>> handlers_;
+  std::map<std::string, ws_flat_handler, std::less<>> flat_handlers_;
 };
 
 // Reply helpers shared by every handler.

@@ -1,7 +1,9 @@
-// Owns one live auction: its strand, end and countdown timers, store commits and publishing.
-// Built by engine::start_auctions; called by api/auction_routes (HTTP and WebSocket bids).
+// Owns one live auction: its decisions (one writer at a time, under the runner's lock), the
+// batches of bids it hands the store, its strand for the end and countdown timers and the
+// coalesced price events. Built by engine::start_auctions; called by api/auction_routes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -9,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -63,28 +66,39 @@ public:
   // Drain: cancels the timers and flushes coalesced state. Commits in flight still finish.
   void stop();
 
-  // Thread-safe. Runs the rules on the strand; an accepted bid is committed to the store
-  // before done() is called and before any watcher hears of it. done runs on the strand.
+  // Thread-safe. Decides now, on the calling thread, under the runner's lock (the single
+  // writer of the auction's state). A refusal is returned at once and done is left as it was
+  // (the caller may use it to answer). An accepted bid returns nullopt, done is moved from: the
+  // bid joins the batch the store takes next, and done runs
+  // once the commit holding it is durable — before any watcher hears of it — on the shard
+  // thread that called bid (this_thread_shard(), one post per shard per commit), or on the
+  // store thread when the caller runs no shard.
   // While the store cannot write (store::auction_store::accepting() false, or a commit failed
   // and the bids still in flight behind it have not all come back), every bid is refused with
   // errc::unavailable and the committed price; once the in-flight bids are back the auction
   // falls back to its committed state and takes bids again as soon as the store accepts them.
-  void bid(std::string user, std::int64_t amount, bid_done done);
+  std::optional<bid_reply> bid(std::string_view user, std::int64_t amount, bid_done& done);
 
   // Thread-safe: the committed state with the last `last_bids` bids (GET /api/auctions/ID).
   nlohmann::json state_json(std::size_t last_bids) const;
 
   const std::string& id() const { return id_; }
+  // The id as a JSON string ("\"id\""), for replies written without a DOM.
+  const std::string& id_json() const { return id_json_; }
   std::int64_t min_increment() const { return rules_.min_increment; }
   std::string topic() const { return "auction:" + id_; }
 
 private:
   struct view;  // the committed state, copied for other threads under view_mu_
   struct timers;
+  struct pending;  // an accepted bid waiting for its commit
+  struct batch;    // the bids one store write took
 
-  void on_bid(std::string user, std::int64_t amount, bid_done done);
-  void on_committed(bid_accepted acc, boost::system::error_code ec, bid_done done);
-  void resync_if_drained();
+  bid_reply reply_base(std::int64_t amount) const;
+  void submit_locked();
+  void on_committed(batch& b, boost::system::error_code ec);
+  bool resync_if_drained_locked();
+  void post_price();
   void store_end();
   void on_end_stored(boost::system::error_code ec);
   void arm_end_timer();
@@ -92,11 +106,11 @@ private:
   void arm_sync_timer();
   void on_end();
   void publish_countdown();
-  void publish_price();
   std::string countdown_json(const view& v, std::int64_t now) const;
   std::string price_json(const view& v) const;
 
   const std::string id_;
+  const std::string id_json_;
   const std::string name_;
   const auction_rules rules_;
   const auction_runner_options opt_;
@@ -105,17 +119,26 @@ private:
   obs::metrics& metrics_;
   std::shared_ptr<store::auction_store> store_;
   std::unique_ptr<timers> t_;  // strand, timers, coalescer
-  // Strand only. auction_ decides: every accepted bid, committed or in flight. durable_ holds
-  // only the committed ones: the answer while the store fails, and what auction_ falls back to.
+
+  // Guards the deciding state below. Taken by bid() on shard threads, by the store thread as a
+  // commit completes and by the strand's timers; held only for in-memory work.
+  mutable std::mutex mu_;
+  // auction_ decides: every accepted bid, committed or in flight. durable_ holds only the
+  // committed ones: the answer while the store fails, and what auction_ falls back to.
   auction auction_;
   auction durable_;
-  std::size_t in_flight_ = 0;  // bids handed to the store, not yet back
+  std::size_t in_flight_ = 0;  // bids decided, not yet back from the store
   bool resync_ = false;        // a commit failed: auction_ is ahead of the store
   bool ending_ = false;        // the end is decided; storing it may still be retried
+  bool stopped_ = false;       // stop() was called: bids are refused
+  std::vector<pending> open_;  // accepted, not yet taken by a store write
+  bool write_submitted_ = false;  // a write was submitted and has not taken open_ yet
   obs::log_limiter store_fail_log_{std::chrono::seconds(5)};
+
+  std::atomic<bool> price_post_pending_{false};  // a price event is posted to the strand
   std::string price_gauge_labels_;
 
-  mutable std::mutex view_mu_;
+  mutable std::mutex view_mu_;  // after mu_ when both are held
   std::unique_ptr<view> view_;
 };
 

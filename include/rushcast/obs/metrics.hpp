@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rushcast/core/errc.hpp"
 #include "rushcast/obs/hub_figures.hpp"
 
 namespace rushcast::obs {
@@ -64,7 +65,11 @@ public:
   void count_admission(admission_outcome o) noexcept {
     admission_counts_[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed);
   }
-  void count_bid(const std::string& outcome);
+  // Bids by outcome: errc::ok counts as "accepted", a refusal under its error name. Lock-free
+  // and without strings: bids run at tens of thousands a second.
+  void count_bid(errc outcome, std::uint64_t n = 1) {
+    bid_counts_[static_cast<std::size_t>(outcome)].fetch_add(n, std::memory_order_relaxed);
+  }
   // Per-sale/auction gauges the engines refresh.
   void set_gauge(const std::string& name, const std::string& labels, std::int64_t value);
   // The cell of name{labels}, made once (start-up or first use, under the lock); the caller
@@ -88,7 +93,8 @@ private:
   std::array<std::atomic<std::uint64_t>,
              static_cast<std::size_t>(admission_outcome::count_)> admission_counts_{};
   std::map<std::string, gauge_cell> gauge_cells_;  // key: name{labels}; nodes never move
-  std::map<std::string, std::uint64_t> bids_;
+  std::array<std::atomic<std::uint64_t>, errc_count> bid_counts_{};
+  std::map<std::string, std::uint64_t> bids() const;  // outcome name -> count, non-zero only
   std::map<std::string, std::int64_t> gauges_;  // key: name{labels}
 };
 

@@ -28,6 +28,13 @@ struct stored_bid {
   std::int64_t ts_ms = 0;
 };
 
+// Bids decided together and written as one: the rows in seq order and the current end after
+// the last of them.
+struct bid_rows {
+  std::vector<stored_bid> bids;
+  std::int64_t current_end_ms = 0;
+};
+
 struct recovered_auction {
   std::optional<auction_meta> meta;
   std::vector<stored_bid> bids;  // in seq order
@@ -43,10 +50,21 @@ public:
   virtual void set_meta(const std::string& auction_id, const auction_meta& meta) = 0;
 
   // Durable writes. done(ec) runs once the write is durable (or failed), on a store thread;
-  // callers post back to their own strand. A bid and the end it moved are one write: both or
-  // neither. A seq already taken fails the write.
-  virtual void append_bid(const std::string& auction_id, const stored_bid& bid,
-                          std::int64_t current_end_ms, done_fn done) = 0;
+  // callers post back to their own threads. Writes complete in submit order.
+  //
+  // Decide, then persist in batches: take() runs once, on the store thread, when the write
+  // begins, and returns the rows to write then — every bid the caller decided since its
+  // previous batch was taken — so a burst of bids costs one write, not one per bid. The rows
+  // and the end they moved are one write: all or none. A seq already taken fails the write.
+  // Empty rows: nothing is written and done({}) still runs.
+  using take_fn = std::function<bid_rows()>;
+  virtual void append_bids(const std::string& auction_id, take_fn take, done_fn done) = 0;
+  // One bid as its own batch.
+  void append_bid(const std::string& auction_id, const stored_bid& bid,
+                  std::int64_t current_end_ms, done_fn done) {
+    append_bids(
+        auction_id, [rows = bid_rows{{bid}, current_end_ms}] { return rows; }, std::move(done));
+  }
   virtual void mark_ended(const std::string& auction_id, done_fn done) = 0;
 
   // Thread-safe and cheap: whether a new admission or bid may be offered now. False while

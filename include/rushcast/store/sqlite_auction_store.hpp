@@ -18,8 +18,7 @@ public:
 
   recovered_auction load(const std::string& auction_id) override;
   void set_meta(const std::string& auction_id, const auction_meta& meta) override;
-  void append_bid(const std::string& auction_id, const stored_bid& bid,
-                  std::int64_t current_end_ms, done_fn done) override;
+  void append_bids(const std::string& auction_id, take_fn take, done_fn done) override;
   void mark_ended(const std::string& auction_id, done_fn done) override;
   bool accepting() const override;
 

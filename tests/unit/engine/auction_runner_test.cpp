@@ -26,18 +26,23 @@ namespace {
 const boost::system::error_code disk_full =
     make_error_code(boost::system::errc::no_space_on_device);
 
-// Holds every write until the test completes it, with success or an error.
+// Holds every write until the test completes it, with success or an error. A write takes its
+// bids when it is submitted (a writer that starts at once) unless take_late is set, when it
+// takes them as it completes (a writer still busy with an earlier batch).
 class held_auction_store : public store::auction_store {
 public:
   struct held_bid {
-    store::stored_bid bid;
+    store::bid_rows rows;
+    take_fn take;
     done_fn done;
   };
   store::recovered_auction load(const std::string&) override { return {}; }
   void set_meta(const std::string&, const store::auction_meta&) override {}
-  void append_bid(const std::string&, const store::stored_bid& b, std::int64_t,
-                  done_fn done) override {
-    bids.push_back({b, std::move(done)});
+  void append_bids(const std::string&, take_fn take, done_fn done) override {
+    ++writes;
+    held_bid h{{}, std::move(take), std::move(done)};
+    if (!take_late) h.rows = h.take();
+    bids.push_back(std::move(h));
   }
   void mark_ended(const std::string&, done_fn done) override { ends.push_back(std::move(done)); }
   bool accepting() const override { return accept; }
@@ -47,6 +52,8 @@ public:
     ASSERT_FALSE(bids.empty());
     auto b = std::move(bids.front());
     bids.pop_front();
+    if (take_late) b.rows = b.take();
+    taken.push_back(b.rows);
     b.done(ec);
   }
   void finish_end(boost::system::error_code ec = {}) {
@@ -58,7 +65,10 @@ public:
 
   std::deque<held_bid> bids;
   std::deque<done_fn> ends;
+  std::vector<store::bid_rows> taken;  // the rows of each completed write
   bool accept = true;
+  bool take_late = false;
+  int writes = 0;
 };
 
 struct fixture {
@@ -98,7 +108,8 @@ struct fixture {
   std::shared_ptr<std::optional<auction_runner::bid_reply>> bid(const std::string& user,
                                                                std::int64_t amount) {
     auto out = std::make_shared<std::optional<auction_runner::bid_reply>>();
-    runner->bid(user, amount, [out](auction_runner::bid_reply r) { *out = std::move(r); });
+    auction_runner::bid_done done = [out](auction_runner::bid_reply r) { *out = std::move(r); };
+    if (auto refused = runner->bid(user, amount, done)) *out = std::move(*refused);
     poll();
     return out;
   }
@@ -233,4 +244,61 @@ TEST(AuctionRunnerStore, EndIsAnnouncedOnceAndOnlyAfterItIsStored) {
   EXPECT_EQ(ends[0]["winner"], "u2");
   EXPECT_EQ(ends[0]["finalPrice"], 300);
   EXPECT_EQ(f.runner->state_json(0)["winner"], "u2");
+}
+
+TEST(AuctionRunnerStore, BidsDecidedWhileAWriteWaitsShareOneWriteAndAreEachAnswered) {
+  fixture f;
+  f.st->take_late = true;
+  auto a = f.bid("u1", 200);
+  auto b = f.bid("u2", 210);
+  auto low = f.bid("u3", 205);  // refused at once: never reaches the store
+  auto c = f.bid("u3", 300);
+  ASSERT_TRUE(low->has_value());
+  EXPECT_EQ((*low)->code, errc::bid_too_low);
+  EXPECT_EQ((*low)->current_price, 100) << "the refusal must show the committed price";
+  EXPECT_EQ(f.st->writes, 1) << "one write per batch, not one per bid";
+  EXPECT_FALSE(a->has_value());
+
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_EQ(f.st->taken.size(), 1u);
+  ASSERT_EQ(f.st->taken[0].bids.size(), 3u);
+  EXPECT_EQ(f.st->taken[0].bids[0].amount, 200);
+  EXPECT_EQ(f.st->taken[0].bids[2].seq, 3u);
+  for (auto* r : {&a, &b, &c}) {
+    ASSERT_TRUE((*r)->has_value());
+    EXPECT_EQ((**r)->code, errc::ok);
+  }
+  EXPECT_EQ((*c)->current_price, 300);
+  auto prices = f.published("price_update");
+  ASSERT_FALSE(prices.empty());
+  EXPECT_EQ(prices.back()["currentPrice"], 300);
+
+  // The next bid opens the next write.
+  auto d = f.bid("u1", 400);
+  EXPECT_EQ(f.st->writes, 2);
+  f.st->finish_bid();
+  f.poll();
+  EXPECT_EQ((*d)->code, errc::ok);
+}
+
+TEST(AuctionRunnerStore, AFailedBatchAnswersEveryBidInItUnavailable) {
+  fixture f;
+  f.st->take_late = true;
+  auto a = f.bid("u1", 200);
+  auto b = f.bid("u2", 300);
+  f.st->finish_bid(disk_full);
+  f.poll();
+  for (auto* r : {&a, &b}) {
+    ASSERT_TRUE((*r)->has_value());
+    EXPECT_EQ((**r)->code, errc::unavailable);
+    EXPECT_EQ((**r)->current_price, 100);
+  }
+  EXPECT_TRUE(f.published("price_update").empty());
+  // Back to the stored state at once: nothing else was in flight.
+  auto again = f.bid("u3", 200);
+  EXPECT_FALSE(again->has_value());
+  f.st->finish_bid();
+  f.poll();
+  EXPECT_EQ((*again)->code, errc::ok);
 }
