@@ -305,7 +305,7 @@ void server::impl::arm_stats() {
     notify_store_status();
     auto j = metrics.to_json();
     j["serverTime"] = api::now_ms();
-    hub->publish("sys:stats", "stats", j.dump(), true);
+    hub->publish_local("sys:stats", "stats", j.dump(), true);
     arm_stats();
   });
 }

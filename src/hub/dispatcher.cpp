@@ -122,7 +122,9 @@ bool dispatcher::sweep() {
     }
     const frame_ptr f = current_;
     // Marked before deliver(): should a subscriber leave inside it, leaving unmarks it.
-    const std::size_t next = index_.sweep(f->topic, f->seq, cursor_, budget,
+    // seq 0 (hub::publish_local in cluster mode) has no position: it is for everyone here.
+    const std::uint64_t pos = f->seq == 0 ? UINT64_MAX : f->seq;
+    const std::size_t next = index_.sweep(f->topic, pos, cursor_, budget,
                                           [this, &f](subscriber& sub) {
                                             mark_dirty(sub);
                                             guarded("deliver", [&] { sub.deliver(f); });

@@ -171,6 +171,28 @@ publish_result hub::publish(std::string_view topic, std::string_view name,
   return impl_->publish(topic, name, data_json, state);
 }
 
+void hub::publish_local(std::string_view topic, std::string_view name,
+                        std::string_view data_json, bool state) {
+  auto& im = *impl_;
+  if (!im.bus) {
+    im.publish(topic, name, data_json, state);
+    return;
+  }
+  // seq 0: no position in the order, so every subscriber of the topic gets it (dispatcher).
+  auto f = make_frame("", 0, topic, name, data_json, state);
+  thread_local std::vector<std::shared_ptr<dispatcher>> to_post;
+  to_post.clear();
+  {
+    std::lock_guard lk(im.mu);
+    if (auto it = im.subscribed.find(topic); it != im.subscribed.end()) {
+      for (std::size_t i = 0; i < it->second.size(); ++i)
+        if (it->second[i] > 0 && im.shards[i]->enqueue(f)) to_post.push_back(im.shards[i]);
+    }
+  }
+  for (auto& s : to_post) s->schedule();
+  to_post.clear();
+}
+
 void hub::publish_bounded(std::string topic, std::string name, std::string data_json,
                           std::chrono::milliseconds max_wait, bounded_publish_handler done) {
   if (impl_->bus) {

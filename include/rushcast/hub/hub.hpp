@@ -99,6 +99,12 @@ public:
   publish_result publish(std::string_view topic, std::string_view name,
                          std::string_view data_json, bool state = false);
 
+  // Thread-safe; any thread. An event for this node's subscribers only (the node's own
+  // figures, sys:stats). Without a bus the same as publish(). With a bus it is neither sent to
+  // the bus nor ordered: no id, no history, delivered to the topic's subscribers of the moment.
+  void publish_local(std::string_view topic, std::string_view name, std::string_view data_json,
+                     bool state = false);
+
   // Thread-safe; any thread. The external publish API's entry (POST /api/publish): publishes
   // at once, and calls done before returning, when every shard's backlog is below
   // max_backlog and no earlier bounded publish waits. Otherwise the event waits, in arrival

@@ -264,3 +264,32 @@ TEST(HubIngest, WithoutABusAnIdAheadIsStillBad) {
   EXPECT_TRUE(r.resync);
   EXPECT_EQ(r.resync_reason, "bad_id");
 }
+
+TEST(HubIngest, LocalEventsReachThisNodesSubscribersWithoutTheBus) {
+  shards s;
+  auto bus = std::make_shared<fake_bus>();
+  s.h->set_bus(bus, 100);
+  ingest(*s.h, "C", batch{}.add(1, "sys:stats"));
+  s.poll();
+  // Subscribed after seq 1: its start position is 2, yet a local event has no position.
+  auto sub = std::make_shared<recording_subscriber>();
+  s.h->subscribe(sub, {"sys:stats"}, std::nullopt, transport::sse);
+  s.h->publish_local("sys:stats", "stats", "{\"n\":1}", true);
+  s.poll();
+  ASSERT_EQ(sub->got.size(), 1u);
+  EXPECT_EQ(sub->got[0]->sse, "event: stats\ndata: {\"n\":1}\n\n");
+  EXPECT_TRUE(bus->got.empty());
+  EXPECT_EQ(s.h->last_id(), "C-1");  // not ordered, not in history
+  auto h = s.h->history_since({"sys:stats"}, std::string("C-1"));
+  EXPECT_TRUE(h.replay.empty());
+}
+
+TEST(HubIngest, WithoutABusLocalEventsAreOrderedAsBefore) {
+  shards s;
+  auto sub = std::make_shared<recording_subscriber>();
+  s.h->subscribe(sub, {"sys:stats"}, std::nullopt, transport::sse);
+  s.h->publish_local("sys:stats", "stats", "{}", true);
+  s.poll();
+  ASSERT_EQ(sub->got.size(), 1u);
+  EXPECT_EQ(sub->got[0]->id, "E-1");
+}
