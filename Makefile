@@ -6,7 +6,9 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/rushcast.json
 
 APT_PACKAGES = build-essential cmake pkg-config ccache libboost1.81-dev nlohmann-json3-dev \
-  libspdlog-dev libfmt-dev libgtest-dev libsqlite3-dev libssl-dev
+  libspdlog-dev libfmt-dev libgtest-dev libsqlite3-dev libssl-dev libhiredis-dev
+# redis-server: only the tests use it (each starts its own on a free port; `make run` needs none).
+TEST_APT_PACKAGES = redis-server
 E2E_APT_PACKAGES = curl nginx chromium systemd util-linux dpkg-dev openssl ssl-cert
 # The sanitizer and fuzzing builds use Debian's clang 14 and its runtimes (libFuzzer included).
 SAN_APT_PACKAGES = clang-14 libclang-rt-14-dev
@@ -21,7 +23,7 @@ FUZZ_SECONDS ?= 30
 SAN_ENV = ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1:strict_init_order=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps e2e-deps san-deps build run test unit integration e2e package clean \
+.PHONY: all deps test-deps e2e-deps san-deps build run test unit integration e2e package clean \
   sanitize fuzz tsan
 
 all: build
@@ -31,7 +33,14 @@ deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-e2e-deps: deps
+# The tests' own redis-server is started by the harness on a free loopback port with its own
+# dir; the system service that Debian's package may start (port 6379) is neither used nor needed.
+test-deps: deps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+e2e-deps: test-deps
 	@missing=""; for p in $(E2E_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
@@ -64,7 +73,7 @@ test: e2e-deps build
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j$(JOBS)
 
-integration: build
+integration: test-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L integration -j$(JOBS)
 
 e2e: e2e-deps build
@@ -77,7 +86,7 @@ $(SAN_DIR)/CMakeCache.txt:
 	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_COMPILER=$(SAN_CXX) -DRUSHCAST_FUZZ=ON
 
 # Unit and integration tests, and the daemon they start, under ASan+UBSan.
-sanitize: san-deps $(SAN_DIR)/CMakeCache.txt
+sanitize: san-deps test-deps $(SAN_DIR)/CMakeCache.txt
 	cmake --build $(SAN_DIR) -j$(JOBS) --target rushcast unit_tests integration_tests
 	cd $(SAN_DIR) && $(SAN_ENV) ctest --output-on-failure -L '^(unit|integration)$$' -j$(JOBS) --timeout 600
 

@@ -169,8 +169,8 @@ config parse(const std::string& json_text) {
   // Rules across keys.
   if (c.auth.mode == "jwt" && c.auth.jwt_secret.empty())
     fail("auth.jwt_secret", "is required when auth.mode is jwt");
-  if (c.storage.backend == "redis")
-    fail("storage.backend", "redis is not available in this build (use sqlite)");
+  if (c.storage.backend == "redis" && c.storage.redis_url.empty())
+    fail("storage.redis_url", "is required when storage.backend is redis");
   return c;
 }
 

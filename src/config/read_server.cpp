@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "rushcast/config/redis_url.hpp"
 #include "rushcast/core/ids.hpp"
 
 namespace rushcast::config::detail {
@@ -143,11 +144,24 @@ void read_rate_limit(const json& j, rate_limit_cfg& out) {
 
 void read_storage(const json& j, storage_cfg& out) {
   section s(j, "storage");
-  s.known({"backend", "path", "redis_url", "synchronous", "group_commit_max", "min_free_bytes",
-           "checkpoint_ms"});
+  s.known({"backend", "path", "redis_url", "redis_allow_unsafe", "redis_max_pending_commands",
+           "redis_max_pending_bytes", "redis_timeout_ms", "redis_reconnect_max_ms",
+           "synchronous", "group_commit_max", "min_free_bytes", "checkpoint_ms"});
   s.one_of("backend", out.backend, {"sqlite", "redis"});
   s.non_empty_string("path", out.path);
   s.string("redis_url", out.redis_url);
+  if (!out.redis_url.empty()) {
+    std::string why;
+    if (!parse_redis_url(out.redis_url, &why)) fail(s.key("redis_url"), why);
+  }
+  s.boolean("redis_allow_unsafe", out.redis_allow_unsafe);
+  s.uint("redis_max_pending_commands", out.redis_max_pending_commands, 1, 10'000'000,
+         "an integer between 1 and 10000000");
+  s.uint("redis_max_pending_bytes", out.redis_max_pending_bytes, 1024, max_i64,
+         "an integer of bytes, at least 1024");
+  s.positive_ms("redis_timeout_ms", out.redis_timeout_ms);
+  s.uint("redis_reconnect_max_ms", out.redis_reconnect_max_ms, 50, 600'000,
+         "an integer of milliseconds between 50 and 600000");
   s.one_of("synchronous", out.synchronous, {"full", "normal"});
   s.uint("group_commit_max", out.group_commit_max, 1, 100000,
          "an integer between 1 and 100000");

@@ -57,6 +57,13 @@ void section::string(std::string_view k, std::string& out) {
   out = v->get<std::string>();
 }
 
+void section::boolean(std::string_view k, bool& out) {
+  const json* v = find(k);
+  if (!v) return;
+  if (!v->is_boolean()) fail(key(k), "must be true or false");
+  out = v->get<bool>();
+}
+
 void section::non_empty_string(std::string_view k, std::string& out) {
   string(k, out);
   if (find(k) && out.empty()) fail(key(k), "must not be empty");

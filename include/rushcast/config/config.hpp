@@ -94,9 +94,22 @@ struct rate_limit_cfg {
 };
 
 struct storage_cfg {
-  std::string backend = "sqlite";  // sqlite|redis (redis: not yet implemented -> exit 2)
+  std::string backend = "sqlite";  // sqlite|redis (cluster mode, docs/CONFIG.md)
   std::string path = "rushcast.db";  // relative to data_dir
+  // redis://[:password@]host:port/db, checked at load (config/redis_url); required for redis.
   std::string redis_url;
+  // Start even when Redis is not configured to keep acknowledged writes (appendonly yes,
+  // appendfsync always, maxmemory-policy noeviction); off: such a Redis is refused (exit 2).
+  bool redis_allow_unsafe = false;
+  // Bounds of one Redis connection: commands sent or queued and not yet answered, and their
+  // bytes; a command beyond either fails at once (redis::error::too_many_pending).
+  std::size_t redis_max_pending_commands = 65536;
+  std::size_t redis_max_pending_bytes = 64u << 20;
+  // Connect and reply timeout: a connection that has not answered a pending command for this
+  // long is dropped (its commands fail) and made again.
+  std::uint32_t redis_timeout_ms = 5000;
+  // Reconnect backoff: 50 ms doubling up to this.
+  std::uint32_t redis_reconnect_max_ms = 2000;
   std::string synchronous = "full";  // full|normal: SQLite PRAGMA synchronous
   std::uint32_t group_commit_max = 512;  // requests per transaction at most
   // Below this much free space on the data dir's file system, new admissions and bids are

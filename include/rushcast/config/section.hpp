@@ -54,6 +54,7 @@ public:
   }
 
   void number(std::string_view k, double& out, double lo, const char* rule);
+  void boolean(std::string_view k, bool& out);
   void string(std::string_view k, std::string& out);
   void non_empty_string(std::string_view k, std::string& out);
   void one_of(std::string_view k, std::string& out, std::initializer_list<const char*> allowed);

@@ -315,9 +315,43 @@ TEST(ConfigLoad, EnumeratedValuesAreChecked) {
             std::string::npos);
 }
 
-TEST(ConfigLoad, RedisBackendIsRefusedClearly) {
-  EXPECT_EQ(parse_error(R"({"storage": {"backend": "redis", "redis_url": "redis://x"}})"),
-            "storage.backend: redis is not available in this build (use sqlite)");
+TEST(ConfigLoad, RedisBackendReadsItsKeys) {
+  auto c = parse(R"({"storage": {"backend": "redis", "redis_url": "redis://:pw@10.0.0.5:6380/2",
+    "redis_allow_unsafe": true, "redis_max_pending_commands": 10, "redis_max_pending_bytes": 4096,
+    "redis_timeout_ms": 750, "redis_reconnect_max_ms": 100}})");
+  EXPECT_EQ(c.storage.backend, "redis");
+  EXPECT_EQ(c.storage.redis_url, "redis://:pw@10.0.0.5:6380/2");
+  EXPECT_TRUE(c.storage.redis_allow_unsafe);
+  EXPECT_EQ(c.storage.redis_max_pending_commands, 10u);
+  EXPECT_EQ(c.storage.redis_max_pending_bytes, 4096u);
+  EXPECT_EQ(c.storage.redis_timeout_ms, 750u);
+  EXPECT_EQ(c.storage.redis_reconnect_max_ms, 100u);
+}
+
+TEST(ConfigLoad, RedisDefaultsAreSafe) {
+  auto c = parse("{}");
+  EXPECT_FALSE(c.storage.redis_allow_unsafe);
+  EXPECT_EQ(c.storage.redis_max_pending_commands, 65536u);
+  EXPECT_EQ(c.storage.redis_max_pending_bytes, 64u << 20);
+}
+
+TEST(ConfigLoad, RedisBackendNeedsAUrl) {
+  EXPECT_EQ(parse_error(R"({"storage": {"backend": "redis"}})"),
+            "storage.redis_url: is required when storage.backend is redis");
+}
+
+TEST(ConfigLoad, BadRedisKeysAreNamed) {
+  EXPECT_EQ(parse_error(R"({"storage": {"redis_url": "http://x"}})"),
+            "storage.redis_url: must start with redis:// (redis://[:password@]host:port/db)");
+  EXPECT_EQ(parse_error(R"({"storage": {"redis_url": "redis://h:99999"}})"),
+            "storage.redis_url: has a port that is not an integer between 1 and 65535");
+  EXPECT_EQ(parse_error(R"({"storage": {"redis_allow_unsafe": "yes"}})"),
+            "storage.redis_allow_unsafe: must be true or false");
+  EXPECT_NE(parse_error(R"({"storage": {"redis_max_pending_commands": 0}})")
+                .find("storage.redis_max_pending_commands"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"storage": {"redis_timeout_ms": 0}})").find("storage.redis_timeout_ms"),
+            std::string::npos);
 }
 
 TEST(ConfigLoad, JwtModeNeedsASecret) {
