@@ -135,4 +135,59 @@ TEST(ClusterBus, RedisDownRefusesPublishesWhileStreamsStayOpen) {
   }
 }
 
+TEST(ClusterBus, AGapInTheStreamSendsResyncToLiveStreams) {
+  cluster c(1);
+  sse_client a(c.port(0), "/sse-updates?topics=news");
+  const std::string first = publish(c.port(0), "news", "message", {{"i", 0}});
+  ASSERT_EQ(read_n(a, 1).size(), 1u);
+  // Seqs 2..4 never reach this node (as when the stream was trimmed past it).
+  const std::string epoch = first.substr(0, first.rfind('-'));
+  c.redis.command({"XADD", "rushcast:bus", "*", "e", epoch, "s", "5", "t", "news", "n", "message",
+                   "d", "{\"i\":5}", "c", "0"});
+  auto resync = a.next(10s);
+  ASSERT_TRUE(resync);
+  EXPECT_EQ(resync->event, "resync");
+  EXPECT_EQ(resync->json().at("reason"), "gap");
+  auto after = a.next(10s);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->id, epoch + "-5");
+  // An id from before the gap cannot be resumed exactly any more.
+  sse_client late(c.port(0), "/sse-updates?topics=news", {{"Last-Event-ID", first}});
+  auto r = late.next(10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->event, "resync");
+  EXPECT_EQ(r->json().at("reason"), "too_old");
+}
+
+TEST(ClusterBus, ARedisThatLostItsDataStartsANewEpoch) {
+  cluster c(2);
+  sse_client a(c.port(0), "/sse-updates?topics=news");
+  const std::string old_id = publish(c.port(0), "news", "message", {{"i", 0}});
+  ASSERT_EQ(read_n(a, 1).size(), 1u);
+  c.redis.command({"DEL", "rushcast:bus", "rushcast:bus:epoch", "rushcast:bus:seq"});
+  const std::string new_id = publish(c.port(1), "news", "message", {{"i", 1}});
+  EXPECT_NE(new_id.substr(0, new_id.rfind('-')), old_id.substr(0, old_id.rfind('-')));
+  EXPECT_EQ(seq_of(new_id), 1u);
+  auto resync = a.next(10s);
+  ASSERT_TRUE(resync);
+  EXPECT_EQ(resync->event, "resync");
+  EXPECT_EQ(resync->json().at("reason"), "epoch");
+  auto ev = a.next(10s);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->id, new_id);
+  // Ids of the old epoch answer resync on every node.
+  for (std::size_t i = 0; i < 2; ++i) {
+    // Once the node has read the new epoch, the new id is a position it knows.
+    ASSERT_TRUE(wait_until(10s, [&] {
+      auto lp = http(c.port(i), "GET", "/long-poll?topics=news&since=" + new_id + "&timeout=1");
+      return lp.status == 200 && !lp.json().contains("resync");
+    }));
+    sse_client back(c.port(i), "/sse-updates?topics=news", {{"Last-Event-ID", old_id}});
+    auto r = back.next(10s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->event, "resync");
+    EXPECT_EQ(r->json().at("reason"), "epoch");
+  }
+}
+
 }  // namespace rushcast::test
