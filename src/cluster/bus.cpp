@@ -16,6 +16,7 @@
 // without its data: the new stream's ids need not sort after the old ones), then from "0-0".
 #include "rushcast/cluster/bus.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 
@@ -120,7 +121,9 @@ bus::bus(std::shared_ptr<redis::client> writer, std::shared_ptr<redis::client> r
       epoch_key_(cfg.stream_key + ":epoch"),
       seq_key_(cfg.stream_key + ":seq"),
       maxlen_(std::to_string(cfg.stream_maxlen)),
-      block_ms_(std::to_string(cfg.read_block_ms)),
+      // A blocked XREAD must not look like a silent connection (storage.redis_timeout_ms).
+      block_ms_(std::to_string(std::max<std::int64_t>(
+          1, std::min<std::int64_t>(cfg.read_block_ms, reader_->options().timeout.count() / 2)))),
       count_(std::to_string(cfg.read_batch)),
       epoch_candidate_(make_epoch_candidate()),
       retry_timer_(reader_->get_executor()) {}

@@ -305,17 +305,6 @@ TEST(ConfigLoad, BusKeysAreReadAndBounded) {
     EXPECT_NE(parse_error(bad).find("bus."), std::string::npos) << bad;
 }
 
-TEST(ConfigLoad, BusReadBlockMustBeBelowTheRedisTimeout) {
-  const std::string redis = R"("storage": {"backend": "redis", "redis_url": "redis://127.0.0.1",
-                                           "redis_timeout_ms": 1000})";
-  EXPECT_NE(parse_error("{" + redis + R"(, "bus": {"read_block_ms": 1000}})")
-                .find("bus.read_block_ms: must be below storage.redis_timeout_ms (1000)"),
-            std::string::npos);
-  EXPECT_EQ(parse("{" + redis + R"(, "bus": {"read_block_ms": 999}})").bus.read_block_ms, 999u);
-  // With SQLite the bus is unused: nothing to compare.
-  EXPECT_EQ(parse(R"({"storage": {"redis_timeout_ms": 100}})").bus.read_block_ms, 1000u);
-}
-
 TEST(ConfigLoad, EnumeratedValuesAreChecked) {
   EXPECT_NE(parse_error(R"({"log": {"level": "verbose"}})").find("log.level"), std::string::npos);
   EXPECT_NE(parse_error(R"({"log": {"format": "xml"}})").find("log.format"), std::string::npos);
