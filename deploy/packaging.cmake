@@ -59,6 +59,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${RUSHCAST_WEB_INSTALL_DI
 install(FILES ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast.conf
   ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast-tls.conf
   DESTINATION share/doc/rushcast/examples/nginx)
+# The Redis settings cluster mode requires, as an example to include from redis.conf.
+install(FILES ${RUSHCAST_DEPLOY_DIR}/redis/rushcast-redis.conf
+  DESTINATION share/doc/rushcast/examples/redis)
 if(EXISTS ${CMAKE_SOURCE_DIR}/docs/OPERATIONS.md)
   install(FILES ${CMAKE_SOURCE_DIR}/docs/OPERATIONS.md DESTINATION share/doc/rushcast)
 endif()
@@ -81,7 +84,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/rushcast/rushcast")
 
-# The binary links spdlog, fmt, SQLite and libcrypto dynamically (Asio/Beast are compiled in).
+# The binary links spdlog, fmt, SQLite, hiredis and libcrypto dynamically (Asio/Beast are compiled in).
 # dpkg-shlibdeps names the exact runtime packages; without it, the Debian 12 names.
 find_program(RUSHCAST_DPKG_SHLIBDEPS dpkg-shlibdeps)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
@@ -89,11 +92,12 @@ if(RUSHCAST_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS
-    ", libc6, libstdc++6, libgcc-s1, libspdlog1.10, libfmt9, libsqlite3-0, libssl3")
+    ", libc6, libstdc++6, libgcc-s1, libspdlog1.10, libfmt9, libsqlite3-0, libhiredis0.14, libssl3")
 endif()
 # ssl-cert makes the snakeoil pair the example site's TLS snippet names until a real certificate.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx | nginx-light, ssl-cert")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sqlite3")
+# redis-server only for cluster mode (storage.backend "redis"), usually on another host.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "sqlite3, redis-server")
 
 # Maintainer scripts and the conffile list, copied with the modes dpkg requires.
 set(rushcast_control_dir ${CMAKE_BINARY_DIR}/deploy/debian)

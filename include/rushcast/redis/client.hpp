@@ -51,6 +51,9 @@ struct client_options {
 // later: a caller decides itself whether to retry). When the connection drops, every pending
 // command fails with error::connection_lost (or error::timeout), then the client reconnects:
 // reconnect_min, doubling up to reconnect_max, reset after a successful handshake.
+// A blocking command (XREAD BLOCK, BLPOP) holds up every reply behind it on this connection, and
+// must block for less than timeout, or the watchdog takes it for a dead server: give blocking
+// reads a client of their own.
 class client : public std::enable_shared_from_this<client> {
 public:
   using handler = std::function<void(boost::system::error_code, reply)>;
