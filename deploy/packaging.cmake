@@ -52,12 +52,16 @@ else()
 endif()
 
 install(FILES ${RUSHCAST_DEPLOY_DIR}/rushcast.service DESTINATION /lib/systemd/system)
+# Cluster nodes (OPERATIONS.md, "Running a cluster"): a template and its target, enabled by hand.
+install(FILES ${RUSHCAST_DEPLOY_DIR}/systemd/rushcast@.service
+  ${RUSHCAST_DEPLOY_DIR}/systemd/rushcast-cluster.target DESTINATION /lib/systemd/system)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${RUSHCAST_WEB_INSTALL_DIR}
   OPTIONAL)
 # The nginx site and its TLS snippet, as examples only: nothing under /etc/nginx is written, so
 # installing the package never changes what nginx serves (OPERATIONS.md, section 3, enables it).
 install(FILES ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast.conf
   ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast-tls.conf
+  ${RUSHCAST_DEPLOY_DIR}/nginx/rushcast-cluster.conf
   DESTINATION share/doc/rushcast/examples/nginx)
 # The Redis settings cluster mode requires, as an example to include from redis.conf.
 install(FILES ${RUSHCAST_DEPLOY_DIR}/redis/rushcast-redis.conf

@@ -74,7 +74,8 @@ response backlog_full_response(errc e) {
   constexpr std::uint32_t retry_after_ms = 1000;
   response r = error_response(
       e,
-      e == errc::unavailable ? "draining: the event was not published"
+      e == errc::unavailable
+          ? "draining, or the cluster's event bus (Redis) unreachable: the event was not published"
                              : "fan-out backlog full (limits.max_publish_backlog): the event was "
                                "not published, retry",
       {{"retryAfterMs", retry_after_ms}});

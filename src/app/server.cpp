@@ -44,6 +44,7 @@
 #include "rushcast/engine/sales.hpp"
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/engine/shard_replies.hpp"
+#include "rushcast/cluster/bus.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/hub/presence.hpp"
 #include "rushcast/limits/connection_limiter.hpp"
@@ -110,6 +111,9 @@ struct server::impl {
   obs::metrics metrics;
   std::unique_ptr<hub::hub> hub;
   std::unique_ptr<hub::presence> presence;
+  // Cluster mode: the event bus and its publishing connection (its reader is its own).
+  std::shared_ptr<redis::client> bus_writer;
+  std::shared_ptr<cluster::bus> bus;
   std::unique_ptr<store::sqlite_db> db;
   engine::registry registry;
   std::unique_ptr<auth::authenticator> auth;
@@ -140,6 +144,7 @@ struct server::impl {
   // start(): build every module, bind the port, then run the shard threads.
   void start();
   void build_shards(unsigned n);
+  void start_bus();
   void build_modules();
   void bind(unsigned n);
   void start_threads();
@@ -201,7 +206,21 @@ void server::impl::build_shards(unsigned n) {
                                    hub::hub::default_sweep_budget,
                                    cfg.limits.max_publish_backlog);
   hub->set_metrics(&metrics);
+  if (cfg.storage.backend == "redis") start_bus();
   presence = std::make_unique<hub::presence>(*hub);
+}
+
+// Cluster mode: the hub's publishes go to the Redis Stream bus, and its order comes from what
+// the bus reads (docs/ARCHITECTURE.md, "Cluster event bus"). Both connections live on the
+// control io_context, which runs once the shard threads start.
+void server::impl::start_bus() {
+  auto opts = redis::client_options::from(cfg.storage);
+  bus_writer = redis::client::create(control().get_executor(), opts);
+  bus_writer->run();
+  bus = cluster::bus::create(bus_writer, redis::client::create(control().get_executor(), opts),
+                             *hub, cfg.bus);
+  hub->set_bus(bus, cfg.bus.max_resume_ahead);
+  bus->run();
 }
 
 // The store, the engines (recovered before any connection), and the API over them.
@@ -313,7 +332,7 @@ void server::impl::arm_stats() {
     notify_store_status();
     auto j = metrics.to_json();
     j["serverTime"] = api::now_ms();
-    hub->publish("sys:stats", "stats", j.dump(), true);
+    hub->publish_local("sys:stats", "stats", j.dump(), true);
     arm_stats();
   });
 }
@@ -374,6 +393,10 @@ void server::impl::wait_and_drain() {
     spdlog::warn("drain: {} connection(s) still open after {} ms, closing them", conns->total(),
                  cfg.shutdown_timeout_ms);
   db->stop();
+  if (bus) {
+    bus->close();
+    bus_writer->close();
+  }
   spdlog::info("drained; store flushed");
 }
 
@@ -391,6 +414,14 @@ void server::impl::teardown() {
   if (svc) svc->stopped = true;
   // Waiting publishes hold timers of the io_contexts destroyed below.
   if (hub) hub->close_bounded();
+  // The bus's connections are I/O objects of the control io_context.
+  if (bus) {
+    bus->close();
+    bus_writer->close();
+    hub->set_bus(nullptr, 0);
+    bus.reset();
+    bus_writer.reset();
+  }
   // Every I/O object must die before its io_context; objects kept alive by pending handlers
   // die inside the io_context's own shutdown, which is allowed.
   signals.reset();

@@ -138,7 +138,8 @@ config parse(const std::string& json_text) {
   s.known({"listen", "threads", "log", "limits", "heartbeat_ms", "coalesce_ms",
            "countdown_sync_ms", "shutdown_timeout_ms", "default_topics", "trusted_proxies",
            "sse", "websocket", "history", "auth", "cors", "rate_limit", "storage", "data_dir",
-           "static_dir", "sales", "auctions"});
+           "static_dir", "sales", "auctions",
+           "bus"});
   if (const json* v = s.find("listen")) detail::read_listen(*v, c.listen);
   s.uint("threads", c.threads, 0, 256, "an integer between 0 (= cores) and 256");
   if (const json* v = s.find("log")) detail::read_log(*v, c.log);
@@ -157,6 +158,7 @@ config parse(const std::string& json_text) {
   if (const json* v = s.find("cors")) detail::read_cors(*v, c.cors);
   if (const json* v = s.find("rate_limit")) detail::read_rate_limit(*v, c.rate_limit);
   if (const json* v = s.find("storage")) detail::read_storage(*v, c.storage);
+  if (const json* v = s.find("bus")) detail::read_bus(*v, c.bus);
   s.non_empty_string("data_dir", c.data_dir);
   s.string("static_dir", c.static_dir);
   detail::take_products(j, c.products);  // description, image, price, currency: read_product.cpp

@@ -170,6 +170,20 @@ void read_storage(const json& j, storage_cfg& out) {
   s.finish();
 }
 
+void read_bus(const json& j, bus_cfg& out) {
+  section s(j, "bus");
+  s.known({"stream_key", "stream_maxlen", "read_batch", "read_block_ms", "max_resume_ahead"});
+  s.non_empty_string("stream_key", out.stream_key);
+  s.uint("stream_maxlen", out.stream_maxlen, 1000, 100'000'000,
+         "an integer between 1000 and 100000000");
+  s.uint("read_batch", out.read_batch, 1, 100'000, "an integer between 1 and 100000");
+  s.uint("read_block_ms", out.read_block_ms, 10, 60'000,
+         "an integer of milliseconds between 10 and 60000");
+  s.uint("max_resume_ahead", out.max_resume_ahead, 0, 100'000'000,
+         "an integer between 0 and 100000000");
+  s.finish();
+}
+
 void read_sse(const json& j, sse_cfg& out) {
   section s(j, "sse");
   s.known({"retry_ms"});

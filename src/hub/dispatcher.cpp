@@ -59,6 +59,19 @@ bool dispatcher::enqueue(frame_ptr f) {
   return true;
 }
 
+bool dispatcher::enqueue(std::vector<frame_ptr>& frames) {
+  if (frames.empty()) return false;
+  std::lock_guard lk(mu_);
+  for (auto& f : frames) queue_.push_back(std::move(f));
+  const std::size_t depth =
+      backlog_.fetch_add(frames.size(), std::memory_order_seq_cst) + frames.size();
+  frames.clear();
+  if (depth > peak_.load(std::memory_order_relaxed)) peak_.store(depth, std::memory_order_relaxed);
+  if (scheduled_) return false;
+  scheduled_ = true;
+  return true;
+}
+
 void dispatcher::schedule() {
   boost::asio::post(ex_, [w = weak_from_this()] {
     if (auto self = w.lock()) self->run();  // else the hub is gone
@@ -94,11 +107,24 @@ bool dispatcher::sweep() {
       current_ = std::move(pending_.front());
       pending_.pop_front();
       cursor_ = 0;
+      if (current_->topic.empty()) {
+        // A notice for everyone here (hub::ingest: the bus lost events); rare, so unbudgeted.
+        const frame_ptr f = std::move(current_);
+        index_.for_each_subscriber([this, &f](subscriber& sub) {
+          mark_dirty(sub);
+          guarded("deliver", [&] { sub.deliver(f); });
+        });
+        ++swept_;
+        if (budget == 0 || --budget == 0) return true;
+        continue;
+      }
       index_.pin(current_->topic);
     }
     const frame_ptr f = current_;
     // Marked before deliver(): should a subscriber leave inside it, leaving unmarks it.
-    const std::size_t next = index_.sweep(f->topic, f->seq, cursor_, budget,
+    // seq 0 (hub::publish_local in cluster mode) has no position: it is for everyone here.
+    const std::uint64_t pos = f->seq == 0 ? UINT64_MAX : f->seq;
+    const std::size_t next = index_.sweep(f->topic, pos, cursor_, budget,
                                           [this, &f](subscriber& sub) {
                                             mark_dirty(sub);
                                             guarded("deliver", [&] { sub.deliver(f); });

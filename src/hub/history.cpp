@@ -99,14 +99,32 @@ void history::release(const std::string& topic) {
   remove(it);
 }
 
+void history::set_epoch(std::string epoch, std::uint64_t base) {
+  epoch_ = std::move(epoch);
+  base_ = base;
+  last_seq_ = std::max(last_seq_, base);
+}
+
+void history::lose_through(std::uint64_t seq) { lost_floor_ = std::max(lost_floor_, seq); }
+
 std::string history::make_id(std::uint64_t seq) const {
   std::string id = epoch_;
   id += '-';
-  id += std::to_string(seq);
+  id += std::to_string(seq - base_);
   return id;
 }
 
 std::optional<std::uint64_t> history::parse_id(std::string_view id, std::string& reason) const {
+  auto seq = position(id, reason);
+  // An id this run never issued cannot be a position in its stream.
+  if (seq && *seq > last_seq_) {
+    reason = "bad_id";
+    return std::nullopt;
+  }
+  return seq;
+}
+
+std::optional<std::uint64_t> history::position(std::string_view id, std::string& reason) const {
   auto dash = id.rfind('-');
   if (dash == std::string_view::npos || dash == 0 || dash + 1 == id.size()) {
     reason = "bad_id";
@@ -123,12 +141,11 @@ std::optional<std::uint64_t> history::parse_id(std::string_view id, std::string&
     reason = "epoch";
     return std::nullopt;
   }
-  // An id this run never issued cannot be a position in its stream.
-  if (seq > last_seq_) {
+  if (seq > UINT64_MAX - base_) {
     reason = "bad_id";
     return std::nullopt;
   }
-  return seq;
+  return seq + base_;
 }
 
 history::since_result history::since(const std::vector<std::string>& topics,
@@ -145,6 +162,12 @@ history::since_result history::since(const std::vector<std::string>& topics,
 history::since_result history::since_seq(const std::vector<std::string>& topics,
                                          std::uint64_t last_seq) {
   since_result out;
+  // Which topics the lost events had is unknown: every one of them may have a gap.
+  if (last_seq < lost_floor_) {
+    out.resync = true;
+    out.reason = "too_old";
+    return out;
+  }
   const std::int64_t now = now_ms_();
   std::vector<std::string> unique = topics;
   std::sort(unique.begin(), unique.end());

@@ -23,6 +23,16 @@
 //
 // Bounded publishes (POST /api/publish) go through the publish gate (publish_gate.cpp), which
 // admits them into publish() below. Lock order: the gate's mutex, then mu, then a shard's.
+//
+// Cluster mode (set_bus). Publishes go to the bus; order comes from ingest(), which the bus
+// reader calls with each batch it read. Ids carry the bus's epoch and seq. The hub's own seq
+// (frame::seq, start_seq, history order) goes on increasing over epochs: an epoch starts at
+// base = the hub's last seq, and its event n has seq base + n. So a new epoch changes neither
+// the shards' indexes nor the history's order, only how ids are written and read
+// (history::set_epoch). A batch is encoded outside mu (under ingest_mu, the only place that
+// changes epoch and base), then ordered under mu in one go, and each shard gets its frames
+// in one enqueue and at most one post. A notice for every subscriber (resync after a gap or a
+// new epoch) is a frame with an empty topic in the shards' queues, in its place in the order.
 #include "rushcast/hub/hub.hpp"
 
 #include <algorithm>
@@ -66,7 +76,7 @@ struct hub::impl {
   impl(config::history_cfg cfg, std::string ep)
       : epoch(ep), hist(cfg, std::move(ep), steady_ms) {}
 
-  std::string epoch;
+  std::string epoch;  // written under ingest_mu and mu
   std::vector<std::shared_ptr<dispatcher>> shards;
   // Shared with the shards, which hold it weakly: a round that makes room admits waiting
   // publishes, and must not outlive the gate.
@@ -82,6 +92,13 @@ struct hub::impl {
       subscribed;
 
   obs::metrics* metrics = nullptr;
+
+  // Cluster mode. bus and max_resume_ahead are set once before the first publish.
+  std::shared_ptr<event_bus> bus;
+  std::uint64_t max_resume_ahead = 0;
+  std::mutex ingest_mu;        // one ingest at a time; guards base and bus_seq
+  std::uint64_t base = 0;      // this epoch's event n has seq base + n
+  std::uint64_t bus_seq = 0;   // the last bus seq of this epoch ingested (0: none yet)
 
   publish_result publish(std::string_view topic, std::string_view name,
                          std::string_view data_json, bool state);
@@ -146,11 +163,43 @@ publish_result hub::impl::publish(std::string_view topic, std::string_view name,
 
 publish_result hub::publish(std::string_view topic, std::string_view name,
                             std::string_view data_json, bool state) {
+  if (impl_->bus) {
+    impl_->bus->publish(std::string(topic), std::string(name), std::string(data_json), state,
+                        nullptr);
+    return {};
+  }
   return impl_->publish(topic, name, data_json, state);
+}
+
+void hub::publish_local(std::string_view topic, std::string_view name,
+                        std::string_view data_json, bool state) {
+  auto& im = *impl_;
+  if (!im.bus) {
+    im.publish(topic, name, data_json, state);
+    return;
+  }
+  // seq 0: no position in the order, so every subscriber of the topic gets it (dispatcher).
+  auto f = make_frame("", 0, topic, name, data_json, state);
+  thread_local std::vector<std::shared_ptr<dispatcher>> to_post;
+  to_post.clear();
+  {
+    std::lock_guard lk(im.mu);
+    if (auto it = im.subscribed.find(topic); it != im.subscribed.end()) {
+      for (std::size_t i = 0; i < it->second.size(); ++i)
+        if (it->second[i] > 0 && im.shards[i]->enqueue(f)) to_post.push_back(im.shards[i]);
+    }
+  }
+  for (auto& s : to_post) s->schedule();
+  to_post.clear();
 }
 
 void hub::publish_bounded(std::string topic, std::string name, std::string data_json,
                           std::chrono::milliseconds max_wait, bounded_publish_handler done) {
+  if (impl_->bus) {
+    impl_->bus->publish(std::move(topic), std::move(name), std::move(data_json), false,
+                        std::move(done));
+    return;
+  }
   if (impl_->gate->open()) {
     done(impl_->publish(topic, name, data_json, false));
     return;
@@ -160,6 +209,92 @@ void hub::publish_bounded(std::string topic, std::string name, std::string data_
 }
 
 void hub::close_bounded() { impl_->gate->close(); }
+
+void hub::set_bus(std::shared_ptr<event_bus> bus, std::uint64_t max_resume_ahead) {
+  impl_->bus = std::move(bus);
+  impl_->max_resume_ahead = max_resume_ahead;
+}
+
+ingest_result hub::ingest(std::string_view epoch, std::span<const sequenced_event> events) {
+  auto& im = *impl_;
+  ingest_result r;
+  std::lock_guard ilk(im.ingest_mu);
+  // epoch, base and bus_seq change only here, so reading them under ingest_mu alone is safe.
+  r.epoch_changed = epoch != im.epoch;
+  const std::uint64_t base =
+      r.epoch_changed ? im.last_seq.load(std::memory_order_acquire) : im.base;
+  std::uint64_t bus_seq = r.epoch_changed ? 0 : im.bus_seq;
+
+  struct staged {
+    frame_ptr f;
+    bool gap;  // events are missing before f
+  };
+  thread_local std::vector<staged> batch;
+  batch.clear();
+  std::string id(epoch);
+  id += '-';
+  const std::size_t prefix = id.size();
+  for (const auto& ev : events) {
+    if (ev.seq <= bus_seq) {
+      ++r.duplicates;
+      continue;
+    }
+    id.resize(prefix);
+    id += std::to_string(ev.seq);
+    batch.push_back(staged{make_frame(id, base + ev.seq, ev.topic, ev.name, ev.data_json, ev.state),
+                           ev.seq != bus_seq + 1});
+    bus_seq = ev.seq;
+  }
+
+  thread_local std::vector<std::vector<frame_ptr>> per_shard;
+  thread_local std::vector<std::shared_ptr<dispatcher>> to_post;
+  per_shard.resize(im.shards.size());
+  to_post.clear();
+  {
+    std::lock_guard lk(im.mu);
+    auto notify_all = [&](const char* reason) {
+      auto f = make_resync_frame(reason);
+      for (auto& q : per_shard) q.push_back(f);
+    };
+    bool first_of_epoch = false;
+    if (r.epoch_changed) {
+      // Live subscribers were sent ids of the old epoch: none of them can be resumed now.
+      if (im.seq > 0) notify_all("epoch");
+      im.epoch.assign(epoch);
+      im.hist.set_epoch(im.epoch, base);
+      im.base = base;
+      im.bus_seq = 0;
+      first_of_epoch = true;
+    }
+    for (auto& [f, gap] : batch) {
+      if (gap) {
+        im.hist.lose_through(f->seq - 1);
+        // The first events of an epoch may start anywhere: nobody here saw the ones before.
+        if (!(first_of_epoch && im.bus_seq == 0)) {
+          notify_all("gap");
+          r.gap = true;
+        }
+      }
+      im.seq = f->seq;
+      im.bus_seq = f->seq - base;
+      im.hist.append(f);
+      if (auto it = im.subscribed.find(f->topic); it != im.subscribed.end()) {
+        for (std::size_t i = 0; i < it->second.size(); ++i)
+          if (it->second[i] > 0) per_shard[i].push_back(f);
+      }
+      ++r.published;
+    }
+    im.last_seq.store(im.seq, std::memory_order_release);
+    for (std::size_t i = 0; i < per_shard.size(); ++i)
+      if (im.shards[i]->enqueue(per_shard[i])) to_post.push_back(im.shards[i]);
+  }
+  for (auto& s : to_post) s->schedule();
+  to_post.clear();
+  batch.clear();
+  if (im.metrics && r.published > 0)
+    im.metrics->events_published.fetch_add(r.published, std::memory_order_relaxed);
+  return r;
+}
 
 std::size_t hub::backlog(std::size_t shard_no) const {
   return shard_no < impl_->shards.size() ? impl_->shards[shard_no]->backlog() : 0;
@@ -213,7 +348,18 @@ subscribe_result hub::subscribe(const std::shared_ptr<subscriber>& sub,
   std::vector<std::string> fresh;  // topics sub was not subscribed to yet
   {
     std::lock_guard lk(impl_->mu);
-    const std::uint64_t start_seq = impl_->seq + 1;
+    std::uint64_t start_seq = impl_->seq + 1;
+    // Cluster mode: the client saw events this node has not read from the bus yet. It gets
+    // the ones after its id live, once they arrive, and no replay.
+    bool ahead = false;
+    if (impl_->bus && last_event_id && !last_event_id->empty()) {
+      std::string reason;
+      auto pos = impl_->hist.position(*last_event_id, reason);
+      if (pos && *pos > impl_->seq && *pos - impl_->seq <= impl_->max_resume_ahead) {
+        start_seq = *pos + 1;
+        ahead = true;
+      }
+    }
     for (const auto& topic : wanted) {
       if (!index.add(topic, sub.get(), start_seq)) continue;
       fresh.push_back(topic);
@@ -223,7 +369,7 @@ subscribe_result hub::subscribe(const std::shared_ptr<subscriber>& sub,
       ++counts[shard_no];
     }
     // A topic already subscribed is being delivered live: replaying it would duplicate.
-    if (last_event_id && !last_event_id->empty() && !fresh.empty()) {
+    if (!ahead && last_event_id && !last_event_id->empty() && !fresh.empty()) {
       auto h = impl_->hist.since(fresh, *last_event_id);
       r.resync = h.resync;
       r.resync_reason = std::move(h.reason);
@@ -294,9 +440,17 @@ void hub::set_metrics(obs::metrics* m) {
   impl_->gate->set_metrics(m);
 }
 
-const std::string& hub::epoch() const { return impl_->epoch; }
+std::string hub::epoch() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->epoch;
+}
 
 std::uint64_t hub::last_seq() const { return impl_->last_seq.load(std::memory_order_acquire); }
+
+std::string hub::last_id() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->hist.make_id(impl_->seq);
+}
 
 std::size_t hub::topic_count() const {
   std::lock_guard lk(impl_->mu);

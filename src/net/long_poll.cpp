@@ -132,7 +132,7 @@ void long_poll::answer() {
   if (!events_.empty())
     last = events_.back()->id;
   else if (!resync_.empty() || !since_)
-    last = svc_.ctx.hub.epoch() + "-" + std::to_string(svc_.ctx.hub.last_seq());
+    last = svc_.ctx.hub.last_id();
   else
     last = *since_;
   auto done = std::move(done_);

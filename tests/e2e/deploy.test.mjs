@@ -62,6 +62,39 @@ test('the unit\'s command lines are ones the daemon accepts', { timeout: 30000 }
   assert.equal(r.status, 0, r.stderr + r.stdout);
 });
 
+test('the cluster template unit verifies and differs from the single unit only per node', {
+  timeout: 60000,
+}, () => {
+  // An instance of the template (the port), next to the target it is PartOf, naming the built
+  // binary (systemd-analyze verify checks ExecStart's binary exists).
+  const dir = makeTempDir('rushcast-tmpl-');
+  temps.push(dir);
+  const tmpl = fs.readFileSync(path.join(SOURCE_DIR, 'deploy', 'systemd', 'rushcast@.service'),
+    'utf8');
+  fs.writeFileSync(path.join(dir, 'rushcast@8081.service'),
+    tmpl.replaceAll('/usr/bin/rushcast', BIN));
+  fs.copyFileSync(path.join(SOURCE_DIR, 'deploy', 'systemd', 'rushcast-cluster.target'),
+    path.join(dir, 'rushcast-cluster.target'));
+  const r = run('systemd-analyze', ['verify', path.join(dir, 'rushcast@8081.service')]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.equal(r.stderr.trim(), '', 'no warnings either');
+  // The sandbox and limits are the single unit's, line for line.
+  const single = fs.readFileSync(UNIT, 'utf8').split('\n');
+  const lines = tmpl.split('\n');
+  for (const key of ['Type=', 'WatchdogSec=', 'LimitNOFILE=', 'ProtectSystem=', 'SystemCallFilter=',
+    'User=', 'RestartPreventExitStatus=']) {
+    assert.deepEqual(lines.filter((l) => l.startsWith(key)), single.filter((l) => l.startsWith(key)),
+      key);
+  }
+  // The instance's flags are ones the daemon accepts.
+  const cfg = path.join(SOURCE_DIR, 'config', 'rushcast.json');
+  const cc = run(BIN, ['--check-config', '--config', cfg, '--listen', '127.0.0.1:8081',
+    '--data-dir', path.join(dir, '8081')], { timeout: 20000, cwd: SOURCE_DIR });
+  assert.equal(cc.status, 0, cc.stderr + cc.stdout);
+  assert.match(tmpl, /--listen 127\.0\.0\.1:%i/);
+  assert.match(tmpl, /--data-dir \/var\/lib\/rushcast\/%i/);
+});
+
 test('cpack -G DEB builds a package with everything an install needs', { timeout: 600000 }, () => {
   assert.ok(fs.existsSync(path.join(BUILD_DIR, 'CPackConfig.cmake')),
     `no CPackConfig.cmake in ${BUILD_DIR}`);

@@ -67,7 +67,7 @@ void subscribe_path(fuzz::app& a, const api::request& req, bool long_poll) {
     auto r = a.hub().history_since(topics, last);
     // The lastEventId that net::long_poll::answer() echoes (keep the two in step).
     std::string echo = !r.replay.empty()            ? r.replay.back()->id
-                       : r.resync || !last          ? a.hub().epoch() + "-" + std::to_string(a.hub().last_seq())
+                       : r.resync || !last          ? a.hub().last_id()
                                                     : *last;
     auto body = net::long_poll::render(r.replay, echo, r.resync_reason);
     if (!fuzz::valid_json(body)) fuzz::violated("long-poll answer is not JSON", body);

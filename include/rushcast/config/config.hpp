@@ -61,6 +61,20 @@ struct history_cfg {
   std::size_t max_removed_topics = 65536;
 };
 
+// The cluster's event bus, a Redis Stream (storage.backend "redis"; docs/ARCHITECTURE.md,
+// "Cluster event bus"). Unused with sqlite.
+struct bus_cfg {
+  // The stream; the epoch and the seq counter are the keys KEY:epoch and KEY:seq.
+  std::string stream_key = "rushcast:bus";
+  // XADD MAXLEN ~ this: how far back a node that was away can catch up without resync.
+  std::size_t stream_maxlen = 100000;
+  std::size_t read_batch = 1024;       // XREAD COUNT: events handed to the hub in one call
+  std::uint32_t read_block_ms = 1000;  // XREAD BLOCK; below storage.redis_timeout_ms
+  // A Last-Event-ID at most this many events beyond what a node has read resumes live there
+  // (the client came from a node that read the bus sooner) instead of answering resync.
+  std::size_t max_resume_ahead = 10000;
+};
+
 struct auth_cfg {
   std::string mode = "off";  // off|jwt
   std::string jwt_secret;    // HS256 secret, required when mode == jwt
@@ -155,6 +169,7 @@ struct config {
   sse_cfg sse;
   websocket_cfg websocket;
   history_cfg history;
+  bus_cfg bus;
   auth_cfg auth;
   cors_cfg cors;
   rate_limit_cfg rate_limit;

@@ -21,6 +21,7 @@ void read_auth(const json& j, auth_cfg& out);
 void read_cors(const json& j, cors_cfg& out);
 void read_rate_limit(const json& j, rate_limit_cfg& out);
 void read_storage(const json& j, storage_cfg& out);
+void read_bus(const json& j, bus_cfg& out);
 
 // "listen" is an object {address, port} or the "HOST:PORT" string that --listen takes.
 void read_listen(const json& j, listen_cfg& out);

@@ -54,6 +54,9 @@ public:
   // Queues f and counts it into the backlog. Returns true when the dispatcher was idle: the
   // caller must then call schedule() (after releasing its own mutex; one post per burst).
   bool enqueue(frame_ptr f);
+  // As enqueue, for a batch in seq order under one lock (the hub's ingest); empties frames.
+  // A frame with an empty topic goes to every subscriber of the shard (a resync notice).
+  bool enqueue(std::vector<frame_ptr>& frames);
   // Posts a run to the shard's executor.
   void schedule();
 

@@ -53,9 +53,20 @@ public:
   // The topic lost its last subscriber: removed now when it keeps no event.
   void release(const std::string& topic);
 
+  // Cluster mode: ids from now on are "<epoch>-<seq - base>" (the bus's seq; the hub's own seq
+  // stays increasing over epochs, so base is the hub's last seq when the epoch changed). Ids
+  // of the previous epoch answer "epoch" from now on; the events kept are not touched (their
+  // seqs are all <= base, so no id of the new epoch replays them) and age out as usual.
+  void set_epoch(std::string epoch, std::uint64_t base);
+  // Events up to seq (the hub's) may have been lost: an id before it answers "too_old".
+  void lose_through(std::uint64_t seq);
+
   std::string make_id(std::uint64_t seq) const;
   // The seq of an id of this epoch; nullopt with reason set otherwise.
   std::optional<std::uint64_t> parse_id(std::string_view id, std::string& reason) const;
+  // As parse_id, but an id beyond the last seq is returned too (a client that came from a
+  // node that has read further).
+  std::optional<std::uint64_t> position(std::string_view id, std::string& reason) const;
 
   const std::string& epoch() const { return epoch_; }
   std::uint64_t last_seq() const { return last_seq_; }
@@ -117,6 +128,8 @@ private:
 
   config::history_cfg cfg_;
   std::string epoch_;
+  std::uint64_t base_ = 0;        // seq - base_ is the number in an id (set_epoch)
+  std::uint64_t lost_floor_ = 0;  // events up to here may be missing (lose_through)
   clock_fn now_ms_;
   std::uint64_t last_seq_ = 0;
   topic_map topics_;

@@ -1,5 +1,6 @@
 // Owns the order of events: ids, bounded histories, subscribe and replay; the single entry
-// point every publish goes through (a future Redis broker mirrors exactly this call). Fans out
+// point every publish goes through (in cluster mode it forwards to the event bus, and takes the
+// bus's ordered batches back through ingest()). Fans out
 // through one dispatcher per shard (hub/dispatcher.hpp), bounds external publishes with a gate
 // (hub/publish_gate.hpp), and asks the snapshot registry (hub/snapshots.hpp) for state.
 // Used by engines and api/ (publish), sessions (subscribe/unsubscribe), app/ (construction).
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,34 @@ struct subscribe_result {
 // What a subscriber writes first, in this order: resync_frame (when resync), replay, snapshot.
 // On resync the replay is empty: the client refetches, and the snapshot gives it the state.
 
+// One event the cluster's bus ordered (cluster/bus): seq is the cluster's sequence number, one
+// per event over all nodes, increasing within an epoch. The views must outlive ingest().
+struct sequenced_event {
+  std::uint64_t seq = 0;
+  std::string_view topic;
+  std::string_view name;
+  std::string_view data_json;
+  bool state = false;
+};
+
+struct ingest_result {
+  std::size_t published = 0;   // events ordered, kept in history and fanned out
+  std::size_t duplicates = 0;  // seq at or below the last one ingested: dropped
+  bool epoch_changed = false;  // the bus's epoch differed from the hub's
+  bool gap = false;            // seqs were missing: live subscribers were sent resync "gap"
+};
+
+// Where publishes go in cluster mode (implemented by cluster/bus): the event is appended to the
+// cluster's bus and comes back to every node's hub through ingest(). Any thread; never blocks.
+class event_bus {
+public:
+  virtual ~event_bus() = default;
+  // done (may be empty) runs exactly once, on any thread: the event's cluster id once the bus
+  // holds it, or errc::unavailable when the bus cannot be reached (nothing was published).
+  virtual void publish(std::string topic, std::string name, std::string data_json, bool state,
+                       bounded_publish_handler done) = 0;
+};
+
 class hub {
 public:
   // executors[i] runs shard i (one thread each). epoch distinguishes this process's ids from
@@ -64,8 +94,16 @@ public:
   // shared frame to each shard that has subscribers of the topic. state = conflatable.
   // Never waits and never fails: engines and WebSocket chat publish here, and may push a
   // shard's backlog past max_backlog (their state events are conflated downstream anyway).
+  // With a bus (set_bus) the event is handed to the bus instead and the result is empty: its
+  // id is known once the bus ordered it, and it reaches subscribers through ingest().
   publish_result publish(std::string_view topic, std::string_view name,
                          std::string_view data_json, bool state = false);
+
+  // Thread-safe; any thread. An event for this node's subscribers only (the node's own
+  // figures, sys:stats). Without a bus the same as publish(). With a bus it is neither sent to
+  // the bus nor ordered: no id, no history, delivered to the topic's subscribers of the moment.
+  void publish_local(std::string_view topic, std::string_view name, std::string_view data_json,
+                     bool state = false);
 
   // Thread-safe; any thread. The external publish API's entry (POST /api/publish): publishes
   // at once, and calls done before returning, when every shard's backlog is below
@@ -74,9 +112,29 @@ public:
   // the shard thread whose sweep made room) or until max_wait has passed (done gets
   // errc::over_capacity and nothing is published; max_wait 0 refuses at once instead of
   // waiting). done runs exactly once, on any thread.
+  // With a bus, the event goes to the bus at once and done gets the bus's answer (its cluster
+  // id, or errc::unavailable when the bus is unreachable); the local backlog bound does not
+  // apply (the bus reader hands batches in as it reads them).
   // The bound is soft by at most one event per concurrent caller of the fast path.
   void publish_bounded(std::string topic, std::string name, std::string data_json,
                        std::chrono::milliseconds max_wait, bounded_publish_handler done);
+  // Cluster mode, called once before the first publish: publishes go to bus from now on, and
+  // event order comes only from ingest(). A Last-Event-ID at most max_resume_ahead events
+  // beyond what this hub has ingested (the client came from a node that read the bus sooner)
+  // resumes live from after that id instead of answering resync.
+  void set_bus(std::shared_ptr<event_bus> bus, std::uint64_t max_resume_ahead);
+
+  // Thread-safe; called by one caller at a time (the bus reader), with a batch in seq order.
+  // Orders the events the bus sequenced, with the ids "<epoch>-<seq>": each is encoded once,
+  // kept in history and posted to the shards that have subscribers, and every shard is
+  // scheduled at most once for the whole batch. Events at or below the last seq are dropped
+  // (duplicates). A missing seq (a gap the bus could not fill) makes every Last-Event-ID from
+  // before the gap answer resync "too_old", and sends resync {"reason":"gap"} to every live
+  // subscriber. A new epoch (the bus lost its data) sends resync {"reason":"epoch"} to every
+  // live subscriber once ids were issued, and ids of the old epoch answer resync "epoch"; the
+  // first events of an epoch may start at any seq (earlier ones answer "too_old").
+  ingest_result ingest(std::string_view epoch, std::span<const sequenced_event> events);
+
   // Drain: answers every waiting bounded publish errc::unavailable, and every later one that
   // would have to wait, at once. Thread-safe.
   void close_bounded();
@@ -136,8 +194,12 @@ public:
   sweep_result sweep_idle_topics(std::int64_t now_ms,
                                  std::size_t max_topics = default_sweep_topics);
 
-  const std::string& epoch() const;
-  std::uint64_t last_seq() const;  // thread-safe
+  std::string epoch() const;        // thread-safe
+  // The hub's own order of events, increasing over epochs; equal to the event seq until an
+  // epoch changes in cluster mode. Thread-safe.
+  std::uint64_t last_seq() const;
+  // The id of the last event ordered ("<epoch>-<seq>", "<epoch>-0" before any); thread-safe.
+  std::string last_id() const;
   std::size_t topic_count() const;  // topics with at least one subscriber, over all shards
   // Topics history holds (with events, or without while subscribed); thread-safe.
   std::size_t history_topic_count() const;

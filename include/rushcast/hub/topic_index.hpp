@@ -70,6 +70,18 @@ public:
     unpin(t);
   }
 
+  // Every subscriber of this shard once, whatever its topics (a notice for all: the hub's
+  // resync after a bus gap). fn may add or remove subscribers; one removed meanwhile is skipped.
+  template <class Fn>
+  void for_each_subscriber(Fn&& fn) {
+    std::vector<subscriber*> all;
+    all.reserve(subs_.size());
+    for (const auto& [sub, mem] : subs_)
+      if (!mem.empty()) all.push_back(sub);
+    for (subscriber* sub : all)
+      if (subs_.find(sub) != subs_.end()) fn(*sub);
+  }
+
 private:
   struct topic_state {
     std::vector<entry> entries;

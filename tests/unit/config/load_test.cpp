@@ -285,6 +285,26 @@ TEST(ConfigLoad, HistorySweepKeysAreReadAndBounded) {
             std::string::npos);
 }
 
+TEST(ConfigLoad, BusKeysAreReadAndBounded) {
+  config d = parse("{}");
+  EXPECT_EQ(d.bus.stream_key, "rushcast:bus");
+  EXPECT_EQ(d.bus.stream_maxlen, 100000u);
+  EXPECT_EQ(d.bus.read_batch, 1024u);
+  EXPECT_EQ(d.bus.read_block_ms, 1000u);
+  EXPECT_EQ(d.bus.max_resume_ahead, 10000u);
+  config c = parse(R"({"bus": {"stream_key": "shop:bus", "stream_maxlen": 5000,
+                               "read_batch": 64, "read_block_ms": 200, "max_resume_ahead": 0}})");
+  EXPECT_EQ(c.bus.stream_key, "shop:bus");
+  EXPECT_EQ(c.bus.stream_maxlen, 5000u);
+  EXPECT_EQ(c.bus.read_batch, 64u);
+  EXPECT_EQ(c.bus.read_block_ms, 200u);
+  EXPECT_EQ(c.bus.max_resume_ahead, 0u);
+  for (const char* bad : {R"({"bus": {"stream_key": ""}})", R"({"bus": {"stream_maxlen": 10}})",
+                          R"({"bus": {"read_batch": 0}})", R"({"bus": {"read_block_ms": 5}})",
+                          R"({"bus": {"nope": 1}})"})
+    EXPECT_NE(parse_error(bad).find("bus."), std::string::npos) << bad;
+}
+
 TEST(ConfigLoad, EnumeratedValuesAreChecked) {
   EXPECT_NE(parse_error(R"({"log": {"level": "verbose"}})").find("log.level"), std::string::npos);
   EXPECT_NE(parse_error(R"({"log": {"format": "xml"}})").find("log.format"), std::string::npos);
