@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -27,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/core/epoch.hpp"
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/auction_routes.hpp"
 #include "rushcast/api/core_routes.hpp"
@@ -66,17 +66,6 @@ namespace {
 
 // Topics removed (since the last trim) that make a sweep return freed heap to the OS.
 constexpr std::size_t trim_after_removed = 1024;
-
-// Ids of this run must not look like ids of the previous one (clients resync after restart).
-std::string make_epoch() {
-  std::random_device rd;
-  auto now = std::chrono::system_clock::now().time_since_epoch().count();
-  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                    static_cast<std::uint64_t>(now);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return std::string(buf, 10);
-}
 
 void write_port_file(const std::string& path, std::uint16_t port) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -202,7 +191,7 @@ void server::impl::build_shards(unsigned n) {
     shards.push_back(std::make_unique<net::shard>(i, *iocs.back()));
     executors.push_back(iocs.back()->get_executor());
   }
-  hub = std::make_unique<hub::hub>(executors, cfg.history, make_epoch(),
+  hub = std::make_unique<hub::hub>(executors, cfg.history, core::make_epoch(),
                                    hub::hub::default_sweep_budget,
                                    cfg.limits.max_publish_backlog);
   hub->set_metrics(&metrics);

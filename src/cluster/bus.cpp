@@ -18,11 +18,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <random>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/core/epoch.hpp"
 #include "rushcast/core/errc.hpp"
 
 namespace rushcast::cluster {
@@ -43,16 +43,6 @@ return {epoch, seq}
 
 // Pause before the read loop asks again after an error reply or a failed command.
 constexpr std::chrono::milliseconds retry_after{200};
-
-std::string make_epoch_candidate() {
-  std::random_device rd;
-  auto now = std::chrono::system_clock::now().time_since_epoch().count();
-  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                    static_cast<std::uint64_t>(now);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return std::string(buf, 10);
-}
 
 std::optional<std::uint64_t> to_seq(std::string_view s) {
   std::uint64_t v = 0;
@@ -125,7 +115,7 @@ bus::bus(std::shared_ptr<redis::client> writer, std::shared_ptr<redis::client> r
       block_ms_(std::to_string(std::max<std::int64_t>(
           1, std::min<std::int64_t>(cfg.read_block_ms, reader_->options().timeout.count() / 2)))),
       count_(std::to_string(cfg.read_batch)),
-      epoch_candidate_(make_epoch_candidate()),
+      epoch_candidate_(core::make_epoch()),
       retry_timer_(reader_->get_executor()) {}
 
 void bus::run() {
