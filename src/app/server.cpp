@@ -403,10 +403,12 @@ void server::impl::teardown() {
   if (svc) svc->stopped = true;
   // Waiting publishes hold timers of the io_contexts destroyed below.
   if (hub) hub->close_bounded();
-  // The bus's connections are I/O objects of the control io_context.
+  // The bus's connections are I/O objects of the control io_context, which no thread runs any
+  // more: closed here, so that their pending commands (each holding the bus) are failed and
+  // released instead of keeping bus and connections alive in a cycle.
   if (bus) {
-    bus->close();
-    bus_writer->close();
+    bus->close_stopped();
+    bus_writer->close_stopped();
     hub->set_bus(nullptr, 0);
     bus.reset();
     bus_writer.reset();

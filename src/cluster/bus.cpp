@@ -132,6 +132,12 @@ void bus::close() {
   reader_->close();
 }
 
+void bus::close_stopped() {
+  closed_.store(true);
+  retry_timer_.cancel();
+  reader_->close_stopped();
+}
+
 void bus::publish(std::string topic, std::string name, std::string data_json, bool state,
                   hub::bounded_publish_handler done) {
   const std::string_view args[] = {"EVAL",     append_script, "3",   cfg_.stream_key,

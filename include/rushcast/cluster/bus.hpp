@@ -48,6 +48,8 @@ public:
   void run();
   // Stops reading and closes the reader connection; publishes fail from now on. Any thread.
   void close();
+  // close() done here and now, once no thread runs the reader's executor (teardown).
+  void close_stopped();
 
   // hub::event_bus. Any thread; done runs on the writer's executor.
   void publish(std::string topic, std::string name, std::string data_json, bool state,

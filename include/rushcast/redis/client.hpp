@@ -68,6 +68,10 @@ public:
   void run(state_handler on_state = {});
   // Stops: pending commands fail with error::closed, the socket closes, no reconnect. Any thread.
   void close();
+  // close() done here and now, for teardown once no thread runs the executor any more (a
+  // close() posted then would never run, and pending handlers holding their owners would keep
+  // both alive in a cycle).
+  void close_stopped() { close_now(); }
 
   // Sends one command, e.g. execute({"FCALL", "rc_sale_admit", "1", key, ...}, cb).
   void execute(std::span<const std::string_view> args, handler h);
