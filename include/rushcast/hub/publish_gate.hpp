@@ -35,7 +35,7 @@ struct publish_result {
 // hub is draining). An event is published only together with a success.
 using bounded_publish_handler = std::function<void(boost::system::result<publish_result>)>;
 
-class publish_gate : public room_listener, public std::enable_shared_from_this<publish_gate> {
+class publish_gate final : public room_listener, public std::enable_shared_from_this<publish_gate> {
 public:
   // The publish an admitted event goes through (the hub's ordering publish). Called under the
   // gate's mutex; the hub closes the gate before it goes away, and a closed gate calls it no

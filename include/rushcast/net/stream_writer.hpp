@@ -74,7 +74,7 @@ public:
       case write_outcome::pending:
         boost::asio::async_write(
             socket, inflight_->rest(),
-            [self = s.shared_from_this(), &socket](boost::system::error_code ec, std::size_t) {
+            [self = s.shared_from_this()](boost::system::error_code ec, std::size_t) {
               self->writer_.on_write(*self, ec);
             });
         return;
