@@ -6,12 +6,18 @@
 //   2 Last-Event-ID values against a topic history (hub::history parse_id / since)
 //   3 user ids (api::check_user_id) and the one-rule-for-ids invariant of issue 11 item 3
 //   4 bid amounts (engine::parse_bid_amount)
+//   5 flat request bodies (api::flat_object, the DOM-free reader of seckill and bid bodies)
+//     against nlohmann's parse: whatever it takes, the full parser reads the same way
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "rushcast/api/flat_json.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/topics.hpp"
 #include "rushcast/engine/auction.hpp"
@@ -90,17 +96,47 @@ void bid_amount(std::string_view in) {
   if (v && (*v < 1 || *v > engine::max_bid_amount)) violated("bid amount out of range", in);
 }
 
+// By value: "-0" is the integer 0 to both readers, though nlohmann writes it back as "0".
+bool same_integer(const nlohmann::json& value, std::string_view text) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  return value.is_number_unsigned() ? value.get<std::uint64_t>() == static_cast<std::uint64_t>(n)
+                                    : value.get<std::int64_t>() == n;
+}
+
+void flat_body(std::string_view in) {
+  auto flat = api::flat_object::parse(in);
+  if (!flat) return;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) violated("flat reader took what is not one object", in);
+  if (j.size() != flat->size()) violated("flat reader saw another number of members", in);
+  for (const auto& [key, value] : j.items()) {
+    const api::flat_member* m = flat->find(key);
+    if (!m) violated("flat reader missed a member", in);
+    using kind = api::flat_member::kind;
+    const bool same = (m->type == kind::string && value.is_string() &&
+                       value.get<std::string>() == m->text) ||
+                      (m->type == kind::integer && value.is_number_integer() &&
+                       same_integer(value, m->text)) ||
+                      (m->type == kind::boolean && value.is_boolean() && value.dump() == m->text) ||
+                      (m->type == kind::null && value.is_null());
+    if (!same) violated("flat reader read a member otherwise than the full parser", in);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0: query(in); break;
     case 1: topics(in); break;
     case 2: last_event_id(in); break;
     case 3: user_id(in); break;
     case 4: bid_amount(in); break;
+    case 5: flat_body(in); break;
   }
   return 0;
 }
