@@ -9,7 +9,8 @@
 # (bench/seckill/config.json). Prints per run the burst client's summary (answers, refusals by
 # a limit, errors, p50/p99/max from connect() to the answer) and the server CPU per admission
 # (rushcast, plus nginx for nginx: targets).
-# Env: CONNS (2000), BURSTS (5), RESULTS (append everything to this file).
+# Env: CONNS (2000), BURSTS (5), RESULTS (append everything to this file), KEEPALIVE=1 (the
+# buyers' connections are opened before the bursts and kept: each burst is one request on each).
 # Loopback only, every burst bounded (10 s); every server started is stopped by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +30,7 @@ cpu_ticks() {
   echo "$t"
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-log "# bench/seckill/burst.sh $REPS $* — $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $bursts bursts of $conns buyers"
+log "# bench/seckill/burst.sh $REPS $* — $(date -u '+%Y-%m-%dT%H:%M:%SZ'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $bursts bursts of $conns buyers$([ "${KEEPALIVE:-}" = 1 ] && echo ', keep-alive connections opened beforehand')"
 for ((i = 1; i <= REPS; i++)); do
   for t in "$@"; do
     bin=${t#nginx:}
