@@ -298,4 +298,51 @@ TEST(ClusterAuction, KillNineOfANodeKeepsTheBidsItAccepted) {
   EXPECT_EQ(bid(c.port(1), "late", amount).status, 200u);
 }
 
+TEST(ClusterAuction, ALostReplyIsRetriedUnderTheSameRequestIdAndCountedOnce) {
+  // redis-server stopped (SIGSTOP) with the bid in its socket: no reply within
+  // redis_timeout_ms, the node drops the connection and sends the bid again once Redis
+  // answers. Redis runs the first copy as it wakes up, so a retry under a new id would be a
+  // second bid (refused as too low: the bidder would hear 409 for an accepted bid).
+  cluster c(1, json::array({auction("a", iso_from_now(-60s), "+1h")}));
+  c.nodes[0].reset();
+  json cfg = node_config(c.redis, json::array({auction("a", iso_from_now(-60s), "+1h")}));
+  cfg["storage"]["redis_timeout_ms"] = 1000;
+  cfg["storage"]["redis_reconnect_max_ms"] = 100;
+  c.nodes[0] = std::make_unique<daemon>(cfg);
+  ASSERT_EQ(bid(c.port(0), "ann", 100).status, 200u);
+
+  c.redis.pause();
+  http_reply r;
+  std::thread bidder([&] { r = bid(c.port(0), "bob", 150); });
+  std::this_thread::sleep_for(1300ms);  // past the reply timeout: the connection was dropped
+  c.redis.resume();
+  bidder.join();
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.json().value("currentPrice", 0), 150);
+  auto s = state(c.port(0));
+  ASSERT_TRUE(wait_until(5s, [&] {
+    s = state(c.port(0));
+    return s.at("currentPrice") == 150;
+  })) << s.dump();
+  EXPECT_EQ(s.at("bidCount"), 2) << "bob's bid counted once";
+  EXPECT_EQ(s.at("leadingUser"), "bob");
+}
+
+TEST(ClusterAuction, WebSocketBidsAreDecidedInRedisToo) {
+  cluster c(2, json::array({auction("a", iso_from_now(-60s), "+1h")}));
+  ws_client ws(c.port(0));
+  ws.send_json({{"type", "bid"}, {"auctionId", "a"}, {"userId", "wsu"}, {"bidAmount", 300}});
+  auto ok = ws.recv_type("accepted", 10s);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->at("currentPrice"), 300);
+  auto low = bid(c.port(1), "httpu", 305);
+  EXPECT_EQ(low.status, 409u) << low.body;
+  EXPECT_EQ(low.json().at("currentPrice"), 300);
+  ws.send_json({{"type", "bid"}, {"auctionId", "a"}, {"userId", "wsu2"}, {"bidAmount", 305}});
+  auto refused = ws.recv_type("error", 10s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->at("code"), "bid_too_low");
+  EXPECT_EQ(refused->at("minBid"), 310);
+}
+
 }  // namespace rushcast::test
