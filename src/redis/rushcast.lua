@@ -440,7 +440,7 @@ local function auction_publish(keys, args)
     return bad('auction_publish: guard must be price, countdown or final')
   end
   local version = int_arg(args[4], 0, 1e15)
-  local n = int_arg(args[5], 1, MAX_BATCH)
+  local n = int_arg(args[5], 1, 100000)  -- the end: one result per bidder
   if not version or not n or not int_arg(args[2], 1, 1e12) or not id_ok(args[1], 64) then
     return bad('auction_publish: bad epoch, maxlen, version or n')
   end
