@@ -484,14 +484,22 @@ void cluster_auction_runner::schedule_flush() {
 void cluster_auction_runner::flush() {
   last_flush_ = std::chrono::steady_clock::now();
   const view v = copy_view();
+  // One that did not reach Redis is made again (from the state of that moment) once the
+  // connection is back: the last value must arrive.
   if (price_dirty_) {
     price_dirty_ = false;
-    publish_guarded("price", v.bid_count, {{topic(), "price_update", price_json(v), true}});
+    publish_guarded("price", v.bid_count, {{topic(), "price_update", price_json(v), true}},
+                    [w = weak_from_this()](bool ok) {
+                      if (auto self = w.lock(); self && !ok) self->price_dirty_ = true;
+                    });
   }
   if (countdown_dirty_) {
     countdown_dirty_ = false;
     publish_guarded("countdown", v.end_ms,
-                    {{topic(), "countdown", countdown_json(v, now_ms()), true}});
+                    {{topic(), "countdown", countdown_json(v, now_ms()), true}},
+                    [w = weak_from_this()](bool ok) {
+                      if (auto self = w.lock(); self && !ok) self->countdown_dirty_ = true;
+                    });
   }
 }
 
@@ -587,6 +595,7 @@ void cluster_auction_runner::on_connection(bool up) {
     retry_.clear();
   }
   refresh();
+  if ((price_dirty_ || countdown_dirty_) && !finished_) schedule_flush();
   // An end that passed while Redis was away is asked for again.
   if (!finished_ && !finishing_) arm_end_timer();
 }
