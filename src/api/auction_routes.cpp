@@ -124,9 +124,9 @@ void on_http_bid_fields(context& ctx, const request& req, bid_fields f, responde
   auto key = read_idempotency_key(req.header("idempotency-key"));
   if (!key) {
     respond(error_response(errc::bad_request,
-                           "Idempotency-Key must be 1 to " +
+                           "Idempotency-Key must be 1.." +
                                std::to_string(max_idempotency_key_bytes) +
-                               " visible ASCII characters"));
+                               " characters of A-Z a-z 0-9 _ . : -"));
     return;
   }
   auto runner = ctx.engines.auction(*f.auction_id);

@@ -15,8 +15,9 @@ namespace rushcast::api {
 // and Redis takes request ids of at most 128 bytes (src/redis/rushcast.lua).
 inline constexpr std::size_t max_idempotency_key_bytes = 100;
 
-// The header's value when it is 1..max_idempotency_key_bytes visible ASCII characters
-// (0x21..0x7E: no space, no control, no UTF-8), "" when the header is absent, and
+// The header's value when it is 1..max_idempotency_key_bytes characters of
+// [A-Za-z0-9_.:-] (UUIDs, ULIDs, base64url fit; the rule the sale routes apply too), "" when
+// the header is absent, and
 // errc::bad_request otherwise (an empty header included: a client that meant to send a key
 // and sent none would lose the guarantee without knowing).
 boost::system::result<std::string> read_idempotency_key(const std::optional<std::string>& header);
