@@ -619,6 +619,8 @@ void cluster_auction_runner::arm_end_timer() {
 
 void cluster_auction_runner::call_finish() {
   if (finishing_ || finished_ || stopped_.load()) return;
+  // Not connected: on_connection() asks again once the connection is (back) up.
+  if (!client_->connected()) return;
   finishing_ = true;
   client_->execute({"FCALL", "rc_auction_finish", "1", base_},
                    [w = weak_from_this()](boost::system::error_code ec, redis::reply r) {
