@@ -298,8 +298,9 @@ TEST(ClusterAuction, RedisDownAnswers503WhileStreamsStayAndBidsWorkAgainAfter) {
   EXPECT_EQ(ev->json().at("bidCount"), 2) << "ann's bid from before the crash stands";
 }
 
-TEST(ClusterAuction, KillNineOfANodeKeepsTheBidsItAccepted) {
-  cluster c(2, json::array({auction("a", iso_from_now(-60s), "+1h")}));
+TEST(ClusterAuction, KillNineOfANodeKeepsTheBidsItAcceptedAndTheOthersEndIt) {
+  cluster c(2, json::array({auction("a", iso_from_now(-60s), "+8s")}));
+  sse_client watch(c.port(1), "/sse-updates?topics=auction:a");
   std::int64_t amount = 100;
   for (int k = 0; k < 20; ++k, amount += 10) {
     auto r = bid(c.port(0), "u" + std::to_string(k), amount);
@@ -319,7 +320,17 @@ TEST(ClusterAuction, KillNineOfANodeKeepsTheBidsItAccepted) {
   auto low = bid(c.port(1), "late", amount - 10);
   EXPECT_EQ(low.status, 409u) << low.body;
   EXPECT_EQ(low.json().at("currentPrice"), amount - 10);
-  EXPECT_EQ(bid(c.port(1), "late", amount).status, 200u);
+  ASSERT_EQ(bid(c.port(1), "late", amount).status, 200u);
+
+  // The living node ends it, once.
+  auto got = read_ordered(watch, "auction_end", 20s);
+  ASSERT_EQ(count_named(got, "auction_end"), 1u);
+  for (const auto& e : got)
+    if (e.event == "auction_end") {
+      EXPECT_EQ(json::parse(e.data).at("winner"), "late");
+      EXPECT_EQ(json::parse(e.data).at("finalPrice"), amount);
+    }
+  EXPECT_EQ(state(c.port(1)).at("bidCount"), 21);
 }
 
 TEST(ClusterAuction, ALostReplyIsRetriedUnderTheSameRequestIdAndCountedOnce) {
