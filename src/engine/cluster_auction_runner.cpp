@@ -561,7 +561,10 @@ void cluster_auction_runner::refresh() {
                      auto st = store::parse_state(r);
                      if (!st) return;
                      self->note_time(st->head.now_ms);
-                     self->update_view(st->head);
+                     if (self->update_view(st->head))
+                       self->metrics_.set_gauge("rushcast_auction_price",
+                                                "auction=\"" + self->id_ + "\"",
+                                                st->head.current_price);
                      if (st->ended && !self->finished_) self->call_finish();
                    });
   client_->execute({"LRANGE", base_ + ":bids", std::to_string(-static_cast<long>(recent_capacity)),
