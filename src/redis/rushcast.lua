@@ -255,6 +255,7 @@ end
 --   base:best     hash  user -> the user's highest bid
 --   base:bidders  list  users in first-bid order
 --   base:req      hash  "len:user:request_id" -> "seq\namount\nend_ms\nextended"
+--   base:pub      hash  guard -> the last version published under it (rc_auction_publish)
 ---------------------------------------------------------------------------------------------
 
 local function auction_meta(base)
@@ -420,6 +421,51 @@ local function auction_finish(keys, args)
   return out
 end
 
+-- Appends an auction's events to the cluster's event bus unless a newer version was appended
+-- under the same guard, so that events built by different nodes from what each learnt reach
+-- the bus in the order of the state they describe (a price never goes back), and the end is
+-- announced once whichever nodes try. Keys: the auction base, then the bus stream, its epoch
+-- key and its seq key (config bus.stream_key, KEY:epoch, KEY:seq). The append is the one
+-- src/cluster/bus.cpp's script makes, and must stay the same.
+-- ARGV: epoch_candidate, maxlen, guard ("price", "countdown" or "final"), version (integer),
+--   n, then n × (topic, name, data_json, state "1"/"0"). Once "final" was appended, every
+--   other guard appends nothing. -> {appended (1|0), seq of the last event appended or 0}
+local function auction_publish(keys, args)
+  local base, stream, epoch_key, seq_key = keys[1], keys[2], keys[3], keys[4]
+  if not base or not stream or not epoch_key or not seq_key then
+    return bad('auction_publish needs the auction key and the bus keys')
+  end
+  local guard = args[3]
+  if guard ~= 'price' and guard ~= 'countdown' and guard ~= 'final' then
+    return bad('auction_publish: guard must be price, countdown or final')
+  end
+  local version = int_arg(args[4], 0, 1e15)
+  local n = int_arg(args[5], 1, 100000)  -- the end: one result per bidder
+  if not version or not n or not int_arg(args[2], 1, 1e12) or not id_ok(args[1], 64) then
+    return bad('auction_publish: bad epoch, maxlen, version or n')
+  end
+  if #args ~= 5 + 4 * n then return bad('auction_publish: expected ' .. (5 + 4 * n) .. ' arguments') end
+  local pub = base .. ':pub'
+  if guard ~= 'final' and redis.call('HEXISTS', pub, 'final') == 1 then return {0, 0} end
+  local last = tonumber(redis.call('HGET', pub, guard) or '-1')
+  if version <= last then return {0, 0} end
+  redis.call('HSET', pub, guard, version)
+  local epoch = redis.call('GET', epoch_key)
+  if not epoch then
+    epoch = args[1]
+    redis.call('SET', epoch_key, epoch)
+    redis.call('DEL', seq_key)
+  end
+  local seq = 0
+  for i = 0, n - 1 do
+    seq = redis.call('INCR', seq_key)
+    redis.call('XADD', stream, 'MAXLEN', '~', args[2], '*', 'e', epoch, 's', seq,
+               't', args[6 + 4 * i], 'n', args[7 + 4 * i], 'd', args[8 + 4 * i],
+               'c', args[9 + 4 * i])
+  end
+  return {1, seq}
+end
+
 -- -> {now, current_price, leader (nil when none), bid_count, end_ms, ended, start_ms,
 --     min_acceptable}
 local function auction_read(keys, args)
@@ -445,3 +491,4 @@ redis.register_function('rc_auction_bid', auction_bid)
 redis.register_function('rc_auction_finish', auction_finish)
 redis.register_function{function_name = 'rc_auction_state', callback = auction_read,
                         flags = {'no-writes'}}
+redis.register_function('rc_auction_publish', auction_publish)

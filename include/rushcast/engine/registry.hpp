@@ -9,12 +9,12 @@
 namespace rushcast::engine {
 
 class sale_runner;
-class auction_runner;
+class auction_engine;  // the local auction_runner or the cluster one
 
 class registry {
 public:
   std::map<std::string, std::shared_ptr<sale_runner>> sales;
-  std::map<std::string, std::shared_ptr<auction_runner>> auctions;
+  std::map<std::string, std::shared_ptr<auction_engine>> auctions;
   std::string default_sale;     // the first configured sale: saleId when a request omits it
   std::string default_auction;  // likewise for auctionId
 
@@ -22,7 +22,7 @@ public:
     auto it = sales.find(id.empty() ? default_sale : id);
     return it == sales.end() ? nullptr : it->second;
   }
-  std::shared_ptr<auction_runner> auction(const std::string& id) const {
+  std::shared_ptr<auction_engine> auction(const std::string& id) const {
     auto it = auctions.find(id.empty() ? default_auction : id);
     return it == auctions.end() ? nullptr : it->second;
   }
