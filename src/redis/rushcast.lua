@@ -246,6 +246,22 @@ local function sale_user(keys, args)
           st.reserved >= m.total and 1 or 0}
 end
 
+-- ARGV: node, ttl_ms. The sale's publisher lease (base:publisher): the one node that publishes
+-- the sale's stock and queue events, so that they reach the bus in the order Redis decided
+-- them (several publishers would interleave stale counts). Taken when free, renewed by its
+-- holder, and free again ttl_ms after the holder's last renewal (a dead node's lapses).
+-- -> 1 when node holds it now, else 0.
+local function sale_lease(keys, args)
+  local base = keys[1]
+  local ttl = int_arg(args[2], 1, 600000)
+  if not base or not id_ok(args[1], 64) or not ttl then return bad('sale_lease: bad arguments') end
+  local key = base .. ':publisher'
+  local holder = redis.call('GET', key)
+  if holder and holder ~= args[1] then return 0 end
+  redis.call('SET', key, args[1], 'PX', ttl)
+  return 1
+end
+
 ---------------------------------------------------------------------------------------------
 -- Auctions. Keys (base = rc:auction:{ID}):
 --   base:meta     hash  start_price, min_increment, reserve_price, start_ms, end_ms,
@@ -436,6 +452,7 @@ redis.register_function{function_name = 'rc_version', flags = {'no-writes'},
 redis.register_function('rc_sale_init', sale_init)
 redis.register_function('rc_sale_admit', sale_admit)
 redis.register_function('rc_sale_complete', sale_complete)
+redis.register_function('rc_sale_lease', sale_lease)
 redis.register_function{function_name = 'rc_sale_state', callback = sale_read,
                         flags = {'no-writes'}}
 redis.register_function{function_name = 'rc_sale_user', callback = sale_user,
