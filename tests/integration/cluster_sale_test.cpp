@@ -384,3 +384,55 @@ TEST(ClusterSale, CallWhoseReplyWasLostIsSentAgainWithTheSameRequestId) {
 }
 
 }  // namespace rushcast::test
+
+namespace rushcast::test {
+
+TEST(ClusterSale, EveryAnswerHasTheSingleNodeShapeOverHttpAndWebSocket) {
+  json later = sale("later", 5, 0);
+  later["start_at"] = "+1h";
+  later["end_at"] = "+2h";
+  json brief = sale("brief", 5, 0);
+  brief["end_at"] = "+1s";
+  test_cluster c(2, with_sales(json::array({sale("ws", 1, 0), later, brief})));
+
+  ws_client a(c.port(0));
+  a.send_json({{"type", "seckill"}, {"userId", "wa"}, {"saleId", "ws"}, {"ref", 7}});
+  auto q = a.recv_type("queued", 5s);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->at("position"), 1);
+  EXPECT_EQ(q->at("saleId"), "ws");
+  EXPECT_EQ(q->at("ref"), 7);
+  ws_client b(c.port(1));
+  b.send_json({{"type", "seckill"}, {"userId", "wa"}, {"saleId", "ws"}});
+  auto dup = b.recv_type("error", 5s);
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->at("code"), "duplicate");
+  EXPECT_EQ(dup->at("position"), 1);
+  b.send_json({{"type", "seckill"}, {"userId", "wb"}, {"saleId", "ws"}});
+  ASSERT_TRUE(b.recv_type("sold_out", 5s));
+  auto http_dup = buy(c.port(1), "ws", "wa");
+  EXPECT_EQ(http_dup.status, 409u);
+  EXPECT_EQ(http_dup.json().value("position", 0), 1);
+  const std::string earlier = http_dup.json().value("result", "");
+  EXPECT_TRUE(earlier == "queued" || earlier == "success") << http_dup.body;
+  if (earlier == "success") EXPECT_EQ(http_dup.json().value("orderId", ""), "ws-1");
+  EXPECT_EQ(buy(c.port(0), "ws", "wc").body, R"({"saleId":"ws","status":"sold_out"})");
+
+  auto early = buy(c.port(1), "later", "x");
+  EXPECT_EQ(early.status, 403u);
+  EXPECT_EQ(early.json().value("error", ""), "not_started");
+  EXPECT_EQ(early.json().value("startTime", 0LL),
+            sale_state(c.port(0), "later").value("startTime", -1LL));
+  EXPECT_EQ(sale_state(c.port(1), "later").value("phase", ""), "upcoming");
+
+  json st;
+  ASSERT_TRUE(wait_until(5s, [&] {
+    st = sale_state(c.port(0), "brief");
+    return st.value("phase", "") == "ended";
+  }, 50ms)) << st.dump();
+  auto late = buy(c.port(0), "brief", "x");
+  EXPECT_EQ(late.status, 410u) << late.body;
+  EXPECT_EQ(late.json().value("error", ""), "ended");
+}
+
+}  // namespace rushcast::test
