@@ -423,7 +423,10 @@ void cluster_sale_runner::renew_lease() {
             self->published_stock_ = self->published_queued_ = self->published_head_ = -1;
           }
           self->leader_.store(holds, std::memory_order_relaxed);
-          self->arm_lease(self->opt_.lease / 3);
+          // Unanswered (not connected yet, Redis away): asked again soon, so that a cluster
+          // that starts or comes back has a publisher within a poll or two.
+          self->arm_lease(ec ? std::min(self->opt_.poll * 5, self->opt_.lease / 3)
+                             : self->opt_.lease / 3);
         });
       });
 }

@@ -187,7 +187,13 @@ TEST(ClusterSale, SameIdempotencyKeyOnTwoNodesAtOnceIsOneAdmission) {
 
 TEST(ClusterSale, KilledNodeAnswersStandAndTheOthersCompleteTheQueue) {
   // 40 orders a second for the whole sale: the queue of 100 takes 2.5 s.
-  test_cluster c(3, with_sales(json::array({sale("kill", 100, 40)})));
+  test_cluster c(3, with_sales(json::array({sale("kill", 100, 40)}),
+                               json{{"log", {{"level", "info"}}}}));
+  // Node 0 started first and took the sale's publisher lease.
+  ASSERT_TRUE(wait_until(5s, [&] {
+    return c.node(0).log().find("publishes the sale's stock") != std::string::npos;
+  }));
+  sse_client watcher(c.port(1), "/sse-updates?topics=sale:kill");
   std::map<std::string, long long> queued;
   std::map<std::string, std::size_t> answered_by;
   std::mutex mu;
@@ -225,6 +231,14 @@ TEST(ClusterSale, KilledNodeAnswersStandAndTheOthersCompleteTheQueue) {
   }
   EXPECT_EQ(positions.size(), 100u);
   EXPECT_EQ(reserved_in_redis(c.redis(), "kill"), 100);
+  // Another node took the lease over: the stream on node 1 hears the last stock.
+  bool final_stock = false;
+  while (auto ev = watcher.next_named("stock", 10s))
+    if (ev->json().at("stock") == 0) {
+      final_stock = true;
+      break;
+    }
+  EXPECT_TRUE(final_stock);
 }
 
 TEST(ClusterSale, RedisCrashAndAofRestartLoseNothingAcknowledgedAndAdmitNothingTwice) {
