@@ -423,6 +423,7 @@ void cluster_sale_runner::renew_lease() {
             self->published_stock_ = self->published_queued_ = self->published_head_ = -1;
           }
           self->leader_.store(holds, std::memory_order_relaxed);
+          if (holds) self->sweep_unannounced();
           // Unanswered (not connected yet, Redis away): asked again soon, so that a cluster
           // that starts or comes back has a publisher within a poll or two.
           self->arm_lease(ec ? std::min(self->opt_.poll * 5, self->opt_.lease / 3)
@@ -465,18 +466,48 @@ void cluster_sale_runner::complete() {
           }
           self->note_time(c->now_ms);
           const std::int64_t total = self->view().total;
-          for (std::size_t i = 0; i < c->users.size(); ++i) {
-            if (c->users[i].empty()) continue;
-            const std::int64_t pos = c->head_before + 1 + static_cast<std::int64_t>(i);
-            self->hub_.publish("user:" + c->users[i], "result",
-                               result_json(self->id_, self->id_ + "-" + std::to_string(pos),
-                                           pos, std::max<std::int64_t>(0, total - pos)));
-          }
+          if (!c->users.empty()) self->announce(c->head_before + 1, c->users);
           self->apply_counts({c->now_ms, total, c->reserved, c->head_after});
           // As fast as Redis answers while there is work and no rate; else on the period.
           const bool more = self->opt_.process_rate_per_s == 0 && !c->users.empty() &&
                             c->head_after < c->reserved;
           self->arm_complete(more ? milliseconds(0) : every);
+        });
+      });
+}
+
+// The buyers' results of positions first, first + 1, ...; then Redis forgets the range. A node
+// that dies before that leaves it in rc:sale:{ID}:unannounced, for the lease holder's sweep.
+void cluster_sale_runner::announce(std::int64_t first, const std::vector<std::string>& users) {
+  const std::int64_t total = view().total;
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    if (users[i].empty()) continue;
+    const std::int64_t pos = first + static_cast<std::int64_t>(i);
+    hub_.publish("user:" + users[i], "result",
+                 result_json(id_, id_ + "-" + std::to_string(pos), pos,
+                             std::max<std::int64_t>(0, total - pos)));
+  }
+  client_->execute(store::sale_announced_command(id_, first),
+                   [](boost::system::error_code, redis::reply) {});
+}
+
+// The lease holder, every renewal: ranges another node worked off and never announced.
+void cluster_sale_runner::sweep_unannounced() {
+  client_->execute(
+      store::sale_unannounced_command(id_, opt_.unannounced_after.count(), 64),
+      [w = weak_from_this()](boost::system::error_code ec, redis::reply r) {
+        auto self = w.lock();
+        if (!self || ec) return;
+        asio::dispatch(self->strand_, [self, r = std::move(r)] {
+          auto u = store::parse_sale_unannounced(r);
+          if (!u || self->stopped_) return;
+          for (const auto& range : u->ranges) {
+            spdlog::warn("sale {}: orders {}..{} were worked off by a node that did not announce "
+                         "them; announcing their results",
+                         self->id_, range.first,
+                         range.first + static_cast<std::int64_t>(range.users.size()) - 1);
+            self->announce(range.first, range.users);
+          }
         });
       });
 }

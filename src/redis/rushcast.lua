@@ -70,6 +70,8 @@ end
 --   base:pos    hash  position -> "user\nuser_seq\nts_ms"
 --   base:users  hash  user -> "count\nlatest_position"
 --   base:req    hash  "len:user:request_id" -> position (the admission a request got)
+--   base:unannounced hash  first position -> "last\nts_ms": completed, results not yet published
+--   base:publisher string  the node holding the publisher lease
 ---------------------------------------------------------------------------------------------
 
 local function sale_meta(base)
@@ -219,6 +221,47 @@ local function sale_complete(keys, args)
     out[#out + 1] = rec and rec:match('^([^\n]*)\n') or ''
   end
   redis.call('HSET', base .. ':state', 'head', st.head + k)
+  -- Not announced yet: the caller publishes the buyers' results, then rc_sale_announced
+  -- forgets the range; a range left here (the caller died) goes out via rc_sale_unannounced.
+  redis.call('HSET', base .. ':unannounced', st.head + 1, (st.head + k) .. '\n' .. now)
+  return out
+end
+
+-- ARGV: first. The caller published the results of the range rc_sale_complete (or
+-- rc_sale_unannounced) gave it, starting at position first: forgotten. -> 1, or 0 if unknown.
+local function sale_announced(keys, args)
+  local base = keys[1]
+  local first = int_arg(args[1], 1, 1e13)
+  if not base or not first then return bad('sale_announced: bad arguments') end
+  return redis.call('HDEL', base .. ':unannounced', first)
+end
+
+-- ARGV: older_than_ms, max_ranges. The ranges completed more than older_than_ms ago whose
+-- results nobody announced (the node that completed them died between this reply and its
+-- publish): handed to the caller, their clock restarted, so that one caller at a time gets
+-- each. -> {now, first_1, {user...}, first_2, {user...}, ...}
+local function sale_unannounced(keys, args)
+  local base = keys[1]
+  local older = int_arg(args[1], 0, 1e9)
+  local max = int_arg(args[2], 1, 1000)
+  if not base or not older or not max then return bad('sale_unannounced: bad arguments') end
+  local now = now_ms()
+  local out = {now}
+  local all = redis.call('HGETALL', base .. ':unannounced')
+  for i = 1, #all, 2 do
+    if (#out - 1) / 2 >= max then break end
+    local last, ts = all[i + 1]:match('^(%d+)\n(%d+)$')
+    if last and now - tonumber(ts) >= older then
+      redis.call('HSET', base .. ':unannounced', all[i], last .. '\n' .. now)
+      local users = {}
+      for p = tonumber(all[i]), tonumber(last) do
+        local rec = redis.call('HGET', base .. ':pos', p)
+        users[#users + 1] = rec and rec:match('^([^\n]*)\n') or ''
+      end
+      out[#out + 1] = tonumber(all[i])
+      out[#out + 1] = users
+    end
+  end
   return out
 end
 
@@ -453,6 +496,8 @@ redis.register_function('rc_sale_init', sale_init)
 redis.register_function('rc_sale_admit', sale_admit)
 redis.register_function('rc_sale_complete', sale_complete)
 redis.register_function('rc_sale_lease', sale_lease)
+redis.register_function('rc_sale_announced', sale_announced)
+redis.register_function('rc_sale_unannounced', sale_unannounced)
 redis.register_function{function_name = 'rc_sale_state', callback = sale_read,
                         flags = {'no-writes'}}
 redis.register_function{function_name = 'rc_sale_user', callback = sale_user,

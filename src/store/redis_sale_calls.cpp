@@ -4,6 +4,8 @@
 namespace rushcast::store {
 namespace {
 
+using redis::reply;
+
 std::vector<std::string> fcall(std::string_view fn, std::string_view sale_id,
                                std::size_t extra = 0) {
   std::vector<std::string> args;
@@ -109,6 +111,21 @@ std::vector<std::string> sale_user_command(std::string_view sale_id, std::string
   return a;
 }
 
+std::vector<std::string> sale_announced_command(std::string_view sale_id, std::int64_t first) {
+  auto a = fcall("rc_sale_announced", sale_id, 1);
+  a.push_back(std::to_string(first));
+  return a;
+}
+
+std::vector<std::string> sale_unannounced_command(std::string_view sale_id,
+                                                  std::int64_t older_than_ms,
+                                                  std::int64_t max_ranges) {
+  auto a = fcall("rc_sale_unannounced", sale_id, 2);
+  a.push_back(std::to_string(older_than_ms));
+  a.push_back(std::to_string(max_ranges));
+  return a;
+}
+
 std::vector<std::string> sale_lease_command(std::string_view sale_id, std::string_view node,
                                             std::int64_t ttl_ms) {
   auto a = fcall("rc_sale_lease", sale_id, 2);
@@ -173,6 +190,26 @@ std::optional<redis_user_reply> parse_sale_user(const redis::reply& r) {
   u.done = done != 0;
   u.sold_out = sold_out != 0;
   return u;
+}
+
+std::optional<redis_unannounced_reply> parse_sale_unannounced(const redis::reply& r) {
+  redis_unannounced_reply out;
+  if (!r.is_array() || r.elements.empty() || r.elements.size() % 2 != 1 ||
+      !int_at(r, 0, out.now_ms))
+    return std::nullopt;
+  for (std::size_t i = 1; i + 1 < r.elements.size(); i += 2) {
+    redis_unannounced_range range;
+    const reply& users = r.elements[i + 1];
+    if (!int_at(r, i, range.first) || range.first < 1 || !users.is_array() ||
+        users.elements.empty())
+      return std::nullopt;
+    for (const auto& u : users.elements) {
+      if (u.type != redis::reply::kind::string) return std::nullopt;
+      range.users.push_back(u.str);
+    }
+    out.ranges.push_back(std::move(range));
+  }
+  return out;
 }
 
 }  // namespace rushcast::store

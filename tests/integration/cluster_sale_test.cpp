@@ -16,6 +16,7 @@
 
 #include "harness.hpp"
 #include "harness_cluster.hpp"
+#include "redis_test_util.hpp"
 
 namespace rushcast::test {
 namespace {
@@ -447,6 +448,43 @@ TEST(ClusterSale, EveryAnswerHasTheSingleNodeShapeOverHttpAndWebSocket) {
   auto late = buy(c.port(0), "brief", "x");
   EXPECT_EQ(late.status, 410u) << late.body;
   EXPECT_EQ(late.json().value("error", ""), "ended");
+}
+
+}  // namespace rushcast::test
+
+namespace rushcast::test {
+
+TEST(ClusterSale, OrdersWorkedOffByANodeThatDiedAreStillAnnounced) {
+  // 2 orders a second: the test itself gets some positions first, acting as a node that died
+  // right after Redis's reply and never published its buyers' results.
+  test_cluster c(2, with_sales(json::array({sale("orphan", 10, 2)})));
+  std::vector<std::unique_ptr<sse_client>> streams;
+  std::map<long long, std::size_t> buyer_of;  // position -> index
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::string u = "o" + std::to_string(i);
+    streams.push_back(std::make_unique<sse_client>(c.port(i % 2), "/sse-updates?userId=" + u));
+    auto r = buy(c.port(i % 2), "orphan", u);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    buyer_of[r.json().at("position").get<long long>()] = i;
+  }
+  std::set<long long> orphaned;
+  redis_fixture_client dead_node(c.redis().url());
+  ASSERT_TRUE(dead_node.wait_connected());
+  ASSERT_TRUE(wait_until(10s, [&] {
+    auto r = dead_node.call({"FCALL", "rc_sale_complete", "1", "rc:sale:{orphan}", "1"});
+    const auto before = r.reply.at(1).as_int(), after = r.reply.at(2).as_int();
+    if (!r.ec && before && after && *after > *before) orphaned.insert(*after);
+    return !orphaned.empty();
+  }, 10ms));
+  // The lease holder announces them (2 s after, at its next renewal); every buyer gets its
+  // result once.
+  for (const auto& [pos, i] : buyer_of) {
+    auto ev = streams[i]->next_named("result", 10s);
+    ASSERT_TRUE(ev) << "position " << pos << (orphaned.count(pos) ? " (orphaned)" : "");
+    EXPECT_EQ(ev->data, expected_result("orphan", pos, 10 - pos));
+    EXPECT_FALSE(streams[i]->next_named("result", 200ms)) << "position " << pos;
+  }
+  EXPECT_NE((c.node(0).log() + c.node(1).log()).find("did not announce them"), std::string::npos);
 }
 
 }  // namespace rushcast::test

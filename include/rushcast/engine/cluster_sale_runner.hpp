@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,6 +51,9 @@ struct cluster_sale_options {
   std::chrono::milliseconds complete_idle{50};
   // The publisher lease: renewed every lease / 3; a dead holder's lapses after lease.
   std::chrono::milliseconds lease{3000};
+  // Orders worked off this long ago whose results their node never announced (it died in
+  // between) are announced by the lease holder, at its next renewal.
+  std::chrono::milliseconds unannounced_after{2000};
   std::string node_id;  // unique per process: request ids and the lease holder
 };
 
@@ -108,6 +112,8 @@ private:
   void renew_lease();
   void arm_complete(std::chrono::milliseconds after);
   void complete();
+  void announce(std::int64_t first, const std::vector<std::string>& users);
+  void sweep_unannounced();
   void arm_phase_timer();
   void arm_sync_timer();
   void note_phase();

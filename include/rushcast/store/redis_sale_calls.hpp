@@ -79,6 +79,17 @@ struct redis_user_reply {
   bool sold_out = false;
 };
 
+// rc_sale_unannounced: ranges worked off whose results their node never published (it died),
+// now handed to the caller: users[i] is the buyer of first + i.
+struct redis_unannounced_range {
+  std::int64_t first = 0;
+  std::vector<std::string> users;
+};
+struct redis_unannounced_reply {
+  std::int64_t now_ms = 0;
+  std::vector<redis_unannounced_range> ranges;
+};
+
 struct redis_admit_request {
   std::string user_id;
   std::string request_id;  // at most 128 bytes (the Function's bound)
@@ -93,6 +104,11 @@ std::vector<std::string> sale_admit_command(std::string_view sale_id,
 std::vector<std::string> sale_complete_command(std::string_view sale_id, std::int64_t max);
 std::vector<std::string> sale_state_command(std::string_view sale_id);
 std::vector<std::string> sale_user_command(std::string_view sale_id, std::string_view user);
+// The results of the range starting at first are published: Redis forgets the range.
+std::vector<std::string> sale_announced_command(std::string_view sale_id, std::int64_t first);
+std::vector<std::string> sale_unannounced_command(std::string_view sale_id,
+                                                  std::int64_t older_than_ms,
+                                                  std::int64_t max_ranges);
 std::vector<std::string> sale_lease_command(std::string_view sale_id, std::string_view node,
                                             std::int64_t ttl_ms);
 
@@ -104,5 +120,6 @@ std::optional<redis_admit_reply> parse_sale_admit(const redis::reply& r, std::si
 std::optional<redis_complete_reply> parse_sale_complete(const redis::reply& r);
 std::optional<redis_sale_state> parse_sale_state(const redis::reply& r);
 std::optional<redis_user_reply> parse_sale_user(const redis::reply& r);
+std::optional<redis_unannounced_reply> parse_sale_unannounced(const redis::reply& r);
 
 }  // namespace rushcast::store

@@ -135,6 +135,25 @@ TEST(RedisSaleCalls, StateInitAndUserReplies) {
   EXPECT_FALSE(parse_sale_user(arr({num(1), num(17), num(1)})));
 }
 
+TEST(RedisSaleCalls, UnannouncedRangesNameEveryBuyer) {
+  auto u = parse_sale_unannounced(
+      arr({num(77), num(4), arr({str("ann"), str("bo")}), num(9), arr({str("cy")})}));
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->now_ms, 77);
+  ASSERT_EQ(u->ranges.size(), 2u);
+  EXPECT_EQ(u->ranges[0].first, 4);
+  EXPECT_EQ(u->ranges[0].users, (std::vector<std::string>{"ann", "bo"}));
+  EXPECT_EQ(u->ranges[1].first, 9);
+  auto none = parse_sale_unannounced(arr({num(77)}));
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->ranges.empty());
+  EXPECT_FALSE(parse_sale_unannounced(arr({num(77), num(4)})));
+  EXPECT_FALSE(parse_sale_unannounced(arr({num(77), num(4), arr({})})));
+  EXPECT_FALSE(parse_sale_unannounced(arr({num(77), num(0), arr({str("a")})})));
+  EXPECT_EQ(sale_announced_command("s", 4),
+            (std::vector<std::string>{"FCALL", "rc_sale_announced", "1", "rc:sale:{s}", "4"}));
+}
+
 TEST(IdempotencyKey, BoundedLengthAndSafeAlphabet) {
   EXPECT_TRUE(core::valid_idempotency_key("3f2b1c9e-8d7a-4e21-9a0b-5c6d7e8f9a0b"));
   EXPECT_TRUE(core::valid_idempotency_key("a.b:c_d-E9"));
