@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/engine/sale_events.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
-#include "rushcast/engine/sale_events.hpp"
 #include "rushcast/store/sale_store.hpp"
 
 namespace rushcast::engine {
