@@ -170,10 +170,6 @@ void server::impl::notify_store_status() {
 void server::impl::start() {
   if (cfg.storage.backend == "redis") {
     redis::prepare_redis(cfg.storage);
-    // Issue 12 in progress: auctions are decided in Redis (engine::cluster_auction_runner);
-    // sales are not wired to it yet (docs/CONFIG.md says so).
-    spdlog::warn("storage.backend redis: sales are still decided by this node's SQLite store "
-                 "(the sale engine is not wired to Redis yet)");
   }
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   check_fd_limit(n);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/engine/sale_events.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -18,68 +19,6 @@
 
 namespace rushcast::engine {
 namespace asio = boost::asio;
-
-namespace {
-
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string stock_json(const sale_view& v) {
-  return dump({{"saleId", v.id}, {"stock", v.stock}, {"total", v.total}});
-}
-
-std::string queue_json(const sale_view& v) {
-  return dump({{"saleId", v.id}, {"head", v.head}, {"queued", v.queued}});
-}
-
-// A JSON string literal: quoted as is when nothing needs an escape (ids and order ids are
-// topic-safe), else by nlohmann.
-void append_json_string(std::string& out, std::string_view v) {
-  for (unsigned char c : v)
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      out += nlohmann::json(std::string(v)).dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace);
-      return;
-    }
-  out += '"';
-  out += v;
-  out += '"';
-}
-
-// The buyer's `result` event, once per order: what dump() of the same object gives (keys in
-// order), built without a DOM.
-std::string result_json(const std::string& sale_id, const std::string& order_id,
-                         std::int64_t position, std::int64_t stock) {
-  std::string out;
-  out.reserve(96 + sale_id.size() + order_id.size());
-  out += R"({"orderId":)";
-  append_json_string(out, order_id);
-  out += R"(,"position":)";
-  out += std::to_string(position);
-  out += R"(,"result":"success","saleId":)";
-  append_json_string(out, sale_id);
-  out += R"(,"stock":)";
-  out += std::to_string(stock);
-  out += '}';
-  return out;
-}
-
-std::string countdown_of(const sale_view& v, std::int64_t now) {
-  return dump({{"saleId", v.id},
-               {"startTime", v.start_ms},
-               {"endTime", v.end_ms},
-               {"serverTime", now},
-               {"phase", phase_name(v.phase_at(now))}});
-}
-
-}  // namespace
-
-sale_phase sale_view::phase_at(std::int64_t now_ms) const {
-  if (now_ms < start_ms) return sale_phase::upcoming;
-  if (now_ms >= end_ms) return sale_phase::ended;
-  return all_reserved ? sale_phase::sold_out : sale_phase::open;
-}
 
 sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metrics& m,
                          std::shared_ptr<store::sale_store> st, sale_params params,
@@ -161,7 +100,7 @@ void sale_runner::run() {
     }
     const std::int64_t now = clock();
     return std::vector<hub::snapshot_event>{{"stock", stock_json(v)},
-                                            {"countdown", countdown_of(v, now)},
+                                            {"countdown", countdown_json(v, now)},
                                             {"queue", queue_json(v)}};
   });
   asio::post(strand_, [self = shared_from_this()] {
@@ -223,7 +162,7 @@ void sale_runner::refresh_view() {
 }
 
 void sale_runner::publish_countdown() {
-  hub_.publish(topic_, "countdown", countdown_of(view(), clock_()), true);
+  hub_.publish(topic_, "countdown", countdown_json(view(), clock_()), true);
 }
 
 // The events are made when the coalescer sends them, from the view of that moment: a burst
@@ -364,7 +303,8 @@ void sale_runner::arm_retry_timer() {
   });
 }
 
-void sale_runner::admit(std::string user_id, admit_done done, asio::io_context* home) {
+void sale_runner::admit(std::string user_id, admit_done done, asio::io_context* home,
+                        std::string /*request_id*/) {
   if (home) {
     std::optional<admit_reply> now;
     {

@@ -6,7 +6,7 @@
 -- base key (rc:sale:{ID} or rc:auction:{ID}) and the others are the base plus a suffix.
 -- The rules match src/engine/sale.cpp and src/engine/auction.cpp.
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = '2'
 local MAX_BATCH = 1000
 local MAX_USER_BYTES = 120     -- core::max_user_id_bytes
 local MAX_REQUEST_ID_BYTES = 128
@@ -70,6 +70,8 @@ end
 --   base:pos    hash  position -> "user\nuser_seq\nts_ms"
 --   base:users  hash  user -> "count\nlatest_position"
 --   base:req    hash  "len:user:request_id" -> position (the admission a request got)
+--   base:unannounced hash  first position -> "last\nts_ms": completed, results not yet published
+--   base:publisher string  the node holding the publisher lease
 ---------------------------------------------------------------------------------------------
 
 local function sale_meta(base)
@@ -219,6 +221,47 @@ local function sale_complete(keys, args)
     out[#out + 1] = rec and rec:match('^([^\n]*)\n') or ''
   end
   redis.call('HSET', base .. ':state', 'head', st.head + k)
+  -- Not announced yet: the caller publishes the buyers' results, then rc_sale_announced
+  -- forgets the range; a range left here (the caller died) goes out via rc_sale_unannounced.
+  redis.call('HSET', base .. ':unannounced', st.head + 1, (st.head + k) .. '\n' .. now)
+  return out
+end
+
+-- ARGV: first. The caller published the results of the range rc_sale_complete (or
+-- rc_sale_unannounced) gave it, starting at position first: forgotten. -> 1, or 0 if unknown.
+local function sale_announced(keys, args)
+  local base = keys[1]
+  local first = int_arg(args[1], 1, 1e13)
+  if not base or not first then return bad('sale_announced: bad arguments') end
+  return redis.call('HDEL', base .. ':unannounced', first)
+end
+
+-- ARGV: older_than_ms, max_ranges. The ranges completed more than older_than_ms ago whose
+-- results nobody announced (the node that completed them died between this reply and its
+-- publish): handed to the caller, their clock restarted, so that one caller at a time gets
+-- each. -> {now, first_1, {user...}, first_2, {user...}, ...}
+local function sale_unannounced(keys, args)
+  local base = keys[1]
+  local older = int_arg(args[1], 0, 1e9)
+  local max = int_arg(args[2], 1, 1000)
+  if not base or not older or not max then return bad('sale_unannounced: bad arguments') end
+  local now = now_ms()
+  local out = {now}
+  local all = redis.call('HGETALL', base .. ':unannounced')
+  for i = 1, #all, 2 do
+    if (#out - 1) / 2 >= max then break end
+    local last, ts = all[i + 1]:match('^(%d+)\n(%d+)$')
+    if last and now - tonumber(ts) >= older then
+      redis.call('HSET', base .. ':unannounced', all[i], last .. '\n' .. now)
+      local users = {}
+      for p = tonumber(all[i]), tonumber(last) do
+        local rec = redis.call('HGET', base .. ':pos', p)
+        users[#users + 1] = rec and rec:match('^([^\n]*)\n') or ''
+      end
+      out[#out + 1] = tonumber(all[i])
+      out[#out + 1] = users
+    end
+  end
   return out
 end
 
@@ -244,6 +287,22 @@ local function sale_user(keys, args)
   local st = sale_state(base)
   return {count, latest, (count > 0 and latest <= st.head) and 1 or 0,
           st.reserved >= m.total and 1 or 0}
+end
+
+-- ARGV: node, ttl_ms. The sale's publisher lease (base:publisher): the one node that publishes
+-- the sale's stock and queue events, so that they reach the bus in the order Redis decided
+-- them (several publishers would interleave stale counts). Taken when free, renewed by its
+-- holder, and free again ttl_ms after the holder's last renewal (a dead node's lapses).
+-- -> 1 when node holds it now, else 0.
+local function sale_lease(keys, args)
+  local base = keys[1]
+  local ttl = int_arg(args[2], 1, 600000)
+  if not base or not id_ok(args[1], 64) or not ttl then return bad('sale_lease: bad arguments') end
+  local key = base .. ':publisher'
+  local holder = redis.call('GET', key)
+  if holder and holder ~= args[1] then return 0 end
+  redis.call('SET', key, args[1], 'PX', ttl)
+  return 1
 end
 
 ---------------------------------------------------------------------------------------------
@@ -482,6 +541,9 @@ redis.register_function{function_name = 'rc_version', flags = {'no-writes'},
 redis.register_function('rc_sale_init', sale_init)
 redis.register_function('rc_sale_admit', sale_admit)
 redis.register_function('rc_sale_complete', sale_complete)
+redis.register_function('rc_sale_lease', sale_lease)
+redis.register_function('rc_sale_announced', sale_announced)
+redis.register_function('rc_sale_unannounced', sale_unannounced)
 redis.register_function{function_name = 'rc_sale_state', callback = sale_read,
                         flags = {'no-writes'}}
 redis.register_function{function_name = 'rc_sale_user', callback = sale_user,

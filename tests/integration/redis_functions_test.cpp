@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -92,7 +93,7 @@ protected:
 TEST_F(RedisFunctions, LibraryAnswersItsVersion) {
   auto r = c->call({"FCALL_RO", "rc_version", "0"});
   ASSERT_FALSE(r.ec) << r.reply.str;
-  EXPECT_EQ(r.reply.str, "1");
+  EXPECT_EQ(r.reply.str, "2");
 }
 
 TEST_F(RedisFunctions, StockOfHundredAdmitsExactlyHundredOfThousandBuyers) {
@@ -345,6 +346,19 @@ TEST_F(RedisFunctions, CompletionRateIsForTheWholeSale) {
   // 20 per second for the sale, however many nodes ask (one period of credit at the start).
   EXPECT_LE(head, static_cast<std::int64_t>(seconds * 20) + 2) << seconds << " s";
   EXPECT_GE(head, 2);
+}
+
+TEST_F(RedisFunctions, SaleLeaseHasOneHolderUntilItLapses) {
+  init_sale(10, 1);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-a", "300"}).integer, 1);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-b", "300"}).integer, 0);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-a", "300"}).integer, 1);  // renewed
+  // The holder stops renewing (it died): the lease lapses and another node takes it.
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-b", "300"}).integer, 1);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-a", "300"}).integer, 0);
+  EXPECT_TRUE(fcall_raw("rc_sale_lease", sale_key, {"node-a", "0"}).ec);
+  EXPECT_TRUE(fcall_raw("rc_sale_lease", sale_key, {"", "300"}).ec);
 }
 
 TEST_F(RedisFunctions, BidsFollowTheAuctionRules) {

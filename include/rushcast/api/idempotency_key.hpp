@@ -9,11 +9,12 @@
 
 #include <boost/system/result.hpp>
 
+#include "rushcast/core/ids.hpp"
+
 namespace rushcast::api {
 
-// Long enough for a UUID or a ULID with a prefix; the engine adds a short prefix of its own
-// and Redis takes request ids of at most 128 bytes (src/redis/rushcast.lua).
-inline constexpr std::size_t max_idempotency_key_bytes = 100;
+// The rule is core::valid_idempotency_key's, shared with the sale routes.
+inline constexpr std::size_t max_idempotency_key_bytes = core::max_idempotency_key_bytes;
 
 // The header's value when it is 1..max_idempotency_key_bytes characters of
 // [A-Za-z0-9_.:-] (UUIDs, ULIDs, base64url fit; the rule the sale routes apply too), "" when
