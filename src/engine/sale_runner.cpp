@@ -126,8 +126,9 @@ sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metri
 
 // The batch with the store: what it holds, to finish each record when the result comes back.
 struct sale_runner::batch_in_flight {
-  store::sale_batch batch;
+  store::sale_batch batch;      // moved to the store when the batch leaves
   std::vector<waiter> waiters;  // one per batch.admissions, same order
+  std::vector<std::int64_t> order_positions;  // one per batch.orders, same order
 };
 
 sale_runner::~sale_runner() = default;
@@ -503,7 +504,10 @@ void sale_runner::flush() {
     out->batch.orders = std::move(next_->batch.orders);
     next_->batch.orders.clear();
   }
-  store::sale_batch batch = out->batch;  // the records stay here to finish each one
+  // What finishing the batch needs stays here; the records themselves go to the store.
+  out->order_positions.reserve(out->batch.orders.size());
+  for (const auto& o : out->batch.orders) out->order_positions.push_back(o.position);
+  store::sale_batch batch = std::move(out->batch);
   in_persist_call = true;
   store_->persist(id_, std::move(batch),
                   [w = weak_from_this(), out](store::sale_batch_result r) mutable {
@@ -572,8 +576,8 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
                                    std::vector<std::pair<admit_done, admit_reply>>& direct) {
   writing_ = false;
   // A store that answered fewer results than records: the missing ones did not commit.
-  r.admissions.resize(b.batch.admissions.size(), make_error_code(errc::internal));
-  r.orders.resize(b.batch.orders.size(), make_error_code(errc::internal));
+  r.admissions.resize(b.waiters.size(), make_error_code(errc::internal));
+  r.orders.resize(b.order_positions.size(), make_error_code(errc::internal));
 
   // Answers grouped by the shard that holds the connection: one post per shard.
   struct shard_answers {
@@ -619,8 +623,8 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
   }
 
   bool orders_ok = true;
-  for (std::size_t i = 0; i < b.batch.orders.size(); ++i)
-    orders_ok = on_order_durable(b.batch.orders[i].position, r.orders[i]) && orders_ok;
+  for (std::size_t i = 0; i < b.order_positions.size(); ++i)
+    orders_ok = on_order_durable(b.order_positions[i], r.orders[i]) && orders_ok;
 
   refresh_view();
   // The caller sends the next batch (flush) right after: no post for it.
