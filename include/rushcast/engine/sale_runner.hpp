@@ -93,7 +93,8 @@ private:
   void arm_phase_timer();
   void arm_sync_timer();
   void arm_process_timer();
-  void pump(std::int64_t budget);
+  // schedule false: the caller flushes itself.
+  void pump(std::int64_t budget, bool schedule = true);
   // An admission decided and reserved, waiting for its batch to be durable.
   struct waiter {
     std::int64_t position = 0;
@@ -106,9 +107,12 @@ private:
   std::optional<admit_reply> decide(const std::string& user, boost::asio::io_context* home,
                                     admit_done& done);
   void note_phase_soon();
-  void schedule_flush();
+  void schedule_flush(boost::asio::io_context* home);
   void flush();
-  // Under mu_; the answers to give on this thread after unlocking go to direct.
+  void finish_batch(batch_in_flight& b, store::sale_batch_result& r, bool on_strand);
+  void strand_upkeep();
+  // Under mu_, on any thread (no coalescer, no timer); the answers without a home go to
+  // direct.
   void on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
                         std::vector<std::pair<admit_done, admit_reply>>& direct);
   // false: the order failed and waits for a retry.
@@ -141,6 +145,8 @@ private:
   bool phase_post_pending_ = false;
   bool writing_ = false;        // a batch is with the store: the next one waits for it
   bool flush_posted_ = false;
+  bool upkeep_posted_ = false;  // strand_upkeep() is posted and has not run yet
+  bool retry_wanted_ = false;   // an order failed: strand_upkeep() arms the retry timer
   // Cells of this sale's gauges: set with one store each, no label string per call.
   std::atomic<std::int64_t>* stock_gauge_ = nullptr;
   std::atomic<std::int64_t>* queued_gauge_ = nullptr;
