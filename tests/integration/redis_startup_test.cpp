@@ -76,8 +76,8 @@ TEST(RedisStartup, DurableRedisGetsTheLibraryAndTheDaemonServes) {
   redis_server srv;
   daemon d(redis_config(srv.url()));
   EXPECT_EQ(http(d.port(), "GET", "/healthz").status, 200u);
-  EXPECT_EQ(srv.command({"FCALL_RO", "rc_version", "0"}), "$1\r\n1\r\n");
-  EXPECT_NE(d.log().find("Functions library rushcast version 1 loaded"), std::string::npos)
+  EXPECT_EQ(srv.command({"FCALL_RO", "rc_version", "0"}), "$1\r\n2\r\n");
+  EXPECT_NE(d.log().find("Functions library rushcast version 2 loaded"), std::string::npos)
       << d.log();
 }
 
@@ -88,7 +88,7 @@ TEST(RedisStartup, AllowUnsafeStartsAndWarnsPerSetting) {
   const std::string log = d.log();
   EXPECT_NE(log.find("appendonly=no (needs yes); running anyway"), std::string::npos) << log;
   EXPECT_NE(log.find("appendfsync=no (needs always); running anyway"), std::string::npos) << log;
-  EXPECT_EQ(srv.command({"FCALL_RO", "rc_version", "0"}), "$1\r\n1\r\n");
+  EXPECT_EQ(srv.command({"FCALL_RO", "rc_version", "0"}), "$1\r\n2\r\n");
 }
 
 TEST(RedisStartup, UnreachableRedisExitsOne) {
