@@ -24,6 +24,7 @@
 
 #include "rushcast/core/epoch.hpp"
 #include "rushcast/core/errc.hpp"
+#include "rushcast/obs/metrics.hpp"
 
 namespace rushcast::cluster {
 namespace {
@@ -70,6 +71,7 @@ read_batch parse_read(const redis::reply& r) {
       std::optional<std::uint64_t> seq;
       hub::sequenced_event ev;
       bool have_topic = false, have_name = false, have_data = false;
+      std::string_view op, user, username;
       for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
         const std::string& k = fields.elements[i].str;
         const std::string& v = fields.elements[i + 1].str;
@@ -81,6 +83,9 @@ read_batch parse_read(const redis::reply& r) {
           case 'n': ev.name = v; have_name = true; break;
           case 'd': ev.data_json = v; have_data = true; break;
           case 'c': ev.state = v == "1"; break;
+          case 'p': op = v; break;
+          case 'u': user = v; break;
+          case 'm': username = v; break;
           default: break;
         }
       }
@@ -89,8 +94,10 @@ read_batch parse_read(const redis::reply& r) {
         continue;
       }
       ev.seq = *seq;
-      if (out.runs.empty() || out.runs.back().epoch != epoch) out.runs.push_back({epoch, {}});
+      if (out.runs.empty() || out.runs.back().epoch != epoch) out.runs.push_back({epoch, {}, {}});
       out.runs.back().events.push_back(ev);
+      if ((op == "+" || op == "-") && !user.empty())
+        out.runs.back().presence.push_back({*seq, ev.topic, user, username, op == "+"});
     }
   }
   return out;
@@ -153,6 +160,9 @@ void bus::publish(std::string topic, std::string name, std::string data_json, bo
                          seq = static_cast<std::uint64_t>(*v);
                      if (!seq) {
                        self->publish_failures_.fetch_add(1, std::memory_order_relaxed);
+                       if (self->metrics_)
+                         self->metrics_->bus_publish_failures.fetch_add(
+                             1, std::memory_order_relaxed);
                        if (auto n = self->publish_log_.admit())
                          spdlog::warn("bus: publish failed ({} time(s)): {}", n,
                                       ec ? ec.message() : "unexpected reply " + r.text());
@@ -214,13 +224,22 @@ void bus::on_read(boost::system::error_code ec, const redis::reply& r) {
     spdlog::warn("bus: {} malformed entr(ies) in {} skipped", batch.malformed, cfg_.stream_key);
   for (const auto& run : batch.runs) {
     epoch_.assign(run.epoch);
+    if (presence_ && !run.presence.empty()) presence_->on_presence(run.epoch, run.presence);
     auto res = hub_.ingest(run.epoch, run.events);
     events_read_.fetch_add(run.events.size(), std::memory_order_relaxed);
+    if (metrics_) metrics_->bus_events_read.fetch_add(run.events.size(), std::memory_order_relaxed);
+    // What this node mirrors of presence may have missed changes: its sink reloads.
+    if ((res.gap || res.epoch_changed) && presence_) presence_->on_bus_reset();
+    if (res.gap && metrics_) metrics_->bus_resyncs.fetch_add(1, std::memory_order_relaxed);
     if (res.gap)
       spdlog::warn("bus: events up to seq {} were trimmed before this node read them: its "
                    "clients get resync",
                    run.events.back().seq);
-    if (res.epoch_changed) spdlog::info("bus: epoch {}", run.epoch);
+    if (res.epoch_changed) {
+      spdlog::info("bus: epoch {}", run.epoch);
+      if (metrics_ && hub_epoch_seen_) metrics_->bus_resyncs.fetch_add(1, std::memory_order_relaxed);
+      hub_epoch_seen_ = true;
+    }
   }
   if (!batch.last_id.empty()) last_id_ = std::move(batch.last_id);
   do_read();

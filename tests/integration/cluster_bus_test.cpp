@@ -114,6 +114,8 @@ TEST(ClusterBus, RedisDownRefusesPublishesWhileStreamsStayOpen) {
   }));
   EXPECT_EQ(refused.json().at("error"), "unavailable");
   EXPECT_TRUE(refused.headers.count("retry-after"));
+  EXPECT_EQ(http(c.port(1), "GET", "/metrics").body.find("\nrushcast_bus_publish_failures_total 0\n"),
+            std::string::npos);  // counted
   // The streams stay open: heartbeats go on, nothing ends them.
   const auto pings = a.comments_seen();
   EXPECT_FALSE(a.next(1s));
@@ -157,6 +159,13 @@ TEST(ClusterBus, AGapInTheStreamSendsResyncToLiveStreams) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->event, "resync");
   EXPECT_EQ(r->json().at("reason"), "too_old");
+
+  // The bus's figures on /metrics: two events read, one resync, no failed publish.
+  auto m = http(c.port(0), "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("\nrushcast_bus_events_read_total 2\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\nrushcast_bus_resyncs_total 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("\nrushcast_bus_publish_failures_total 0\n"), std::string::npos);
 }
 
 TEST(ClusterBus, ARedisThatLostItsDataStartsANewEpoch) {
