@@ -181,6 +181,20 @@ TEST(ClusterPresence, RedisRestartedWithoutItsDataGetsEveryMemberBack) {
   eventually_members(c.port(0), "chat:r", {"frank"});
 }
 
+TEST(ClusterPresence, AJoinWhileRedisIsDownCountsOnceRedisIsBack) {
+  cluster c(2);
+  sse_client watch(c.port(0), "/sse-updates?topics=chat:r");
+  ASSERT_TRUE(watch.next_named("room_state", 5s));
+  c.redis.kill9();
+  ws_client henry(c.port(1), "/ws?userId=henry&topics=chat:r");
+  ASSERT_TRUE(henry.recv_type("room_state", 5s));
+  c.redis.start();  // from its AOF
+  auto j = watch.next_named("join", 15s);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->json().at("userId"), "henry");
+  eventually_members(c.port(0), "chat:r", {"henry"});
+}
+
 TEST(ClusterPresence, WebSocketChatPublishAnswersTheClustersId) {
   cluster c(2);
   ws_client grace(c.port(0), "/ws?userId=grace&topics=chat:r");
