@@ -13,8 +13,9 @@
 // first node to hold a user appends "join", and the last to let go appends "leave".
 //
 // A node beats every bus.presence_heartbeat_ms: its deadline moves to now + presence_ttl_ms, and
-// it removes (with their "leave" events) the members of up to 8 nodes whose deadline passed: a
-// node killed with -9 leaves its rooms within presence_ttl_ms + presence_heartbeat_ms. A node
+// it removes (with their "leave" events) up to 1,000 members of nodes whose deadline passed (the
+// rest at the next beats): a node killed with -9 leaves its rooms within presence_ttl_ms +
+// presence_heartbeat_ms (plus a beat per further 1,000 members it held). A node
 // that finds itself gone from P:nodes (its first beat, or it was taken for dead, or Redis lost
 // its data), or that did not learn the outcome of a join or leave, sends its whole membership
 // ("sync"), which Redis makes its P:node set equal to.
@@ -100,16 +101,18 @@ local function drop(member)
   append(topic, 'leave', user, uname)
 end
 
-local function drop_node(id)
+-- Removes up to budget members of node id (all when budget is nil); the node itself once none
+-- is left. Returns how many were removed.
+local function drop_node(id, budget)
   local nk = P .. ':node:' .. id
-  local n = 0
-  for _, m in ipairs(redis.call('SMEMBERS', nk)) do
-    drop(m)
-    n = n + 1
+  local members
+  if budget then members = redis.call('SPOP', nk, budget) else members = redis.call('SMEMBERS', nk) end
+  for _, m in ipairs(members) do drop(m) end
+  if not budget or redis.call('SCARD', nk) == 0 then
+    redis.call('DEL', nk)
+    redis.call('ZREM', nodes_key, id)
   end
-  redis.call('DEL', nk)
-  redis.call('ZREM', nodes_key, id)
-  return n
+  return #members
 end
 
 if op == 'join' then
@@ -126,9 +129,10 @@ elseif op == 'beat' then
   local now = now_ms()
   local known = redis.call('ZSCORE', nodes_key, node)
   redis.call('ZADD', nodes_key, now + ttl, node)
+  -- A bounded share per beat (one script blocks Redis while it runs): the rest next beat.
   local reaped = 0
   for _, d in ipairs(redis.call('ZRANGEBYSCORE', nodes_key, '-inf', '(' .. now, 'LIMIT', 0, 8)) do
-    if d ~= node then reaped = reaped + drop_node(d) end
+    if d ~= node and reaped < 1000 then reaped = reaped + drop_node(d, 1000 - reaped) end
   end
   return {known and 1 or 0, reaped}
 elseif op == 'sync' then

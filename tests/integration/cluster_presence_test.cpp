@@ -140,6 +140,38 @@ TEST(ClusterPresence, AKilledNodesMembersLeaveWithinItsHeartbeatLifetime) {
   EXPECT_TRUE(members_on(c.port(0), "chat:r").empty());
 }
 
+TEST(ClusterPresence, ADeadNodeWithManyMembersIsRemovedOverSeveralBeats) {
+  cluster c(1);
+  // A node that died holding 2,500 members of one room (more than one beat removes).
+  const std::string p = "rushcast:bus:presence";
+  std::vector<std::string> node_set{"SADD", p + ":node:dead"}, count{"HSET", p + ":count:chat:big"},
+      room{"HSET", p + ":room:chat:big"};
+  for (int i = 0; i < 2500; ++i) {
+    const std::string u = "u" + std::to_string(i);
+    node_set.push_back("chat:big\n" + u);
+    count.insert(count.end(), {u, "1"});
+    room.insert(room.end(), {u, u});
+  }
+  c.redis.command(node_set);
+  c.redis.command(count);
+  c.redis.command(room);
+  c.redis.command({"SADD", p + ":rooms", "chat:big"});
+  sse_client watch(c.port(0), "/sse-updates?topics=chat:big");
+  ASSERT_TRUE(watch.next_named("room_state", 5s));
+  c.redis.command({"ZADD", p + ":nodes", "1", "dead"});  // its heartbeat long expired
+  std::size_t leaves = 0;
+  while (leaves < 2500) {
+    auto ev = watch.next_named("leave", 10s);
+    if (!ev) break;
+    ++leaves;
+  }
+  EXPECT_EQ(leaves, 2500u);
+  EXPECT_EQ(c.redis.command({"EXISTS", p + ":room:chat:big"}), ":0\r\n");
+  EXPECT_EQ(c.redis.command({"ZSCORE", p + ":nodes", "dead"}), "$-1\r\n");
+  EXPECT_EQ(c.redis.command({"EXISTS", p + ":node:dead"}), ":0\r\n");
+  eventually_members(c.port(0), "chat:big", {});
+}
+
 TEST(ClusterPresence, ADrainedNodesMembersLeaveAtOnce) {
   cluster c(2, json{{"presence_ttl_ms", 60000}, {"presence_heartbeat_ms", 1000}});
   sse_client watch(c.port(0), "/sse-updates?topics=chat:r");
