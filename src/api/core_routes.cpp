@@ -130,6 +130,19 @@ void publish(context& ctx, const request& req, responder& respond) {
     respond(error_response(errc::bad_request, "\"data\" must be a JSON object"));
     return;
   }
+  // In a cluster the event is published at most once per key (a retry after a lost answer gets
+  // the first one's id); the same rule as the buying and bidding routes' keys.
+  std::string idempotency_key;
+  if (auto k = req.header("idempotency-key")) {
+    bool ok = !k->empty() && k->size() <= 100;
+    for (unsigned char c : *k) ok = ok && c >= 0x21 && c <= 0x7e;
+    if (!ok) {
+      respond(error_response(errc::bad_request,
+                             "Idempotency-Key must be 1..100 visible ASCII characters"));
+      return;
+    }
+    idempotency_key = std::move(*k);
+  }
   // Waits while the fan-out backlog is at limits.max_publish_backlog, so a fast publisher's
   // next request (keep-alive: one at a time) waits too; respond may run on a shard thread.
   ctx.hub.publish_bounded(
@@ -139,7 +152,8 @@ void publish(context& ctx, const request& req, responder& respond) {
       [respond](boost::system::result<hub::publish_result> published) {
         if (published) return respond(json_response({{"id", published->id}}));
         respond(backlog_full_response(static_cast<errc>(published.error().value())));
-      });
+      },
+      std::move(idempotency_key));
 }
 
 }  // namespace

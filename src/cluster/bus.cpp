@@ -42,6 +42,27 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
 return {epoch, seq}
 )lua";
 
+// The same, at most once per publisher's key: KEYS[4] holds "epoch seq" of the event published
+// under it (for bus.publish_dedup_ms, ARGV[7]); a retry gets that event's id back.
+constexpr std::string_view append_once_script = R"lua(
+local prev = redis.call('GET', KEYS[4])
+if prev then
+  local sp = string.find(prev, ' ', 1, true)
+  return {string.sub(prev, 1, sp - 1), tonumber(string.sub(prev, sp + 1))}
+end
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[3])
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+           'e', epoch, 's', seq, 't', ARGV[3], 'n', ARGV[4], 'd', ARGV[5], 'c', ARGV[6])
+redis.call('SET', KEYS[4], epoch .. ' ' .. seq, 'PX', ARGV[7])
+return {epoch, seq}
+)lua";
+
 // Pause before the read loop asks again after an error reply or a failed command.
 constexpr std::chrono::milliseconds retry_after{200};
 
@@ -118,6 +139,7 @@ bus::bus(std::shared_ptr<redis::client> writer, std::shared_ptr<redis::client> r
       epoch_key_(cfg.stream_key + ":epoch"),
       seq_key_(cfg.stream_key + ":seq"),
       maxlen_(std::to_string(cfg.stream_maxlen)),
+      dedup_ms_(std::to_string(cfg.publish_dedup_ms)),
       // A blocked XREAD must not look like a silent connection (storage.redis_timeout_ms).
       block_ms_(std::to_string(std::max<std::int64_t>(
           1, std::min<std::int64_t>(cfg.read_block_ms, reader_->options().timeout.count() / 2)))),
@@ -151,7 +173,21 @@ void bus::publish(std::string topic, std::string name, std::string data_json, bo
                                    epoch_key_, seq_key_,      epoch_candidate_,
                                    maxlen_,    topic,         name,  data_json,
                                    state ? "1" : "0"};
-  writer_->execute(std::span<const std::string_view>(args),
+  append(args, std::move(done));
+}
+
+void bus::publish_once(std::string key, std::string topic, std::string name,
+                       std::string data_json, hub::bounded_publish_handler done) {
+  const std::string dedup_key = cfg_.stream_key + ":pub:" + key;
+  const std::string_view args[] = {"EVAL",   append_once_script, "4",      cfg_.stream_key,
+                                   epoch_key_, seq_key_,         dedup_key, epoch_candidate_,
+                                   maxlen_,  topic,              name,      data_json,
+                                   "0",      dedup_ms_};
+  append(args, std::move(done));
+}
+
+void bus::append(std::span<const std::string_view> args, hub::bounded_publish_handler done) {
+  writer_->execute(args,
                    [self = shared_from_this(), done = std::move(done)](
                        boost::system::error_code ec, redis::reply r) {
                      std::optional<std::uint64_t> seq;

@@ -115,6 +115,35 @@ TEST(ClusterBus, ConcurrentPublishesOnEveryNodeGiveOneOrderWithoutGaps) {
   }
 }
 
+TEST(ClusterBus, APublishRetriedWithItsIdempotencyKeyIsPublishedOnce) {
+  cluster c(2);
+  sse_client a(c.port(0), "/sse-updates?topics=news");
+  const std::string body = json{{"topic", "news"}, {"data", {{"i", 1}}}}.dump();
+  auto keyed = publish_headers;
+  keyed["Idempotency-Key"] = "order-42-shipped";
+  auto first = http(c.port(0), "POST", "/api/publish", body, keyed);
+  ASSERT_EQ(first.status, 200) << first.body;
+  // The answer was lost: the publisher retries, through another node.
+  auto retry = http(c.port(1), "POST", "/api/publish", body, keyed);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.json().at("id"), first.json().at("id"));
+  const std::string other = publish(c.port(1), "news", "message", {{"i", 2}});
+  auto got = read_n(a, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, first.json().at("id"));
+  EXPECT_EQ(got[1].id, other);  // nothing in between: the retry published nothing
+  EXPECT_EQ(seq_of(other), seq_of(got[0].id) + 1);
+  // Kept for bus.publish_dedup_ms, not for ever.
+  const std::string ttl = c.redis.command({"PTTL", "rushcast:bus:pub:order-42-shipped"});
+  ASSERT_EQ(ttl[0], ':');
+  EXPECT_GT(std::stoll(ttl.substr(1)), 0);
+  EXPECT_LE(std::stoll(ttl.substr(1)), 300000);
+
+  auto bad = publish_headers;
+  bad["Idempotency-Key"] = "has space";
+  EXPECT_EQ(http(c.port(0), "POST", "/api/publish", body, bad).status, 400);
+}
+
 TEST(ClusterBus, LastEventIdFromOneNodeResumesOnAnother) {
   cluster c(2);
   sse_client a(c.port(0), "/sse-updates?topics=news");

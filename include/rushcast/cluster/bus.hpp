@@ -86,6 +86,9 @@ public:
   // hub::event_bus. Any thread; done runs on the writer's executor.
   void publish(std::string topic, std::string name, std::string data_json, bool state,
                hub::bounded_publish_handler done) override;
+  // The key is kept bus.publish_dedup_ms under KEY:pub:<key> with the event's id.
+  void publish_once(std::string key, std::string topic, std::string name, std::string data_json,
+                    hub::bounded_publish_handler done) override;
 
   // Figures, thread-safe, relaxed.
   std::uint64_t events_read() const { return events_read_.load(std::memory_order_relaxed); }
@@ -101,6 +104,8 @@ private:
   void do_read();
   void on_read(boost::system::error_code ec, const redis::reply& r);
   void retry_later();
+  // Runs an append script (args: EVAL, script, ...) and answers done with its {epoch, seq}.
+  void append(std::span<const std::string_view> args, hub::bounded_publish_handler done);
 
   std::shared_ptr<redis::client> writer_;
   std::shared_ptr<redis::client> reader_;
@@ -111,6 +116,7 @@ private:
   std::string epoch_key_;
   std::string seq_key_;
   std::string maxlen_;
+  std::string dedup_ms_;
   std::string block_ms_;
   std::string count_;
   std::string epoch_candidate_;  // the epoch this node sets when Redis has none

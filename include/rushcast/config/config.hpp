@@ -80,6 +80,9 @@ struct bus_cfg {
   std::uint32_t presence_heartbeat_ms = 2000;  // below presence_ttl_ms / 2
   std::size_t presence_max_rooms = 10000;      // rooms with members, cluster-wide
   std::size_t presence_max_members = 10000;    // members listed per room, cluster-wide
+  // How long the bus remembers a publish's Idempotency-Key (a retry within it is not
+  // published again): one small key in Redis per keyed publish, for this long.
+  std::uint32_t publish_dedup_ms = 300000;
 };
 
 struct auth_cfg {

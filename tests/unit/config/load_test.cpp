@@ -311,6 +311,10 @@ TEST(ConfigLoad, BusPresenceKeysAreReadAndBounded) {
   EXPECT_EQ(d.bus.presence_heartbeat_ms, 2000u);
   EXPECT_EQ(d.bus.presence_max_rooms, 10000u);
   EXPECT_EQ(d.bus.presence_max_members, 10000u);
+  EXPECT_EQ(d.bus.publish_dedup_ms, 300000u);
+  EXPECT_EQ(parse(R"({"bus": {"publish_dedup_ms": 1000}})").bus.publish_dedup_ms, 1000u);
+  EXPECT_NE(parse_error(R"({"bus": {"publish_dedup_ms": 999}})").find("bus.publish_dedup_ms"),
+            std::string::npos);
   config c = parse(R"({"bus": {"presence_ttl_ms": 3000, "presence_heartbeat_ms": 1500,
                                "presence_max_rooms": 5, "presence_max_members": 7}})");
   EXPECT_EQ(c.bus.presence_ttl_ms, 3000u);
