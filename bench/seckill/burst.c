@@ -2,6 +2,9 @@
  * (POST /api/seckill with a fresh userId), then the connection closes. Single-threaded epoll,
  * 127.0.0.1 only, every burst bounded by a 10 s deadline. Latency is counted from the
  * connect() of a buyer to the last byte of its answer (the connect is part of what a buyer waits).
+ * With KEEPALIVE=1 in the environment the N connections are opened first, untimed (the page's
+ * browsers already hold a keep-alive connection), and each burst sends one request on every one
+ * of them at once: latency from the buyer's write to the last byte of its answer.
  *   burst PORT CONNS BURSTS SALT [SALE_ID]
  * Prints one line per burst and a summary: answers by kind, refusals (429/503: a limit),
  * errors (connect/reset/timeout), p50/p99/max latency. Build: cc -O2 -o burst burst.c
@@ -20,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { st_connecting, st_reading, st_done };
+enum { st_connecting, st_reading, st_done, st_idle };
 struct buyer {
   int fd, state;
   double t0;
@@ -56,6 +59,38 @@ static int complete(struct buyer* b) {
   return (size_t)(b->got - (end + 4 - b->buf)) >= len;
 }
 
+/* KEEPALIVE mode: every connection is opened before the first burst, untimed. */
+static int open_all(struct buyer* bs, int n, const struct sockaddr_in* addr, int ep) {
+  int pending = 0;
+  for (int i = 0; i < n; ++i) {
+    struct buyer* b = &bs[i];
+    b->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (b->fd < 0 || (connect(b->fd, (const struct sockaddr*)addr, sizeof *addr) < 0 && errno != EINPROGRESS))
+      return -1;
+    int one = 1;
+    setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    b->state = st_connecting;
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (unsigned)i};
+    epoll_ctl(ep, EPOLL_CTL_ADD, b->fd, &ev);
+    ++pending;
+  }
+  struct epoll_event evs[512];
+  double start = now_ms();
+  while (pending > 0 && now_ms() - start < 10000) {
+    int k = epoll_wait(ep, evs, 512, 100);
+    for (int e = 0; e < k; ++e) {
+      struct buyer* b = &bs[evs[e].data.u32];
+      if (b->state != st_connecting) continue;
+      if (evs[e].events & (EPOLLERR | EPOLLHUP)) return -1;
+      b->state = st_idle;
+      struct epoll_event ev = {.events = 0, .data.u32 = evs[e].data.u32};
+      epoll_ctl(ep, EPOLL_CTL_MOD, b->fd, &ev);
+      --pending;
+    }
+  }
+  return pending == 0 ? 0 : -1;
+}
+
 int main(int argc, char** argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: burst PORT CONNS BURSTS SALT [SALE_ID]\n");
@@ -73,6 +108,12 @@ int main(int argc, char** argv) {
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
   int ep = epoll_create1(0);
   struct epoll_event evs[512];
+  const char* ka_env = getenv("KEEPALIVE");
+  int keepalive = ka_env && strcmp(ka_env, "1") == 0;
+  if (keepalive && open_all(bs, n, &addr, ep) != 0) {
+    printf("bursts: %d x %d buyers: could not open every keep-alive connection\n", bursts, n);
+    return 1;
+  }
   for (int r = 0; r < bursts; ++r) {
     long bq = 0, bso = 0, bref = 0, both = 0, berr = 0;
     int left = n, first_lat = nlat;
@@ -87,6 +128,19 @@ int main(int argc, char** argv) {
                                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                                     port, bl, body);
       b->sent = b->got = 0;
+      if (keepalive) {
+        /* Already connected: the request goes now, and the clock starts with it. */
+        if (b->state == st_done) {
+          ++berr;
+          --left;
+          continue;
+        }
+        b->t0 = now_ms();
+        b->state = st_connecting;
+        struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u32 = (unsigned)i};
+        epoll_ctl(ep, EPOLL_CTL_MOD, b->fd, &ev);
+        continue;
+      }
       b->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       b->t0 = now_ms();
       if (b->fd < 0 || (connect(b->fd, (struct sockaddr*)&addr, sizeof addr) < 0 && errno != EINPROGRESS)) {
@@ -106,7 +160,7 @@ int main(int argc, char** argv) {
       int k = epoll_wait(ep, evs, 512, 100);
       for (int e = 0; e < k; ++e) {
         struct buyer* b = &bs[evs[e].data.u32];
-        if (b->state == st_done) continue;
+        if (b->state == st_done || b->state == st_idle) continue;
         int fail = (evs[e].events & (EPOLLERR)) != 0;
         if (!fail && b->state == st_connecting && (evs[e].events & EPOLLOUT)) {
           ssize_t w = write(b->fd, b->req + b->sent, b->req_len - b->sent);
@@ -134,14 +188,20 @@ int main(int argc, char** argv) {
             else if (status == 429 || status == 503) ++bref;
             else ++both;
           }
-          close(b->fd);
-          b->state = st_done;
+          if (keepalive && !fail) {
+            b->state = st_idle;  /* the connection stays for the next burst */
+            struct epoll_event ev = {.events = 0, .data.u32 = evs[e].data.u32};
+            epoll_ctl(ep, EPOLL_CTL_MOD, b->fd, &ev);
+          } else {
+            close(b->fd);
+            b->state = st_done;
+          }
           --left;
         }
       }
     }
     for (int i = 0; i < n; ++i)
-      if (bs[i].state != st_done) {
+      if (bs[i].state != st_done && !(keepalive && bs[i].state == st_idle)) {
         close(bs[i].fd);
         bs[i].state = st_done;
         ++berr;

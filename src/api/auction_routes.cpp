@@ -1,5 +1,5 @@
 // Owns the auction HTTP routes (/api/bid, /api/auctions/ID) and the WebSocket "bid" message.
-// Registered by app/server at start-up; calls engine::auction_runner.
+// Registered by app/server at start-up; calls an engine::auction_engine (local or cluster).
 #include "rushcast/api/auction_routes.hpp"
 
 #include <cmath>
@@ -12,13 +12,15 @@
 #include "rushcast/api/bid_replies.hpp"
 #include "rushcast/api/context.hpp"
 #include "rushcast/api/flat_json.hpp"
+#include "rushcast/api/idempotency_key.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/page_json.hpp"
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/config.hpp"
-#include "rushcast/engine/auction_runner.hpp"
+#include "rushcast/engine/auction.hpp"
+#include "rushcast/engine/auction_engine.hpp"
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
@@ -27,7 +29,7 @@
 namespace rushcast::api {
 namespace {
 
-using engine::auction_runner;
+using engine::auction_engine;
 
 // GET /api/auctions/ID shows this many of the latest bids.
 constexpr std::size_t state_bids = 20;
@@ -119,6 +121,14 @@ void on_http_bid_fields(context& ctx, const request& req, bid_fields f, responde
     respond(error_response(errc::bad_request, "\"auctionId\" must be a string"));
     return;
   }
+  auto key = read_idempotency_key(req.header("idempotency-key"));
+  if (!key) {
+    respond(error_response(errc::bad_request,
+                           "Idempotency-Key must be 1.." +
+                               std::to_string(max_idempotency_key_bytes) +
+                               " characters of A-Z a-z 0-9 _ . : -"));
+    return;
+  }
   auto runner = ctx.engines.auction(*f.auction_id);
   if (!runner) {
     respond(error_response(errc::not_found, "no such auction"));
@@ -137,11 +147,11 @@ void on_http_bid_fields(context& ctx, const request& req, bid_fields f, responde
     respond(rate_limited_response(wait, "user"));
     return;
   }
-  auction_runner::bid_done done = [respond = std::move(respond),
-                                   runner](auction_runner::bid_reply reply) {
+  auction_engine::bid_done done = [respond = std::move(respond),
+                                   runner](auction_engine::bid_reply reply) {
     respond(http_bid_reply(reply, runner->id_json()));
   };
-  if (auto refused = runner->bid(*user, *f.amount, done)) done(std::move(*refused));
+  if (auto refused = runner->bid(*user, *f.amount, *key, done)) done(std::move(*refused));
 }
 
 void on_http_bid(context& ctx, const request& req, responder respond) {
@@ -229,11 +239,11 @@ void on_ws_bid(context& ctx, strike_counter& strikes, ws_client& c, bid_fields f
   strikes.clear(user);
   // A refusal is answered here and now; an accepted bid once its commit is durable, on this
   // shard (the runner posts each commit's replies once per shard).
-  auction_runner::bid_done done = [send = c.async_sender(), runner,
-                                   ref](auction_runner::bid_reply r) {
+  auction_engine::bid_done done = [send = c.async_sender(), runner,
+                                   ref](auction_engine::bid_reply r) {
     send(ws_bid_reply(r, runner->id_json(), ref));
   };
-  if (auto refused = runner->bid(user, *f.amount, done))
+  if (auto refused = runner->bid(user, *f.amount, {}, done))
     c.send_text(ws_bid_reply(*refused, runner->id_json(), ref));
 }
 

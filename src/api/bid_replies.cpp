@@ -9,7 +9,7 @@
 namespace rushcast::api {
 namespace {
 
-using engine::auction_runner;
+using engine::auction_engine;
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -18,7 +18,7 @@ std::string dump(const nlohmann::json& j) {
 void append_int(std::string& out, std::int64_t v) { out += std::to_string(v); }
 
 // Keys in a DOM's order (sorted): auctionId, bidAmount, currentPrice, then the last key.
-std::string accepted_body(const auction_runner::bid_reply& r, std::string_view id_json,
+std::string accepted_body(const auction_engine::bid_reply& r, std::string_view id_json,
                           std::string_view last_key_and_value) {
   std::string out;
   out.reserve(96 + id_json.size());
@@ -36,7 +36,7 @@ std::string accepted_body(const auction_runner::bid_reply& r, std::string_view i
 
 // bid_too_low's fields in a DOM's order, the "code" (WS) or "error" (HTTP) key placed where it
 // sorts, and the WebSocket's "type" last.
-std::string too_low_body(const auction_runner::bid_reply& r, std::string_view id_json, bool ws) {
+std::string too_low_body(const auction_engine::bid_reply& r, std::string_view id_json, bool ws) {
   std::string out;
   out.reserve(200 + id_json.size());
   out += "{\"auctionId\":";
@@ -69,7 +69,7 @@ std::string_view bid_refusal_message(errc e) {
   }
 }
 
-nlohmann::json bid_refusal_fields(const auction_runner::bid_reply& r) {
+nlohmann::json bid_refusal_fields(const auction_engine::bid_reply& r) {
   nlohmann::json j{{"auctionId", r.auction_id}, {"currentPrice", r.current_price}};
   switch (r.code) {
     case errc::bid_too_low:
@@ -84,7 +84,7 @@ nlohmann::json bid_refusal_fields(const auction_runner::bid_reply& r) {
   return j;
 }
 
-std::string ws_bid_reply(const auction_runner::bid_reply& r, std::string_view id_json,
+std::string ws_bid_reply(const auction_engine::bid_reply& r, std::string_view id_json,
                          const nlohmann::json& ref) {
   if (ref.is_null()) {
     if (r.code == errc::ok) return accepted_body(r, id_json, "\"type\":\"accepted\"");
@@ -106,7 +106,7 @@ std::string ws_bid_reply(const auction_runner::bid_reply& r, std::string_view id
   return dump(j);
 }
 
-response http_bid_reply(const auction_runner::bid_reply& r, std::string_view id_json) {
+response http_bid_reply(const auction_engine::bid_reply& r, std::string_view id_json) {
   if (r.code == errc::ok)
     return response::json(200, accepted_body(r, id_json, "\"status\":\"accepted\""));
   if (r.code == errc::bid_too_low)

@@ -15,7 +15,7 @@ namespace rushcast::api {
 namespace {
 
 constexpr const char* allow_methods = "GET, POST, OPTIONS";
-constexpr const char* allow_headers = "Authorization, Content-Type, Last-Event-ID";
+constexpr const char* allow_headers = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID";
 
 // Every answer leaves through here: CORS headers, and for HEAD the GET's Content-Length
 // without its body (RFC 9110 section 9.3.2), errors included.

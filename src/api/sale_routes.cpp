@@ -1,5 +1,5 @@
 // Owns the seckill HTTP routes (POST /api/seckill, GET /api/sales[/ID[/result]]) and the
-// WebSocket "seckill" message. Registered by app/server at start-up; calls engine::sale_runner.
+// WebSocket "seckill" message. Registered by app/server at start-up; calls engine::sale_engine.
 #include "rushcast/api/sale_routes.hpp"
 
 #include <memory>
@@ -12,8 +12,9 @@
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/ws_protocol.hpp"
 #include "rushcast/auth/authenticator.hpp"
+#include "rushcast/core/ids.hpp"
 #include "rushcast/engine/registry.hpp"
-#include "rushcast/engine/sale_runner.hpp"
+#include "rushcast/engine/sale_engine.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/limits/rate_limiter.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -119,8 +120,9 @@ outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
 
 // The rules shared by HTTP and WebSocket, after the transport found the user and sale id.
 // done may run on the sale's strand.
+// request_id: a validated Idempotency-Key, or empty.
 void seckill(context& ctx, const std::string& user_id, const std::string& sale_id,
-             boost::asio::io_context* home, outcome_fn done) {
+             boost::asio::io_context* home, outcome_fn done, std::string request_id = {}) {
   if (errc e = check_user_id(user_id); e != errc::ok)
     return done(error_outcome(e, std::string(user_id_error_message(e))));
   auto runner = ctx.engines.sale(sale_id);
@@ -140,13 +142,24 @@ void seckill(context& ctx, const std::string& user_id, const std::string& sale_i
       [id = runner->id(), done = std::move(done)](engine::admit_reply r) {
         done(from_reply(id, r));
       },
-      home);
+      home, std::move(request_id));
 }
 
 void on_seckill_http(context& ctx, const request& req, responder respond) {
   if (!has_json_content_type(req))
     return respond(error_response(errc::unsupported_media_type,
                                   "Content-Type must be application/json"));
+  // A retry of a purchase whose answer was lost carries the same key: in cluster mode Redis
+  // answers it with the first answer instead of deciding again (docs/PROTOCOL.md).
+  std::string request_id;
+  if (auto key = req.header("idempotency-key")) {
+    if (!core::valid_idempotency_key(*key))
+      return respond(error_response(
+          errc::bad_request, "Idempotency-Key must be 1.." +
+                                 std::to_string(core::max_idempotency_key_bytes) +
+                                 " characters of A-Z a-z 0-9 _ . : -"));
+    request_id = std::move(*key);
+  }
   std::string user_field, sale_field;
   // The usual body, a flat object of plain strings, is read without a DOM; any other body
   // goes through the general parse and gets its usual answer.
@@ -170,15 +183,18 @@ void on_seckill_http(context& ctx, const request& req, responder respond) {
     errc e = as_errc(acting.error());
     return respond(error_response(e, std::string(user_id_error_message(e))));
   }
-  seckill(ctx, *acting, *sale_id, req.home, [respond = std::move(respond)](outcome o) {
-    if (o.code == errc::ok) return respond(response::json(200, std::move(o.ok_json)));
-    if (o.code == errc::rate_limited)
-      return respond(rate_limited_response(o.retry_after_ms, "user"));
-    const auto retry_after_ms = o.retry_after_ms;
-    auto r = error_response(o.code, std::move(o.message), std::move(o.body));
-    if (retry_after_ms != 0) add_retry_after(r, retry_after_ms);
-    respond(std::move(r));
-  });
+  seckill(
+      ctx, *acting, *sale_id, req.home,
+      [respond = std::move(respond)](outcome o) {
+        if (o.code == errc::ok) return respond(response::json(200, std::move(o.ok_json)));
+        if (o.code == errc::rate_limited)
+          return respond(rate_limited_response(o.retry_after_ms, "user"));
+        const auto retry_after_ms = o.retry_after_ms;
+        auto r = error_response(o.code, std::move(o.message), std::move(o.body));
+        if (retry_after_ms != 0) add_retry_after(r, retry_after_ms);
+        respond(std::move(r));
+      },
+      std::move(request_id));
 }
 
 nlohmann::json sale_json(const engine::sale_view& v, std::int64_t now) {

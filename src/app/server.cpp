@@ -172,10 +172,6 @@ void server::impl::notify_store_status() {
 void server::impl::start() {
   if (cfg.storage.backend == "redis") {
     redis::prepare_redis(cfg.storage);
-    // Issue 12 in progress: Redis is checked and holds the Functions library, but the engines
-    // are not wired to it yet (docs/CONFIG.md says so).
-    spdlog::warn("storage.backend redis: sales and auctions are still decided by this node's "
-                 "SQLite store (engines not wired to Redis yet)");
   }
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   check_fd_limit(n);

@@ -30,4 +30,11 @@ bool valid_topic(std::string_view topic) {
   return true;
 }
 
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > max_idempotency_key_bytes) return false;
+  for (char c : key)
+    if (c == '@' || !id_char(c)) return false;
+  return true;
+}
+
 }  // namespace rushcast::core

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rushcast/engine/sale_events.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/obs/metrics.hpp"
@@ -18,68 +19,6 @@
 
 namespace rushcast::engine {
 namespace asio = boost::asio;
-
-namespace {
-
-std::string dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string stock_json(const sale_view& v) {
-  return dump({{"saleId", v.id}, {"stock", v.stock}, {"total", v.total}});
-}
-
-std::string queue_json(const sale_view& v) {
-  return dump({{"saleId", v.id}, {"head", v.head}, {"queued", v.queued}});
-}
-
-// A JSON string literal: quoted as is when nothing needs an escape (ids and order ids are
-// topic-safe), else by nlohmann.
-void append_json_string(std::string& out, std::string_view v) {
-  for (unsigned char c : v)
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      out += nlohmann::json(std::string(v)).dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace);
-      return;
-    }
-  out += '"';
-  out += v;
-  out += '"';
-}
-
-// The buyer's `result` event, once per order: what dump() of the same object gives (keys in
-// order), built without a DOM.
-std::string result_json(const std::string& sale_id, const std::string& order_id,
-                         std::int64_t position, std::int64_t stock) {
-  std::string out;
-  out.reserve(96 + sale_id.size() + order_id.size());
-  out += R"({"orderId":)";
-  append_json_string(out, order_id);
-  out += R"(,"position":)";
-  out += std::to_string(position);
-  out += R"(,"result":"success","saleId":)";
-  append_json_string(out, sale_id);
-  out += R"(,"stock":)";
-  out += std::to_string(stock);
-  out += '}';
-  return out;
-}
-
-std::string countdown_of(const sale_view& v, std::int64_t now) {
-  return dump({{"saleId", v.id},
-               {"startTime", v.start_ms},
-               {"endTime", v.end_ms},
-               {"serverTime", now},
-               {"phase", phase_name(v.phase_at(now))}});
-}
-
-}  // namespace
-
-sale_phase sale_view::phase_at(std::int64_t now_ms) const {
-  if (now_ms < start_ms) return sale_phase::upcoming;
-  if (now_ms >= end_ms) return sale_phase::ended;
-  return all_reserved ? sale_phase::sold_out : sale_phase::open;
-}
 
 sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metrics& m,
                          std::shared_ptr<store::sale_store> st, sale_params params,
@@ -126,8 +65,9 @@ sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metri
 
 // The batch with the store: what it holds, to finish each record when the result comes back.
 struct sale_runner::batch_in_flight {
-  store::sale_batch batch;
+  store::sale_batch batch;      // moved to the store when the batch leaves
   std::vector<waiter> waiters;  // one per batch.admissions, same order
+  std::vector<std::int64_t> order_positions;  // one per batch.orders, same order
 };
 
 sale_runner::~sale_runner() = default;
@@ -161,7 +101,7 @@ void sale_runner::run() {
     }
     const std::int64_t now = clock();
     return std::vector<hub::snapshot_event>{{"stock", stock_json(v)},
-                                            {"countdown", countdown_of(v, now)},
+                                            {"countdown", countdown_json(v, now)},
                                             {"queue", queue_json(v)}};
   });
   asio::post(strand_, [self = shared_from_this()] {
@@ -223,7 +163,7 @@ void sale_runner::refresh_view() {
 }
 
 void sale_runner::publish_countdown() {
-  hub_.publish(topic_, "countdown", countdown_of(view(), clock_()), true);
+  hub_.publish(topic_, "countdown", countdown_json(view(), clock_()), true);
 }
 
 // The events are made when the coalescer sends them, from the view of that moment: a burst
@@ -306,7 +246,7 @@ void sale_runner::arm_process_timer() {
 
 // On the strand. Hands the next durable positions to the store, in order; budget < 0 means
 // no rate limit (bounded only by max_in_flight).
-void sale_runner::pump(std::int64_t budget) {
+void sale_runner::pump(std::int64_t budget, bool schedule) {
   // While orders fail to store, one is tried at a time: the others stay queued, in order.
   const std::size_t max_in_flight = orders_failing_ ? 1 : opt_.max_in_flight;
   while (!stopped_ && in_flight_ < max_in_flight && budget != 0) {
@@ -319,7 +259,7 @@ void sale_runner::pump(std::int64_t budget) {
     ++in_flight_;
     next_->batch.orders.push_back({*pos, sale_.order_id_for(*pos)});
   }
-  schedule_flush();
+  if (schedule) schedule_flush(nullptr);
 }
 
 bool sale_runner::on_order_durable(std::int64_t position, boost::system::error_code ec) {
@@ -333,7 +273,8 @@ bool sale_runner::on_order_durable(std::int64_t position, boost::system::error_c
                    id_, position, ec.message(), opt_.store_retry.count(), n);
     sale_.retry(position);
     orders_failing_ = true;
-    if (opt_.process_rate_per_s == 0) arm_retry_timer();
+    // The timer lives on the strand: strand_upkeep() arms it.
+    if (opt_.process_rate_per_s == 0) retry_wanted_ = true;
     return false;
   }
   if (orders_failing_) {
@@ -364,7 +305,8 @@ void sale_runner::arm_retry_timer() {
   });
 }
 
-void sale_runner::admit(std::string user_id, admit_done done, asio::io_context* home) {
+void sale_runner::admit(std::string user_id, admit_done done, asio::io_context* home,
+                        std::string /*request_id*/) {
   if (home) {
     std::optional<admit_reply> now;
     {
@@ -452,24 +394,37 @@ std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io
   next_->waiters.push_back({r->position, home, std::move(done)});
   refresh_view();
   note_phase_soon();
-  schedule_flush();
+  schedule_flush(home);
   return std::nullopt;
 }
 
-// Behind the handlers already queued on the strand, so that the admissions decided in this
-// turn of the strand leave together.
-void sale_runner::schedule_flush() {
+namespace {
+// Set while flush() is inside store::sale_store::persist on this thread: a store that answers
+// at once (stopped, or a test's) calls back under the sale's mutex, so the answer goes through
+// the strand instead of being handled in place.
+thread_local bool in_persist_call = false;
+}  // namespace
+
+// Behind the handlers already queued where the decision was taken (the deciding shard's own
+// io_context, which costs no wake-up; else the strand), so that the admissions decided in this
+// turn leave together. While a batch is with the store nothing is posted: its completion
+// sends what gathered meanwhile.
+void sale_runner::schedule_flush(asio::io_context* home) {
   if (writing_ || flush_posted_ || next_->batch.empty()) return;
   flush_posted_ = true;
-  asio::post(strand_, [self = shared_from_this()] {
+  auto run = [self = shared_from_this()] {
     std::lock_guard lk(self->mu_);
     self->flush_posted_ = false;
     self->flush();
-  });
+  };
+  if (home)
+    asio::post(*home, std::move(run));
+  else
+    asio::post(strand_, std::move(run));
 }
 
-// One batch at a time goes to the store: what is decided meanwhile forms the next one, so the
-// batch grows with the load exactly as the group commit does.
+// Under mu_, on any thread. One batch at a time goes to the store: what is decided meanwhile
+// forms the next one, so the batch grows with the load exactly as the group commit does.
 void sale_runner::flush() {
   if (writing_ || next_->batch.empty()) return;
   writing_ = true;
@@ -489,30 +444,80 @@ void sale_runner::flush() {
     out->batch.orders = std::move(next_->batch.orders);
     next_->batch.orders.clear();
   }
-  store::sale_batch batch = out->batch;  // the records stay here to finish each one
+  // What finishing the batch needs stays here; the records themselves go to the store.
+  out->order_positions.reserve(out->batch.orders.size());
+  for (const auto& o : out->batch.orders) out->order_positions.push_back(o.position);
+  store::sale_batch batch = std::move(out->batch);
+  in_persist_call = true;
   store_->persist(id_, std::move(batch),
                   [w = weak_from_this(), out](store::sale_batch_result r) mutable {
                     auto self = w.lock();
                     if (!self) return;
-                    // One post per batch, whatever its size.
-                    asio::post(self->strand_, [self, out = std::move(out),
-                                               r = std::move(r)]() mutable {
-                      std::vector<std::pair<admit_done, admit_reply>> direct;
-                      {
-                        std::lock_guard lk(self->mu_);
-                        self->on_batch_durable(*out, r, direct);
-                      }
-                      for (auto& [done, reply] : direct) done(std::move(reply));
-                    });
+                    if (in_persist_call) {
+                      // Called back inside persist, under mu_: finish on the strand.
+                      asio::post(self->strand_, [self, out = std::move(out),
+                                                 r = std::move(r)]() mutable {
+                        self->finish_batch(*out, r, true);
+                      });
+                      return;
+                    }
+                    // On the store's thread: the answers, the orders and the next batch leave
+                    // from here, with no hop through the strand.
+                    self->finish_batch(*out, r, false);
                   });
+  in_persist_call = false;
+}
+
+// On the store's thread (on_strand false) or the strand. The batch's answers go to their
+// shards, the next batch to the store; what must run on the strand (coalescer, timers) is
+// posted there once, however many batches complete before it runs.
+void sale_runner::finish_batch(batch_in_flight& b, store::sale_batch_result& r, bool on_strand) {
+  std::vector<std::pair<admit_done, admit_reply>> direct;
+  bool post_upkeep = false;
+  {
+    std::lock_guard lk(mu_);
+    on_batch_durable(b, r, direct);
+    if (on_strand) {
+      strand_upkeep();
+    } else if (!upkeep_posted_) {
+      upkeep_posted_ = true;
+      post_upkeep = true;
+    }
+    flush();
+  }
+  if (on_strand) {
+    for (auto& [done, reply] : direct) done(std::move(reply));
+  } else if (!direct.empty()) {
+    // Answers without a home run on the strand, as admit() promises.
+    asio::post(strand_, [direct = std::move(direct)]() mutable {
+      for (auto& [done, reply] : direct) done(std::move(reply));
+    });
+  }
+  if (post_upkeep) {
+    asio::post(strand_, [self = shared_from_this()] {
+      std::lock_guard lk(self->mu_);
+      self->upkeep_posted_ = false;
+      self->strand_upkeep();
+    });
+  }
+}
+
+// On the strand, under mu_: the state events, the phase, and the retry timer of a failed order.
+void sale_runner::strand_upkeep() {
+  publish_state();
+  note_phase();
+  if (retry_wanted_) {
+    retry_wanted_ = false;
+    arm_retry_timer();
+  }
 }
 
 void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
                                    std::vector<std::pair<admit_done, admit_reply>>& direct) {
   writing_ = false;
   // A store that answered fewer results than records: the missing ones did not commit.
-  r.admissions.resize(b.batch.admissions.size(), make_error_code(errc::internal));
-  r.orders.resize(b.batch.orders.size(), make_error_code(errc::internal));
+  r.admissions.resize(b.waiters.size(), make_error_code(errc::internal));
+  r.orders.resize(b.order_positions.size(), make_error_code(errc::internal));
 
   // Answers grouped by the shard that holds the connection: one post per shard.
   struct shard_answers {
@@ -558,14 +563,12 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
   }
 
   bool orders_ok = true;
-  for (std::size_t i = 0; i < b.batch.orders.size(); ++i)
-    orders_ok = on_order_durable(b.batch.orders[i].position, r.orders[i]) && orders_ok;
+  for (std::size_t i = 0; i < b.order_positions.size(); ++i)
+    orders_ok = on_order_durable(b.order_positions[i], r.orders[i]) && orders_ok;
 
   refresh_view();
-  publish_state();
-  note_phase();
-  if (opt_.process_rate_per_s == 0 && orders_ok && !orders_failing_) pump(-1);
-  flush();
+  // The caller sends the next batch (flush) right after: no post for it.
+  if (opt_.process_rate_per_s == 0 && orders_ok && !orders_failing_) pump(-1, false);
 }
 
 void sale_runner::result_for(std::string user_id, std::function<void(user_answer)> done) {

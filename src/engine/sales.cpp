@@ -10,6 +10,7 @@
 #include "rushcast/core/clock.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/config/load.hpp"
+#include "rushcast/engine/cluster_sales.hpp"
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/engine/sale_runner.hpp"
 #include "rushcast/store/sqlite_sale_store.hpp"
@@ -30,6 +31,7 @@ std::int64_t pick_time(const std::string& value, std::optional<std::int64_t> sto
 
 void start_sales(registry& reg, const engine_deps& deps) {
   if (deps.cfg.sales.empty()) return;
+  if (deps.cfg.storage.backend == "redis") return start_cluster_sales(reg, deps);
   auto st = std::make_shared<store::sqlite_sale_store>(deps.db);
   const std::int64_t now = core::now_ms();
   for (std::size_t i = 0; i < deps.cfg.sales.size(); ++i) {

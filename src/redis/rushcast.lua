@@ -6,7 +6,7 @@
 -- base key (rc:sale:{ID} or rc:auction:{ID}) and the others are the base plus a suffix.
 -- The rules match src/engine/sale.cpp and src/engine/auction.cpp.
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = '2'
 local MAX_BATCH = 1000
 local MAX_USER_BYTES = 120     -- core::max_user_id_bytes
 local MAX_REQUEST_ID_BYTES = 128
@@ -70,6 +70,8 @@ end
 --   base:pos    hash  position -> "user\nuser_seq\nts_ms"
 --   base:users  hash  user -> "count\nlatest_position"
 --   base:req    hash  "len:user:request_id" -> position (the admission a request got)
+--   base:unannounced hash  first position -> "last\nts_ms": completed, results not yet published
+--   base:publisher string  the node holding the publisher lease
 ---------------------------------------------------------------------------------------------
 
 local function sale_meta(base)
@@ -219,6 +221,47 @@ local function sale_complete(keys, args)
     out[#out + 1] = rec and rec:match('^([^\n]*)\n') or ''
   end
   redis.call('HSET', base .. ':state', 'head', st.head + k)
+  -- Not announced yet: the caller publishes the buyers' results, then rc_sale_announced
+  -- forgets the range; a range left here (the caller died) goes out via rc_sale_unannounced.
+  redis.call('HSET', base .. ':unannounced', st.head + 1, (st.head + k) .. '\n' .. now)
+  return out
+end
+
+-- ARGV: first. The caller published the results of the range rc_sale_complete (or
+-- rc_sale_unannounced) gave it, starting at position first: forgotten. -> 1, or 0 if unknown.
+local function sale_announced(keys, args)
+  local base = keys[1]
+  local first = int_arg(args[1], 1, 1e13)
+  if not base or not first then return bad('sale_announced: bad arguments') end
+  return redis.call('HDEL', base .. ':unannounced', first)
+end
+
+-- ARGV: older_than_ms, max_ranges. The ranges completed more than older_than_ms ago whose
+-- results nobody announced (the node that completed them died between this reply and its
+-- publish): handed to the caller, their clock restarted, so that one caller at a time gets
+-- each. -> {now, first_1, {user...}, first_2, {user...}, ...}
+local function sale_unannounced(keys, args)
+  local base = keys[1]
+  local older = int_arg(args[1], 0, 1e9)
+  local max = int_arg(args[2], 1, 1000)
+  if not base or not older or not max then return bad('sale_unannounced: bad arguments') end
+  local now = now_ms()
+  local out = {now}
+  local all = redis.call('HGETALL', base .. ':unannounced')
+  for i = 1, #all, 2 do
+    if (#out - 1) / 2 >= max then break end
+    local last, ts = all[i + 1]:match('^(%d+)\n(%d+)$')
+    if last and now - tonumber(ts) >= older then
+      redis.call('HSET', base .. ':unannounced', all[i], last .. '\n' .. now)
+      local users = {}
+      for p = tonumber(all[i]), tonumber(last) do
+        local rec = redis.call('HGET', base .. ':pos', p)
+        users[#users + 1] = rec and rec:match('^([^\n]*)\n') or ''
+      end
+      out[#out + 1] = tonumber(all[i])
+      out[#out + 1] = users
+    end
+  end
   return out
 end
 
@@ -246,6 +289,22 @@ local function sale_user(keys, args)
           st.reserved >= m.total and 1 or 0}
 end
 
+-- ARGV: node, ttl_ms. The sale's publisher lease (base:publisher): the one node that publishes
+-- the sale's stock and queue events, so that they reach the bus in the order Redis decided
+-- them (several publishers would interleave stale counts). Taken when free, renewed by its
+-- holder, and free again ttl_ms after the holder's last renewal (a dead node's lapses).
+-- -> 1 when node holds it now, else 0.
+local function sale_lease(keys, args)
+  local base = keys[1]
+  local ttl = int_arg(args[2], 1, 600000)
+  if not base or not id_ok(args[1], 64) or not ttl then return bad('sale_lease: bad arguments') end
+  local key = base .. ':publisher'
+  local holder = redis.call('GET', key)
+  if holder and holder ~= args[1] then return 0 end
+  redis.call('SET', key, args[1], 'PX', ttl)
+  return 1
+end
+
 ---------------------------------------------------------------------------------------------
 -- Auctions. Keys (base = rc:auction:{ID}):
 --   base:meta     hash  start_price, min_increment, reserve_price, start_ms, end_ms,
@@ -255,6 +314,7 @@ end
 --   base:best     hash  user -> the user's highest bid
 --   base:bidders  list  users in first-bid order
 --   base:req      hash  "len:user:request_id" -> "seq\namount\nend_ms\nextended"
+--   base:pub      hash  guard -> the last version published under it (rc_auction_publish)
 ---------------------------------------------------------------------------------------------
 
 local function auction_meta(base)
@@ -420,6 +480,51 @@ local function auction_finish(keys, args)
   return out
 end
 
+-- Appends an auction's events to the cluster's event bus unless a newer version was appended
+-- under the same guard, so that events built by different nodes from what each learnt reach
+-- the bus in the order of the state they describe (a price never goes back), and the end is
+-- announced once whichever nodes try. Keys: the auction base, then the bus stream, its epoch
+-- key and its seq key (config bus.stream_key, KEY:epoch, KEY:seq). The append is the one
+-- src/cluster/bus.cpp's script makes, and must stay the same.
+-- ARGV: epoch_candidate, maxlen, guard ("price", "countdown" or "final"), version (integer),
+--   n, then n × (topic, name, data_json, state "1"/"0"). Once "final" was appended, every
+--   other guard appends nothing. -> {appended (1|0), seq of the last event appended or 0}
+local function auction_publish(keys, args)
+  local base, stream, epoch_key, seq_key = keys[1], keys[2], keys[3], keys[4]
+  if not base or not stream or not epoch_key or not seq_key then
+    return bad('auction_publish needs the auction key and the bus keys')
+  end
+  local guard = args[3]
+  if guard ~= 'price' and guard ~= 'countdown' and guard ~= 'final' then
+    return bad('auction_publish: guard must be price, countdown or final')
+  end
+  local version = int_arg(args[4], 0, 1e15)
+  local n = int_arg(args[5], 1, 100000)  -- the end: one result per bidder
+  if not version or not n or not int_arg(args[2], 1, 1e12) or not id_ok(args[1], 64) then
+    return bad('auction_publish: bad epoch, maxlen, version or n')
+  end
+  if #args ~= 5 + 4 * n then return bad('auction_publish: expected ' .. (5 + 4 * n) .. ' arguments') end
+  local pub = base .. ':pub'
+  if guard ~= 'final' and redis.call('HEXISTS', pub, 'final') == 1 then return {0, 0} end
+  local last = tonumber(redis.call('HGET', pub, guard) or '-1')
+  if version <= last then return {0, 0} end
+  redis.call('HSET', pub, guard, version)
+  local epoch = redis.call('GET', epoch_key)
+  if not epoch then
+    epoch = args[1]
+    redis.call('SET', epoch_key, epoch)
+    redis.call('DEL', seq_key)
+  end
+  local seq = 0
+  for i = 0, n - 1 do
+    seq = redis.call('INCR', seq_key)
+    redis.call('XADD', stream, 'MAXLEN', '~', args[2], '*', 'e', epoch, 's', seq,
+               't', args[6 + 4 * i], 'n', args[7 + 4 * i], 'd', args[8 + 4 * i],
+               'c', args[9 + 4 * i])
+  end
+  return {1, seq}
+end
+
 -- -> {now, current_price, leader (nil when none), bid_count, end_ms, ended, start_ms,
 --     min_acceptable}
 local function auction_read(keys, args)
@@ -436,6 +541,9 @@ redis.register_function{function_name = 'rc_version', flags = {'no-writes'},
 redis.register_function('rc_sale_init', sale_init)
 redis.register_function('rc_sale_admit', sale_admit)
 redis.register_function('rc_sale_complete', sale_complete)
+redis.register_function('rc_sale_lease', sale_lease)
+redis.register_function('rc_sale_announced', sale_announced)
+redis.register_function('rc_sale_unannounced', sale_unannounced)
 redis.register_function{function_name = 'rc_sale_state', callback = sale_read,
                         flags = {'no-writes'}}
 redis.register_function{function_name = 'rc_sale_user', callback = sale_user,
@@ -445,3 +553,4 @@ redis.register_function('rc_auction_bid', auction_bid)
 redis.register_function('rc_auction_finish', auction_finish)
 redis.register_function{function_name = 'rc_auction_state', callback = auction_read,
                         flags = {'no-writes'}}
+redis.register_function('rc_auction_publish', auction_publish)

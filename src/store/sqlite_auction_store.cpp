@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "rushcast/core/errc.hpp"
@@ -127,9 +129,14 @@ void sqlite_auction_store::set_meta(const std::string& auction_id, const auction
 
 void sqlite_auction_store::append_bids(const std::string& auction_id, take_fn take,
                                        done_fn done) {
+  // The work may run again when its group's transaction is retried (sqlite_db::submit): the
+  // rows are taken once and kept for that, since take() hands them over only once.
+  auto taken = std::make_shared<std::optional<bid_rows>>();
   impl_->db.submit(
-      [self = impl_, auction_id, take = std::move(take)](sqlite3* c) -> boost::system::error_code {
-        bid_rows rows = take();
+      [self = impl_, auction_id, take = std::move(take),
+       taken](sqlite3* c) -> boost::system::error_code {
+        if (!*taken) *taken = take();
+        const bid_rows& rows = **taken;
         if (rows.bids.empty()) return {};
         if (auto ec = impl::ensure(c, self->insert_bid,
                                    "INSERT INTO auction_bids(auction_id, seq, user_id, amount, "

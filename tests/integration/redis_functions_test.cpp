@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -92,7 +93,7 @@ protected:
 TEST_F(RedisFunctions, LibraryAnswersItsVersion) {
   auto r = c->call({"FCALL_RO", "rc_version", "0"});
   ASSERT_FALSE(r.ec) << r.reply.str;
-  EXPECT_EQ(r.reply.str, "1");
+  EXPECT_EQ(r.reply.str, "2");
 }
 
 TEST_F(RedisFunctions, StockOfHundredAdmitsExactlyHundredOfThousandBuyers) {
@@ -347,6 +348,19 @@ TEST_F(RedisFunctions, CompletionRateIsForTheWholeSale) {
   EXPECT_GE(head, 2);
 }
 
+TEST_F(RedisFunctions, SaleLeaseHasOneHolderUntilItLapses) {
+  init_sale(10, 1);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-a", "300"}).integer, 1);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-b", "300"}).integer, 0);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-a", "300"}).integer, 1);  // renewed
+  // The holder stops renewing (it died): the lease lapses and another node takes it.
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-b", "300"}).integer, 1);
+  EXPECT_EQ(fcall("rc_sale_lease", sale_key, {"node-a", "300"}).integer, 0);
+  EXPECT_TRUE(fcall_raw("rc_sale_lease", sale_key, {"node-a", "0"}).ec);
+  EXPECT_TRUE(fcall_raw("rc_sale_lease", sale_key, {"", "300"}).ec);
+}
+
 TEST_F(RedisFunctions, BidsFollowTheAuctionRules) {
   fcall("rc_auction_init", auction_key, {"100", "10", "150", "rel:0", "rel:3600000", "0", "0"});
   auto r = fcall("rc_auction_bid", auction_key,
@@ -449,6 +463,51 @@ TEST_F(RedisFunctions, AdmissionsSurviveKillNineFromTheAof) {
   EXPECT_EQ(st.at(3).integer, 2);  // head
   EXPECT_EQ(admit("k1", "r").at(1).integer, positions[1]);  // the stored answer
   EXPECT_EQ(admit("new", "r").at(1).integer, 6);
+}
+
+TEST_F(RedisFunctions, AuctionEventsReachTheBusInStateOrderAndTheEndOnce) {
+  // rc_auction_publish appends to the bus only a version newer than the last one under its
+  // guard; once "final" is appended, nothing else of the auction is.
+  auto publish = [&](const std::string& guard, std::int64_t version,
+                     std::vector<std::string> events) {
+    std::vector<std::string> cmd{"FCALL", "rc_auction_publish", "4", auction_key, "tbus",
+                                 "tbus:epoch", "tbus:seq", "ep1", "1000", guard,
+                                 std::to_string(version), std::to_string(events.size() / 4)};
+    cmd.insert(cmd.end(), events.begin(), events.end());
+    auto r = c->call(cmd);
+    EXPECT_FALSE(r.ec) << r.reply.str;
+    return r.reply.at(0).integer;
+  };
+  auto price = [](int n) {
+    return std::vector<std::string>{"auction:a1", "price_update", "{\"bidCount\":" +
+                                    std::to_string(n) + "}", "1"};
+  };
+  EXPECT_EQ(publish("price", 2, price(2)), 1);
+  EXPECT_EQ(publish("price", 1, price(1)), 0) << "an older price after a newer one";
+  EXPECT_EQ(publish("price", 2, price(2)), 0) << "the same version twice";
+  EXPECT_EQ(publish("countdown", 5000, {"auction:a1", "countdown", "{}", "1"}), 1);
+  EXPECT_EQ(publish("final", 1,
+                    {"auction:a1", "auction_end", "{}", "0", "user:ann", "result", "{}", "0"}),
+            1);
+  EXPECT_EQ(publish("final", 1, {"auction:a1", "auction_end", "{}", "0"}), 0)
+      << "the end is announced once, whichever node tries";
+  EXPECT_EQ(publish("price", 3, price(3)), 0) << "nothing after the end";
+  auto entries = c->call({"XRANGE", "tbus", "-", "+"});
+  ASSERT_EQ(entries.reply.elements.size(), 4u);
+  std::vector<std::string> names, seqs;
+  for (const auto& e : entries.reply.elements) {
+    const auto& f = e.at(1);
+    for (std::size_t i = 0; i + 1 < f.elements.size(); i += 2) {
+      if (f.at(i).str == "n") names.push_back(f.at(i + 1).str);
+      if (f.at(i).str == "s") seqs.push_back(f.at(i + 1).str);
+      if (f.at(i).str == "e") EXPECT_EQ(f.at(i + 1).str, "ep1");
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"price_update", "countdown", "auction_end", "result"}));
+  EXPECT_EQ(seqs, (std::vector<std::string>{"1", "2", "3", "4"}));
+  auto bad = c->call({"FCALL", "rc_auction_publish", "4", auction_key, "tbus", "tbus:epoch",
+                      "tbus:seq", "ep1", "1000", "other", "1", "1", "t", "n", "{}", "0"});
+  EXPECT_EQ(bad.ec, redis::error::server_error);
 }
 
 }  // namespace

@@ -126,6 +126,11 @@ struct storage_cfg {
   // refused (503 unavailable) so that orders in the queue and checkpoints can still be written.
   std::uint64_t min_free_bytes = 64ull << 20;
   std::uint32_t checkpoint_ms = 1000;  // the WAL is checkpointed and truncated this often
+  // Cluster auctions: bids decided in one FCALL rc_auction_bid at most (a burst is split into
+  // several pipelined calls), and how often a node reads an auction's state from Redis for its
+  // snapshots and GET answers (bids made on other nodes show up within this).
+  std::uint32_t redis_bid_batch_max = 256;
+  std::uint32_t redis_view_refresh_ms = 100;
 };
 
 struct sale_cfg {

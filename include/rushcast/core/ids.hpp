@@ -1,4 +1,4 @@
-// Owns the syntax of user ids and topic names, the one rule wherever they come from.
+// Owns the syntax of user ids, topic names and idempotency keys, the one rule wherever they come from.
 // Used by auth (a token's sub), config (default topics), api (bodies, queries, messages).
 #pragma once
 
@@ -18,5 +18,10 @@ errc check_user_id(std::string_view user_id);
 // Topic syntax: 1..max_topic_bytes bytes of [A-Za-z0-9:_.@-].
 inline constexpr std::size_t max_topic_bytes = 128;
 bool valid_topic(std::string_view topic);
+
+// An `Idempotency-Key` header (a purchase's request id in cluster mode): 1..max_idempotency_key_
+// bytes of [A-Za-z0-9_.:-] (UUIDs, ULIDs, base64url fit). Redis keeps it per user and sale.
+inline constexpr std::size_t max_idempotency_key_bytes = 100;
+bool valid_idempotency_key(std::string_view key);
 
 }  // namespace rushcast::core

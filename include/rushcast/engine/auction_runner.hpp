@@ -19,6 +19,7 @@
 
 #include "rushcast/core/errc.hpp"
 #include "rushcast/engine/auction.hpp"
+#include "rushcast/engine/auction_engine.hpp"
 #include "rushcast/obs/log_limiter.hpp"
 
 namespace rushcast {
@@ -36,20 +37,11 @@ struct auction_runner_options {
   std::chrono::milliseconds store_retry{500};       // an end that failed to store, retried
 };
 
-class auction_runner : public std::enable_shared_from_this<auction_runner> {
+class auction_runner : public auction_engine,
+                       public std::enable_shared_from_this<auction_runner> {
 public:
-  // What the bidder is told. code ok = accepted (after the store committed it).
-  struct bid_reply {
-    errc code = errc::ok;
-    std::string auction_id;
-    std::int64_t bid_amount = 0;
-    std::int64_t current_price = 0;
-    std::int64_t min_increment = 0;
-    std::int64_t min_acceptable = 0;
-    std::int64_t start_ms = 0;
-    std::int64_t end_ms = 0;
-  };
-  using bid_done = std::function<void(bid_reply)>;
+  using bid_reply = auction_engine::bid_reply;
+  using bid_done = auction_engine::bid_done;
 
   // hub and metrics outlive every runner (app/server owns them); everything else the runner
   // needs is copied or shared, so nothing it holds points into its caller's stack.
@@ -64,7 +56,7 @@ public:
   // was down ends at once).
   void start(const store::recovered_auction& rec, std::int64_t current_end_ms, bool ended);
   // Drain: cancels the timers and flushes coalesced state. Commits in flight still finish.
-  void stop();
+  void stop() override;
 
   // Thread-safe. Decides now, on the calling thread, under the runner's lock (the single
   // writer of the auction's state). A refusal is returned at once and done is left as it was
@@ -78,14 +70,19 @@ public:
   // errc::unavailable and the committed price; once the in-flight bids are back the auction
   // falls back to its committed state and takes bids again as soon as the store accepts them.
   std::optional<bid_reply> bid(std::string_view user, std::int64_t amount, bid_done& done);
+  // auction_engine: the request id plays no part here (see auction_engine::bid).
+  std::optional<bid_reply> bid(std::string_view user, std::int64_t amount,
+                               std::string_view request_id, bid_done& done) override {
+    (void)request_id;
+    return bid(user, amount, done);
+  }
 
   // Thread-safe: the committed state with the last `last_bids` bids (GET /api/auctions/ID).
-  nlohmann::json state_json(std::size_t last_bids) const;
+  nlohmann::json state_json(std::size_t last_bids) const override;
 
-  const std::string& id() const { return id_; }
-  // The id as a JSON string ("\"id\""), for replies written without a DOM.
-  const std::string& id_json() const { return id_json_; }
-  std::int64_t min_increment() const { return rules_.min_increment; }
+  const std::string& id() const override { return id_; }
+  const std::string& id_json() const override { return id_json_; }
+  std::int64_t min_increment() const override { return rules_.min_increment; }
   std::string topic() const { return "auction:" + id_; }
 
 private:

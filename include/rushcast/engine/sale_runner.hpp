@@ -19,6 +19,7 @@
 
 #include "rushcast/core/errc.hpp"
 #include "rushcast/engine/sale.hpp"
+#include "rushcast/engine/sale_engine.hpp"
 #include "rushcast/obs/log_limiter.hpp"
 
 namespace boost::asio { class io_context; }
@@ -29,31 +30,6 @@ namespace store { class sale_store; struct recovered_sale; struct sale_batch_res
 }  // namespace rushcast
 
 namespace rushcast::engine {
-
-// The public figures of a sale; a copy is kept under a mutex so that any thread (snapshots,
-// GET /api/sales/ID) reads it without visiting the strand.
-struct sale_view {
-  std::string id;
-  std::string name;
-  std::int64_t stock = 0;
-  std::int64_t total = 0;
-  std::int64_t queued = 0;
-  std::int64_t head = 0;
-  std::int64_t start_ms = 0;
-  std::int64_t end_ms = 0;
-  bool all_reserved = false;
-  // The phase at now_ms (time decides upcoming/ended; reservations decide sold_out).
-  sale_phase phase_at(std::int64_t now_ms) const;
-};
-
-// The answer to one purchase request.
-struct admit_reply {
-  errc code = errc::ok;     // ok, not_started, ended, duplicate, internal, unavailable
-  bool sold_out = false;    // with ok: sold out, not queued
-  std::int64_t position = 0;  // with ok and !sold_out
-  user_answer earlier;      // with duplicate
-  std::int64_t start_ms = 0;  // with not_started
-};
 
 struct sale_runner_options {
   std::int64_t process_rate_per_s = 0;  // 0 = as fast as the store commits
@@ -68,7 +44,7 @@ struct sale_runner_options {
   std::chrono::milliseconds store_retry{200};
 };
 
-class sale_runner : public std::enable_shared_from_this<sale_runner> {
+class sale_runner : public sale_engine, public std::enable_shared_from_this<sale_runner> {
 public:
   using clock_fn = sale::clock_fn;
 
@@ -83,7 +59,7 @@ public:
   void run();
   // Cancels timers, flushes coalesced events; commits in flight still complete. Thread-safe;
   // returns once the strand has done it (or after a short bound when the strand is not run).
-  void stop();
+  void stop() override;
 
   // Thread-safe. done runs once the answer is known: for "queued" only after the batch holding
   // the admission is durable. While the store does not accept writes
@@ -94,13 +70,15 @@ public:
   // the strand), an answer that needs no write is given before admit returns, and a queued one
   // later on home's thread, the answers of one batch reaching each shard in ONE post. Without
   // home, the decision and done run on the sale's strand.
-  using admit_done = std::function<void(admit_reply)>;
-  void admit(std::string user_id, admit_done done, boost::asio::io_context* home = nullptr);
+  // request_id is not stored here: a repeated purchase answers duplicate with the earlier
+  // position (one node's SQLite; cluster_sale_runner stores request ids in Redis).
+  void admit(std::string user_id, admit_done done, boost::asio::io_context* home = nullptr,
+             std::string request_id = {}) override;
   // Thread-safe. done runs on the strand with the user's latest answer.
-  void result_for(std::string user_id, std::function<void(user_answer)> done);
+  void result_for(std::string user_id, std::function<void(user_answer)> done) override;
 
-  sale_view view() const;  // thread-safe
-  const std::string& id() const noexcept { return id_; }
+  sale_view view() const override;  // thread-safe
+  const std::string& id() const noexcept override { return id_; }
 
 private:
   struct shared_view {
@@ -115,7 +93,8 @@ private:
   void arm_phase_timer();
   void arm_sync_timer();
   void arm_process_timer();
-  void pump(std::int64_t budget);
+  // schedule false: the caller flushes itself.
+  void pump(std::int64_t budget, bool schedule = true);
   // An admission decided and reserved, waiting for its batch to be durable.
   struct waiter {
     std::int64_t position = 0;
@@ -128,9 +107,12 @@ private:
   std::optional<admit_reply> decide(const std::string& user, boost::asio::io_context* home,
                                     admit_done& done);
   void note_phase_soon();
-  void schedule_flush();
+  void schedule_flush(boost::asio::io_context* home);
   void flush();
-  // Under mu_; the answers to give on this thread after unlocking go to direct.
+  void finish_batch(batch_in_flight& b, store::sale_batch_result& r, bool on_strand);
+  void strand_upkeep();
+  // Under mu_, on any thread (no coalescer, no timer); the answers without a home go to
+  // direct.
   void on_batch_durable(batch_in_flight& b, store::sale_batch_result& r,
                         std::vector<std::pair<admit_done, admit_reply>>& direct);
   // false: the order failed and waits for a retry.
@@ -163,6 +145,8 @@ private:
   bool phase_post_pending_ = false;
   bool writing_ = false;        // a batch is with the store: the next one waits for it
   bool flush_posted_ = false;
+  bool upkeep_posted_ = false;  // strand_upkeep() is posted and has not run yet
+  bool retry_wanted_ = false;   // an order failed: strand_upkeep() arms the retry timer
   // Cells of this sale's gauges: set with one store each, no label string per call.
   std::atomic<std::int64_t>* stock_gauge_ = nullptr;
   std::atomic<std::int64_t>* queued_gauge_ = nullptr;

@@ -111,8 +111,9 @@ public:
 
   // Durable writes, the hot path: persists one batch (see sale_batch_result for what fails
   // alone and what fails together). done runs exactly once, after the batch is durable or has
-  // failed, on a store thread (or the caller's, when the store is stopped); callers post back
-  // to their own strand, ONE post per batch. Batches of one sale are given one at a time (the
+  // failed, on a store thread (or the caller's, inside persist, when the store is stopped);
+  // it must not block that thread (the sale runner finishes the batch there under its own
+  // mutex, posts the answers once per shard and hands over the next batch). Batches of one sale are given one at a time (the
   // runner waits for done before the next), so a store need not order concurrent batches of
   // one sale; batches of different sales may overlap.
   virtual void persist(const std::string& sale_id, sale_batch batch, batch_done_fn done) = 0;

@@ -45,8 +45,11 @@ public:
 
   // Queues a write. The writer thread runs up to storage.group_commit_max queued works in one
   // transaction; after COMMIT returns (durable per PRAGMA synchronous) it calls every done(ec)
-  // on the writer thread, in submit order; callers post back to their own strand. If the batch
-  // fails, each work is retried in its own transaction so one bad write fails alone.
+  // on the writer thread, in submit order; callers post back to their own strand. The works
+  // of a batch first run without a savepoint each; when one of them fails, the whole
+  // transaction is rolled back and the batch runs again with a savepoint per work, and if
+  // that cannot commit, each work alone: so one bad write fails alone. A work may therefore
+  // run more than once and must do the same each time (take its input once).
   // work returns an error code to fail its own write (its changes are rolled back).
   using work_fn = std::function<boost::system::error_code(sqlite3*)>;
   using done_fn = std::function<void(boost::system::error_code)>;

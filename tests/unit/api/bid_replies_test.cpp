@@ -8,7 +8,7 @@
 
 using namespace rushcast;
 using namespace rushcast::api;
-using reply = engine::auction_runner::bid_reply;
+using reply = engine::auction_engine::bid_reply;
 
 namespace {
 

@@ -106,6 +106,8 @@ TEST(Router, PreflightWithWildcardOrigin) {
   EXPECT_NE(header_of(r, "Access-Control-Allow-Methods").find("POST"), std::string::npos);
   EXPECT_NE(header_of(r, "Access-Control-Allow-Headers").find("Last-Event-ID"), std::string::npos);
   EXPECT_NE(header_of(r, "Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  // A browser retrying a purchase sends its Idempotency-Key cross-origin too.
+  EXPECT_NE(header_of(r, "Access-Control-Allow-Headers").find("Idempotency-Key"), std::string::npos);
   EXPECT_EQ(header_of(r, "Vary"), "Origin");
 }
 

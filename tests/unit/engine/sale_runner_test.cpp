@@ -172,6 +172,12 @@ struct fixture {
   }
 };
 
+// A shard's io_context polled by hand: what ran (it may have stopped, out of work, before).
+std::size_t poll_of(boost::asio::io_context& ioc) {
+  ioc.restart();
+  return ioc.poll();
+}
+
 }  // namespace
 
 TEST(SaleRunnerStore, FailedAdmissionAnswersUnavailableAndGivesTheUnitBack) {
@@ -396,11 +402,13 @@ TEST(SaleRunnerBatch, AnswersOfOneBatchReachEachShardInOnePost) {
     f.runner->admit("b" + std::to_string(i), [&](admit_reply r) { on_b += r.code == errc::ok; },
                     &shard_b);
   f.poll();
+  // The batch leaves from the shard that decided first (a post to its own io_context).
+  EXPECT_EQ(poll_of(shard_a), 1u);
   while (!f.st->admits.empty()) f.st->finish_admit();
   f.poll();
   EXPECT_EQ(on_a + on_b, 0) << "an answer ran on the sale's strand, not on its shard";
-  EXPECT_EQ(shard_a.poll(), 1u);
-  EXPECT_EQ(shard_b.poll(), 1u);
+  EXPECT_EQ(poll_of(shard_a), 1u);
+  EXPECT_EQ(poll_of(shard_b), 1u);
   EXPECT_EQ(on_a, 3);
   EXPECT_EQ(on_b, 2);
 }
@@ -481,4 +489,38 @@ TEST(SaleRunnerBatch, ShardsDecidingAtOnceNeverOversell) {
   ASSERT_EQ(all.size(), static_cast<std::size_t>(stock)) << "oversold or units lost";
   for (int i = 0; i < stock; ++i) ASSERT_EQ(all[i], i + 1);
   EXPECT_EQ(sold_out[0] + sold_out[1], 2 * per_shard - stock);
+}
+
+// A batch decided on a shard leaves from that shard, and the next one leaves from the store's
+// completion of the previous: neither waits for the sale's strand (each hop through it is a
+// thread wake-up per batch, and a batch the store could already be writing).
+TEST(SaleRunnerBatch, BatchesLeaveWithoutAHopThroughTheStrand) {
+  fixture f(10);
+  boost::asio::io_context shard{1};
+  std::vector<std::int64_t> told;
+  auto answer = [&told](admit_reply r) { told.push_back(r.position); };
+  f.runner->admit("a1", answer, &shard);
+  f.runner->admit("a2", answer, &shard);
+  f.poll();  // the strand alone does not send it
+  EXPECT_EQ(f.st->batches, 0u);
+  EXPECT_EQ(poll_of(shard), 1u);
+  ASSERT_EQ(f.st->batches, 1u) << "the batch did not leave from the deciding shard";
+  EXPECT_EQ(f.st->admits.size(), 2u);
+
+  // Decided while the first batch is with the store: sent by its completion, with the orders
+  // of the first batch, before the strand or the shard ran anything.
+  f.runner->admit("a3", answer, &shard);
+  EXPECT_EQ(poll_of(shard), 0u) << "a flush was posted while a batch was with the store";
+  f.st->finish_admit();
+  f.st->finish_admit();
+  ASSERT_EQ(f.st->batches, 2u) << "the next batch waited for the strand";
+  EXPECT_EQ(f.st->admits.size(), 1u);
+  EXPECT_EQ(f.st->completes.size(), 2u);
+  EXPECT_TRUE(told.empty());
+  EXPECT_EQ(poll_of(shard), 1u);  // the first batch's answers, in one post
+  EXPECT_EQ(told, (std::vector<std::int64_t>{1, 2}));
+  f.settle();
+  poll_of(shard);
+  EXPECT_EQ(told, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(f.runner->view().stock, 7);
 }

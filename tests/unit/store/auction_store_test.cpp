@@ -2,7 +2,9 @@
 // end moved with its bid, duplicate seqs refused, the ended flag, and auctions kept apart.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 
 #include "rushcast/core/errc.hpp"
 #include "rushcast/store/sqlite_auction_store.hpp"
@@ -82,4 +84,49 @@ TEST(AuctionStore, EndedFlagSurvivesReopen) {
   ASSERT_TRUE(a1.meta);
   EXPECT_TRUE(a1.meta->ended);
   EXPECT_TRUE(a1.bids.empty());
+}
+
+// A work in the same group commit fails, so the batch runs again: the bids handed over by the
+// one take() are written all the same (take() gives them only once, as the runner's does).
+TEST(AuctionStore, BidsTakenOnceAreWrittenWhenTheirBatchRunsAgain) {
+  temp_dir d;
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_auction_store st(db);
+  st.set_meta("a1", {1000, 2000, 2000, false});
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+  // Holds the writer until the other works are queued behind it: one batch.
+  db.submit(
+      [&](sqlite3*) {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return go; });
+        return boost::system::error_code{};
+      },
+      nullptr);
+  int takes = 0;
+  boost::system::error_code bids_ec = make_error_code(errc::internal);
+  st.append_bids(
+      "a1",
+      [&takes] {
+        store::bid_rows rows;
+        if (takes++ == 0) rows = store::bid_rows{{{1, "ann", 150, 1100}, {2, "bob", 160, 1200}}, 2000};
+        return rows;
+      },
+      [&](boost::system::error_code ec) { bids_ec = ec; });
+  boost::system::error_code failing_ec;
+  db.submit([](sqlite3*) { return make_error_code(errc::internal); },
+            [&](boost::system::error_code ec) { failing_ec = ec; });
+  {
+    std::lock_guard lk(mu);
+    go = true;
+  }
+  cv.notify_all();
+  db.stop();
+  EXPECT_EQ(failing_ec, make_error_code(errc::internal));
+  EXPECT_FALSE(bids_ec);
+  EXPECT_EQ(takes, 1) << "take() ran again";
+  store::sqlite_db again(d.db(), config::storage_cfg{});
+  store::sqlite_auction_store st2(again);
+  EXPECT_EQ(st2.load("a1").bids.size(), 2u) << "bids of a retried batch were lost";
 }

@@ -107,6 +107,41 @@ TEST(SqliteDb, FailingWorkRollsBackAlone) {
   EXPECT_EQ(count_rows(db, "SELECT count(*) FROM t"), 1);
 }
 
+// A batch whose works all succeed runs without a savepoint per work (SQLite would copy every
+// page they touch into a sub-journal); one that fails makes the batch run again with them.
+TEST(SqliteDb, BatchRunsWithoutSavepointsUnlessAWorkFails) {
+  temp_dir d;
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  db.exec("CREATE TABLE t(k INTEGER PRIMARY KEY)");
+  // Inside a savepoint named w, "RELEASE w" succeeds; outside one it fails.
+  auto in_savepoint = [](sqlite3* c) {
+    return sqlite3_exec(c, "RELEASE w; SAVEPOINT w", nullptr,
+                        nullptr, nullptr) == SQLITE_OK;
+  };
+  std::vector<int> seen;  // 1: the work ran inside a savepoint
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+  db.submit(
+      [&](sqlite3* c) {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return go; });
+        seen.push_back(in_savepoint(c));
+        return boost::system::error_code{};
+      },
+      nullptr);
+  db.submit([&](sqlite3* c) { seen.push_back(in_savepoint(c)); return exec(c, "INSERT INTO t VALUES(1)"); },
+            nullptr);
+  {
+    std::lock_guard lk(mu);
+    go = true;
+  }
+  cv.notify_all();
+  db.stop();
+  EXPECT_EQ(seen, (std::vector<int>{0, 0}));
+  EXPECT_EQ(count_rows(db, "SELECT count(*) FROM t"), 1);
+}
+
 TEST(SqliteDb, SubmitAfterStopFailsAtOnce) {
   temp_dir d;
   store::sqlite_db db(d.db(), config::storage_cfg{});

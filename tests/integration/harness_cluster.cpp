@@ -1,0 +1,25 @@
+// A redis-server and N daemons in cluster mode, for the cluster engine tests.
+#include "harness_cluster.hpp"
+
+namespace rushcast::test {
+
+nlohmann::json cluster_node_config(const redis_server& r) {
+  return nlohmann::json{
+      {"storage", {{"backend", "redis"}, {"redis_url", r.url()}, {"redis_timeout_ms", 2000},
+                   {"redis_reconnect_max_ms", 200}}},
+      {"bus", {{"read_block_ms", 200}}},
+      {"heartbeat_ms", 200},
+      {"sales", nlohmann::json::array()},
+      {"auctions", nlohmann::json::array()},
+      {"rate_limit",
+       {{"per_user_per_s", 100000}, {"per_user_burst", 100000}, {"per_ip_per_s", 1000000},
+        {"per_ip_burst", 1000000}}}};
+}
+
+test_cluster::test_cluster(std::size_t n, const nlohmann::json& overrides) {
+  nlohmann::json cfg = cluster_node_config(redis_);
+  cfg.merge_patch(overrides);
+  for (std::size_t i = 0; i < n; ++i) nodes_.push_back(std::make_unique<daemon>(cfg));
+}
+
+}  // namespace rushcast::test
