@@ -153,7 +153,7 @@ jq -n -r --argjson m "$m" --argjson p "$pub" --arg nodes "$NODES" --arg be "$BAC
   --arg n "$N" --arg e "$EVENTS" --arg ncpu "$(( n1 - n0 ))" --arg rcpu "$(( r1 - r0 ))" --arg hz "$hz" \
   --arg th "$NODE_THREADS" --arg wall "$(echo "$t1 - $t0" | bc)" --arg busread "$bus_read" '
   def r2: . * 100 | round / 100;
-  ($ncpu|tonumber) / ($hz|tonumber) as $ns | ($rcpu|tonumber) / ($hz|tonumber) as $rs |
+  (($ncpu|tonumber) / ($hz|tonumber)) as $ns | (($rcpu|tonumber) / ($hz|tonumber)) as $rs |
   "cluster-S1 backend=\($be) nodes=\($nodes) threads/node=\($th) transport=\($tr) N=\($n) events=\($e)" +
   " subs_ok=\($m.ok) subs_failed=\($m.failed) closed=\($m.closed_by_server)" +
   " delivered=\($m.received)/\($m.expected) loss=\($m.loss) (\($m.loss_pct)%) deliveries/s=\($m.deliveries_per_s)" +
