@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/idempotency_key.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/router.hpp"
 #include "rushcast/api/static_files.hpp"
@@ -130,6 +131,16 @@ void publish(context& ctx, const request& req, responder& respond) {
     respond(error_response(errc::bad_request, "\"data\" must be a JSON object"));
     return;
   }
+  // In a cluster the event is published at most once per key (a retry after a lost answer gets
+  // the first one's id); the same rule as the buying and bidding routes' keys.
+  auto idempotency_key = read_idempotency_key(req.header("idempotency-key"));
+  if (!idempotency_key) {
+    respond(error_response(errc::bad_request,
+                           "Idempotency-Key must be 1.." +
+                               std::to_string(max_idempotency_key_bytes) +
+                               " characters of A-Z a-z 0-9 _ . : -"));
+    return;
+  }
   // Waits while the fan-out backlog is at limits.max_publish_backlog, so a fast publisher's
   // next request (keep-alive: one at a time) waits too; respond may run on a shard thread.
   ctx.hub.publish_bounded(
@@ -139,7 +150,8 @@ void publish(context& ctx, const request& req, responder& respond) {
       [respond](boost::system::result<hub::publish_result> published) {
         if (published) return respond(json_response({{"id", published->id}}));
         respond(backlog_full_response(static_cast<errc>(published.error().value())));
-      });
+      },
+      std::move(*idempotency_key));
 }
 
 }  // namespace

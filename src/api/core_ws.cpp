@@ -155,6 +155,18 @@ void on_publish(context& ctx, ws_client& c, const nlohmann::json& msg,
     c.send_text(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
+  if (ctx.cfg.storage.backend == "redis") {
+    // Cluster mode: the id is the bus's, known once Redis has appended the event; answered
+    // from the writer's thread through the session's sender. Redis unreachable: "unavailable".
+    ctx.hub.publish_bounded(
+        topic, std::move(event), dump(*data), std::chrono::milliseconds(0),
+        [send = c.async_sender(), ref](boost::system::result<hub::publish_result> published) {
+          if (published) return send(reply("published", {{"id", published->id}}, ref));
+          send(ws_error("unavailable",
+                        "the cluster's event bus (Redis) is unreachable: not published", ref));
+        });
+    return;
+  }
   auto published = ctx.hub.publish(topic, event, dump(*data));
   c.send_text(reply("published", {{"id", published.id}}, ref));
 }

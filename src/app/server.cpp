@@ -45,6 +45,7 @@
 #include "rushcast/engine/registry.hpp"
 #include "rushcast/engine/shard_replies.hpp"
 #include "rushcast/cluster/bus.hpp"
+#include "rushcast/cluster/presence.hpp"
 #include "rushcast/hub/hub.hpp"
 #include "rushcast/hub/presence.hpp"
 #include "rushcast/limits/connection_limiter.hpp"
@@ -103,6 +104,7 @@ struct server::impl {
   // Cluster mode: the event bus and its publishing connection (its reader is its own).
   std::shared_ptr<redis::client> bus_writer;
   std::shared_ptr<cluster::bus> bus;
+  std::shared_ptr<cluster::presence> cluster_presence;  // chat presence over the cluster
   std::unique_ptr<store::sqlite_db> db;
   engine::registry registry;
   std::unique_ptr<auth::authenticator> auth;
@@ -191,8 +193,8 @@ void server::impl::build_shards(unsigned n) {
                                    hub::hub::default_sweep_budget,
                                    cfg.limits.max_publish_backlog);
   hub->set_metrics(&metrics);
-  if (cfg.storage.backend == "redis") start_bus();
   presence = std::make_unique<hub::presence>(*hub);
+  if (cfg.storage.backend == "redis") start_bus();
 }
 
 // Cluster mode: the hub's publishes go to the Redis Stream bus, and its order comes from what
@@ -205,6 +207,11 @@ void server::impl::start_bus() {
   bus = cluster::bus::create(bus_writer, redis::client::create(control().get_executor(), opts),
                              *hub, cfg.bus);
   hub->set_bus(bus, cfg.bus.max_resume_ahead);
+  bus->set_metrics(&metrics);
+  cluster_presence = cluster::presence::create(bus_writer, *presence, cfg.bus, core::make_epoch());
+  bus->set_presence(cluster_presence);
+  presence->set_backend(cluster_presence);
+  cluster_presence->run();
   bus->run();
 }
 
@@ -367,6 +374,8 @@ void server::impl::wait_and_drain() {
   listener->stop();
   // Publishers waiting for the fan-out backlog get 503 now rather than after their wait.
   hub->close_bounded();
+  // This node's chat members leave the cluster's rooms now rather than when its heartbeat expires.
+  if (cluster_presence) cluster_presence->leave_cluster(std::chrono::milliseconds(1000));
   for (auto& sh : shards) asio::post(sh->ioc(), [s = sh.get()] { s->drain_all(); });
   engine::stop_sales(registry);
   engine::stop_auctions(registry);
@@ -402,6 +411,11 @@ void server::impl::teardown() {
   // The bus's connections are I/O objects of the control io_context, which no thread runs any
   // more: closed here, so that their pending commands (each holding the bus) are failed and
   // released instead of keeping bus and connections alive in a cycle.
+  if (cluster_presence) {
+    cluster_presence->close_stopped();
+    presence->set_backend(nullptr);
+    cluster_presence.reset();
+  }
   if (bus) {
     bus->close_stopped();
     bus_writer->close_stopped();

@@ -24,6 +24,7 @@
 
 #include "rushcast/core/epoch.hpp"
 #include "rushcast/core/errc.hpp"
+#include "rushcast/obs/metrics.hpp"
 
 namespace rushcast::cluster {
 namespace {
@@ -38,6 +39,27 @@ end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
            'e', epoch, 's', seq, 't', ARGV[3], 'n', ARGV[4], 'd', ARGV[5], 'c', ARGV[6])
+return {epoch, seq}
+)lua";
+
+// The same, at most once per publisher's key: KEYS[4] holds "epoch seq" of the event published
+// under it (for bus.publish_dedup_ms, ARGV[7]); a retry gets that event's id back.
+constexpr std::string_view append_once_script = R"lua(
+local prev = redis.call('GET', KEYS[4])
+if prev then
+  local sp = string.find(prev, ' ', 1, true)
+  return {string.sub(prev, 1, sp - 1), tonumber(string.sub(prev, sp + 1))}
+end
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[3])
+end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+           'e', epoch, 's', seq, 't', ARGV[3], 'n', ARGV[4], 'd', ARGV[5], 'c', ARGV[6])
+redis.call('SET', KEYS[4], epoch .. ' ' .. seq, 'PX', ARGV[7])
 return {epoch, seq}
 )lua";
 
@@ -70,6 +92,7 @@ read_batch parse_read(const redis::reply& r) {
       std::optional<std::uint64_t> seq;
       hub::sequenced_event ev;
       bool have_topic = false, have_name = false, have_data = false;
+      std::string_view op, user, username;
       for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
         const std::string& k = fields.elements[i].str;
         const std::string& v = fields.elements[i + 1].str;
@@ -81,6 +104,9 @@ read_batch parse_read(const redis::reply& r) {
           case 'n': ev.name = v; have_name = true; break;
           case 'd': ev.data_json = v; have_data = true; break;
           case 'c': ev.state = v == "1"; break;
+          case 'p': op = v; break;
+          case 'u': user = v; break;
+          case 'm': username = v; break;
           default: break;
         }
       }
@@ -89,8 +115,10 @@ read_batch parse_read(const redis::reply& r) {
         continue;
       }
       ev.seq = *seq;
-      if (out.runs.empty() || out.runs.back().epoch != epoch) out.runs.push_back({epoch, {}});
+      if (out.runs.empty() || out.runs.back().epoch != epoch) out.runs.push_back({epoch, {}, {}});
       out.runs.back().events.push_back(ev);
+      if ((op == "+" || op == "-") && !user.empty())
+        out.runs.back().presence.push_back({*seq, ev.topic, user, username, op == "+"});
     }
   }
   return out;
@@ -111,6 +139,7 @@ bus::bus(std::shared_ptr<redis::client> writer, std::shared_ptr<redis::client> r
       epoch_key_(cfg.stream_key + ":epoch"),
       seq_key_(cfg.stream_key + ":seq"),
       maxlen_(std::to_string(cfg.stream_maxlen)),
+      dedup_ms_(std::to_string(cfg.publish_dedup_ms)),
       // A blocked XREAD must not look like a silent connection (storage.redis_timeout_ms).
       block_ms_(std::to_string(std::max<std::int64_t>(
           1, std::min<std::int64_t>(cfg.read_block_ms, reader_->options().timeout.count() / 2)))),
@@ -144,7 +173,21 @@ void bus::publish(std::string topic, std::string name, std::string data_json, bo
                                    epoch_key_, seq_key_,      epoch_candidate_,
                                    maxlen_,    topic,         name,  data_json,
                                    state ? "1" : "0"};
-  writer_->execute(std::span<const std::string_view>(args),
+  append(args, std::move(done));
+}
+
+void bus::publish_once(std::string key, std::string topic, std::string name,
+                       std::string data_json, hub::bounded_publish_handler done) {
+  const std::string dedup_key = cfg_.stream_key + ":pub:" + key;
+  const std::string_view args[] = {"EVAL",   append_once_script, "4",      cfg_.stream_key,
+                                   epoch_key_, seq_key_,         dedup_key, epoch_candidate_,
+                                   maxlen_,  topic,              name,      data_json,
+                                   "0",      dedup_ms_};
+  append(args, std::move(done));
+}
+
+void bus::append(std::span<const std::string_view> args, hub::bounded_publish_handler done) {
+  writer_->execute(args,
                    [self = shared_from_this(), done = std::move(done)](
                        boost::system::error_code ec, redis::reply r) {
                      std::optional<std::uint64_t> seq;
@@ -153,6 +196,9 @@ void bus::publish(std::string topic, std::string name, std::string data_json, bo
                          seq = static_cast<std::uint64_t>(*v);
                      if (!seq) {
                        self->publish_failures_.fetch_add(1, std::memory_order_relaxed);
+                       if (self->metrics_)
+                         self->metrics_->bus_publish_failures.fetch_add(
+                             1, std::memory_order_relaxed);
                        if (auto n = self->publish_log_.admit())
                          spdlog::warn("bus: publish failed ({} time(s)): {}", n,
                                       ec ? ec.message() : "unexpected reply " + r.text());
@@ -214,13 +260,22 @@ void bus::on_read(boost::system::error_code ec, const redis::reply& r) {
     spdlog::warn("bus: {} malformed entr(ies) in {} skipped", batch.malformed, cfg_.stream_key);
   for (const auto& run : batch.runs) {
     epoch_.assign(run.epoch);
+    if (presence_ && !run.presence.empty()) presence_->on_presence(run.epoch, run.presence);
     auto res = hub_.ingest(run.epoch, run.events);
     events_read_.fetch_add(run.events.size(), std::memory_order_relaxed);
+    if (metrics_) metrics_->bus_events_read.fetch_add(run.events.size(), std::memory_order_relaxed);
+    // What this node mirrors of presence may have missed changes: its sink reloads.
+    if ((res.gap || res.epoch_changed) && presence_) presence_->on_bus_reset();
+    if (res.gap && metrics_) metrics_->bus_resyncs.fetch_add(1, std::memory_order_relaxed);
     if (res.gap)
       spdlog::warn("bus: events up to seq {} were trimmed before this node read them: its "
                    "clients get resync",
                    run.events.back().seq);
-    if (res.epoch_changed) spdlog::info("bus: epoch {}", run.epoch);
+    if (res.epoch_changed) {
+      spdlog::info("bus: epoch {}", run.epoch);
+      if (metrics_ && hub_epoch_seen_) metrics_->bus_resyncs.fetch_add(1, std::memory_order_relaxed);
+      hub_epoch_seen_ = true;
+    }
   }
   if (!batch.last_id.empty()) last_id_ = std::move(batch.last_id);
   do_read();

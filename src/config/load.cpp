@@ -171,6 +171,9 @@ config parse(const std::string& json_text) {
     fail("auth.jwt_secret", "is required when auth.mode is jwt");
   if (c.storage.backend == "redis" && c.storage.redis_url.empty())
     fail("storage.redis_url", "is required when storage.backend is redis");
+  // A node must refresh at least twice per lifetime, or one late heartbeat removes its members.
+  if (std::uint64_t{c.bus.presence_heartbeat_ms} * 2 > c.bus.presence_ttl_ms)
+    fail("bus.presence_heartbeat_ms", "must be at most half of bus.presence_ttl_ms");
   return c;
 }
 

@@ -178,7 +178,9 @@ void read_storage(const json& j, storage_cfg& out) {
 
 void read_bus(const json& j, bus_cfg& out) {
   section s(j, "bus");
-  s.known({"stream_key", "stream_maxlen", "read_batch", "read_block_ms", "max_resume_ahead"});
+  s.known({"stream_key", "stream_maxlen", "read_batch", "read_block_ms", "max_resume_ahead",
+           "presence_ttl_ms", "presence_heartbeat_ms", "presence_max_rooms",
+           "presence_max_members", "publish_dedup_ms"});
   s.non_empty_string("stream_key", out.stream_key);
   s.uint("stream_maxlen", out.stream_maxlen, 1000, 100'000'000,
          "an integer between 1000 and 100000000");
@@ -187,6 +189,16 @@ void read_bus(const json& j, bus_cfg& out) {
          "an integer of milliseconds between 10 and 60000");
   s.uint("max_resume_ahead", out.max_resume_ahead, 0, 100'000'000,
          "an integer between 0 and 100000000");
+  s.uint("presence_ttl_ms", out.presence_ttl_ms, 1000, 600'000,
+         "an integer of milliseconds between 1000 and 600000");
+  s.uint("presence_heartbeat_ms", out.presence_heartbeat_ms, 100, 300'000,
+         "an integer of milliseconds between 100 and 300000");
+  s.uint("presence_max_rooms", out.presence_max_rooms, 1, 1'000'000,
+         "an integer between 1 and 1000000");
+  s.uint("presence_max_members", out.presence_max_members, 1, 1'000'000,
+         "an integer between 1 and 1000000");
+  s.uint("publish_dedup_ms", out.publish_dedup_ms, 1000, 86'400'000,
+         "an integer of milliseconds between 1000 and 86400000");
   s.finish();
 }
 

@@ -194,10 +194,15 @@ void hub::publish_local(std::string_view topic, std::string_view name,
 }
 
 void hub::publish_bounded(std::string topic, std::string name, std::string data_json,
-                          std::chrono::milliseconds max_wait, bounded_publish_handler done) {
+                          std::chrono::milliseconds max_wait, bounded_publish_handler done,
+                          std::string idempotency_key) {
   if (impl_->bus) {
-    impl_->bus->publish(std::move(topic), std::move(name), std::move(data_json), false,
-                        std::move(done));
+    if (!idempotency_key.empty())
+      impl_->bus->publish_once(std::move(idempotency_key), std::move(topic), std::move(name),
+                               std::move(data_json), std::move(done));
+    else
+      impl_->bus->publish(std::move(topic), std::move(name), std::move(data_json), false,
+                          std::move(done));
     return;
   }
   if (impl_->gate->open()) {

@@ -30,6 +30,7 @@ void presence::join(const std::string& topic, const std::string& user_id,
   auto& m = rooms_[topic][user_id];
   if (m.connections++ > 0) return;
   m.username = username.empty() ? user_id : username;
+  if (backend_) return backend_->node_joined(topic, user_id, m.username);
   hub_.publish(topic, "join", dump(nlohmann::json{{"userId", user_id}, {"username", m.username}}));
 }
 
@@ -43,11 +44,16 @@ void presence::leave(const std::string& topic, const std::string& user_id) {
   const std::string username = std::move(uit->second.username);
   rit->second.erase(uit);
   if (rit->second.empty()) rooms_.erase(rit);
+  if (backend_) return backend_->node_left(topic, user_id);
   hub_.publish(topic, "leave", dump(nlohmann::json{{"userId", user_id}, {"username", username}}));
 }
 
 std::vector<std::string> presence::users(const std::string& topic) const {
   std::vector<std::string> out;
+  if (auto b = backend()) {
+    for (auto& [id, name] : b->members(topic)) out.push_back(std::move(id));
+    return out;
+  }
   std::lock_guard lk(mu_);
   auto rit = rooms_.find(topic);
   if (rit == rooms_.end()) return out;
@@ -57,13 +63,35 @@ std::vector<std::string> presence::users(const std::string& topic) const {
 
 std::string presence::room_state_json(const std::string& topic) const {
   auto list = nlohmann::json::array();
-  {
+  if (auto b = backend()) {
+    for (auto& [id, name] : b->members(topic))
+      list.push_back({{"userId", std::move(id)}, {"username", std::move(name)}});
+  } else {
     std::lock_guard lk(mu_);
     if (auto rit = rooms_.find(topic); rit != rooms_.end())
       for (const auto& [id, m] : rit->second)
         list.push_back({{"userId", id}, {"username", m.username}});
   }
   return dump(nlohmann::json{{"room", topic}, {"users", std::move(list)}});
+}
+
+void presence::set_backend(std::shared_ptr<presence_backend> backend) {
+  std::lock_guard lk(mu_);
+  backend_ = std::move(backend);
+}
+
+std::shared_ptr<presence_backend> presence::backend() const {
+  std::lock_guard lk(mu_);
+  return backend_;
+}
+
+void presence::with_local_members(
+    const std::function<void(const std::vector<local_member>&)>& fn) const {
+  std::vector<local_member> all;
+  std::lock_guard lk(mu_);
+  for (const auto& [topic, users] : rooms_)
+    for (const auto& [id, m] : users) all.push_back({topic, id, m.username});
+  fn(all);
 }
 
 }  // namespace rushcast::hub

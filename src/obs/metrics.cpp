@@ -98,6 +98,9 @@ nlohmann::json metrics::to_json() const {
   j["rate_limited"] = rate_limited.load();
   j["publishes_deferred"] = publishes_deferred.load();
   j["publishes_rejected"] = publishes_rejected.load();
+  j["bus"] = {{"events_read", bus_events_read.load()},
+              {"publish_failures", bus_publish_failures.load()},
+              {"resyncs", bus_resyncs.load()}};
   j["admissions"] = nlohmann::json::object();
   for (std::size_t i = 0; i < admission_counts_.size(); ++i)
     if (auto v = admission_counts_[i].load(std::memory_order_relaxed))
@@ -142,6 +145,16 @@ std::string metrics::render() const {
   counter("rushcast_publishes_rejected_total",
           "Publishes refused with 503 because the fan-out backlog stayed full (or on drain).",
           publishes_rejected.load());
+  counter("rushcast_bus_events_read_total",
+          "Cluster mode: events this node read from the event bus (Redis Stream).",
+          bus_events_read.load());
+  counter("rushcast_bus_publish_failures_total",
+          "Cluster mode: publishes the bus did not take (Redis unreachable, or the reply lost).",
+          bus_publish_failures.load());
+  counter("rushcast_bus_resyncs_total",
+          "Cluster mode: resync notices sent to live subscribers (a gap the bus could not "
+          "fill, or a new epoch).",
+          bus_resyncs.load());
   {
     std::lock_guard lk(mu_);
     o << "# HELP rushcast_admissions_total Seckill admissions by outcome.\n"

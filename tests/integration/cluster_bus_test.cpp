@@ -3,6 +3,8 @@
 // down publishes answer 503 while streams stay open, until Redis is back.
 #include <chrono>
 #include <memory>
+#include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,71 @@ TEST(ClusterBus, EveryNodeEmitsTheSameIdsInTheSameOrder) {
   }
 }
 
+TEST(ClusterBus, ConcurrentPublishesOnEveryNodeGiveOneOrderWithoutGaps) {
+  cluster c(3);
+  std::vector<std::unique_ptr<sse_client>> subs;
+  for (std::size_t i = 0; i < 3; ++i)
+    subs.push_back(std::make_unique<sse_client>(c.port(i), "/sse-updates?topics=news"));
+  constexpr int per_node = 100;
+  std::vector<std::vector<std::string>> ids(3);
+  {
+    std::vector<std::thread> publishers;
+    for (std::size_t n = 0; n < 3; ++n)
+      publishers.emplace_back([&, n] {
+        for (int i = 0; i < per_node; ++i)
+          ids[n].push_back(publish(c.port(n), "news", "message", {{"node", n}, {"i", i}}));
+      });
+    for (auto& t : publishers) t.join();
+  }
+  std::vector<std::vector<seen>> got;
+  for (auto& s : subs) got.push_back(read_n(*s, 3 * per_node));
+  ASSERT_EQ(got[0].size(), 3u * per_node);
+  EXPECT_EQ(got[1], got[0]);
+  EXPECT_EQ(got[2], got[0]);
+  std::set<std::string> answered, emitted;
+  for (const auto& v : ids) answered.insert(v.begin(), v.end());
+  for (std::size_t k = 0; k < got[0].size(); ++k) {
+    emitted.insert(got[0][k].id);
+    if (k > 0) EXPECT_EQ(seq_of(got[0][k].id), seq_of(got[0][k - 1].id) + 1) << k;
+  }
+  EXPECT_EQ(emitted, answered);  // every answered id, once, and nothing else
+  // Each node's own publishes keep their order within the cluster's order.
+  for (std::size_t n = 0; n < 3; ++n) {
+    int next = 0;
+    for (const auto& e : got[0])
+      if (json::parse(e.data).at("node") == n) EXPECT_EQ(json::parse(e.data).at("i"), next++);
+  }
+}
+
+TEST(ClusterBus, APublishRetriedWithItsIdempotencyKeyIsPublishedOnce) {
+  cluster c(2);
+  sse_client a(c.port(0), "/sse-updates?topics=news");
+  const std::string body = json{{"topic", "news"}, {"data", {{"i", 1}}}}.dump();
+  auto keyed = publish_headers;
+  keyed["Idempotency-Key"] = "order-42-shipped";
+  auto first = http(c.port(0), "POST", "/api/publish", body, keyed);
+  ASSERT_EQ(first.status, 200) << first.body;
+  // The answer was lost: the publisher retries, through another node.
+  auto retry = http(c.port(1), "POST", "/api/publish", body, keyed);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.json().at("id"), first.json().at("id"));
+  const std::string other = publish(c.port(1), "news", "message", {{"i", 2}});
+  auto got = read_n(a, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, first.json().at("id"));
+  EXPECT_EQ(got[1].id, other);  // nothing in between: the retry published nothing
+  EXPECT_EQ(seq_of(other), seq_of(got[0].id) + 1);
+  // Kept for bus.publish_dedup_ms, not for ever.
+  const std::string ttl = c.redis.command({"PTTL", "rushcast:bus:pub:order-42-shipped"});
+  ASSERT_EQ(ttl[0], ':');
+  EXPECT_GT(std::stoll(ttl.substr(1)), 0);
+  EXPECT_LE(std::stoll(ttl.substr(1)), 300000);
+
+  auto bad = publish_headers;
+  bad["Idempotency-Key"] = "has space";
+  EXPECT_EQ(http(c.port(0), "POST", "/api/publish", body, bad).status, 400);
+}
+
 TEST(ClusterBus, LastEventIdFromOneNodeResumesOnAnother) {
   cluster c(2);
   sse_client a(c.port(0), "/sse-updates?topics=news");
@@ -114,6 +181,8 @@ TEST(ClusterBus, RedisDownRefusesPublishesWhileStreamsStayOpen) {
   }));
   EXPECT_EQ(refused.json().at("error"), "unavailable");
   EXPECT_TRUE(refused.headers.count("retry-after"));
+  EXPECT_EQ(http(c.port(1), "GET", "/metrics").body.find("\nrushcast_bus_publish_failures_total 0\n"),
+            std::string::npos);  // counted
   // The streams stay open: heartbeats go on, nothing ends them.
   const auto pings = a.comments_seen();
   EXPECT_FALSE(a.next(1s));
@@ -157,6 +226,13 @@ TEST(ClusterBus, AGapInTheStreamSendsResyncToLiveStreams) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->event, "resync");
   EXPECT_EQ(r->json().at("reason"), "too_old");
+
+  // The bus's figures on /metrics: two events read, one resync, no failed publish.
+  auto m = http(c.port(0), "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("\nrushcast_bus_events_read_total 2\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\nrushcast_bus_resyncs_total 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("\nrushcast_bus_publish_failures_total 0\n"), std::string::npos);
 }
 
 TEST(ClusterBus, ARedisThatLostItsDataStartsANewEpoch) {

@@ -73,6 +73,16 @@ struct bus_cfg {
   // A Last-Event-ID at most this many events beyond what a node has read resumes live there
   // (the client came from a node that read the bus sooner) instead of answering resync.
   std::size_t max_resume_ahead = 10000;
+  // Chat presence across the cluster (cluster/presence): a node's membership lives as long as
+  // its heartbeat (refreshed every presence_heartbeat_ms, expiring after presence_ttl_ms);
+  // a node that stops refreshing has its members removed by the others.
+  std::uint32_t presence_ttl_ms = 10000;
+  std::uint32_t presence_heartbeat_ms = 2000;  // below presence_ttl_ms / 2
+  std::size_t presence_max_rooms = 10000;      // rooms with members, cluster-wide
+  std::size_t presence_max_members = 10000;    // members listed per room, cluster-wide
+  // How long the bus remembers a publish's Idempotency-Key (a retry within it is not
+  // published again): one small key in Redis per keyed publish, for this long.
+  std::uint32_t publish_dedup_ms = 300000;
 };
 
 struct auth_cfg {

@@ -68,6 +68,14 @@ public:
   // holds it, or errc::unavailable when the bus cannot be reached (nothing was published).
   virtual void publish(std::string topic, std::string name, std::string data_json, bool state,
                        bounded_publish_handler done) = 0;
+  // publish() at most once per key: a key the bus already took (within its window) is answered
+  // with that event's id, and nothing is published again, so a publisher may retry a publish
+  // whose answer it lost. The default ignores the key.
+  virtual void publish_once(std::string key, std::string topic, std::string name,
+                            std::string data_json, bounded_publish_handler done) {
+    (void)key;
+    publish(std::move(topic), std::move(name), std::move(data_json), false, std::move(done));
+  }
 };
 
 class hub {
@@ -116,8 +124,11 @@ public:
   // id, or errc::unavailable when the bus is unreachable); the local backlog bound does not
   // apply (the bus reader hands batches in as it reads them).
   // The bound is soft by at most one event per concurrent caller of the fast path.
+  // idempotency_key (the publisher's Idempotency-Key, may be empty): with a bus, the event is
+  // published at most once per key (event_bus::publish_once); without one it is not used.
   void publish_bounded(std::string topic, std::string name, std::string data_json,
-                       std::chrono::milliseconds max_wait, bounded_publish_handler done);
+                       std::chrono::milliseconds max_wait, bounded_publish_handler done,
+                       std::string idempotency_key = {});
   // Cluster mode, called once before the first publish: publishes go to bus from now on, and
   // event order comes only from ingest(). A Last-Event-ID at most max_resume_ahead events
   // beyond what this hub has ingested (the client came from a node that read the bus sooner)

@@ -60,6 +60,11 @@ public:
   // POST /api/publish at limits.max_publish_backlog: answered late, or refused (503).
   std::atomic<std::uint64_t> publishes_deferred{0};
   std::atomic<std::uint64_t> publishes_rejected{0};
+  // Cluster mode (cluster/bus): events read from the bus, publishes the bus refused or whose
+  // outcome was lost (503 / dropped), and resync notices sent for a gap or a new epoch.
+  std::atomic<std::uint64_t> bus_events_read{0};
+  std::atomic<std::uint64_t> bus_publish_failures{0};
+  std::atomic<std::uint64_t> bus_resyncs{0};
 
   // Admissions by outcome: lock-free.
   void count_admission(admission_outcome o) noexcept {

@@ -81,3 +81,25 @@ TEST(BusRead, ABlockThatTimedOutHoldsNothing) {
   EXPECT_TRUE(b.runs.empty());
   EXPECT_TRUE(b.last_id.empty());
 }
+
+TEST(BusRead, PresenceFieldsBecomePresenceChangesOfTheirRun) {
+  auto r = xread({entry("5-0", {"e", "A", "s", "1", "t", "chat:r", "n", "join", "d", "{}", "c",
+                                "0", "p", "+", "u", "alice", "m", "Alice"}),
+                  event("5-1", "A", "2", "chat:r"),
+                  entry("5-2", {"e", "A", "s", "3", "t", "chat:r", "n", "leave", "d", "{}", "c",
+                                "0", "p", "-", "u", "alice", "m", "Alice"}),
+                  // A client's own "join" message has no presence fields: no change.
+                  entry("5-3", {"e", "A", "s", "4", "t", "chat:r", "n", "join", "d",
+                                "{\"userId\":\"mallory\"}", "c", "0"})});
+  auto b = parse_read(r);
+  ASSERT_EQ(b.runs.size(), 1u);
+  EXPECT_EQ(b.runs[0].events.size(), 4u);
+  ASSERT_EQ(b.runs[0].presence.size(), 2u);
+  EXPECT_EQ(b.runs[0].presence[0].seq, 1u);
+  EXPECT_TRUE(b.runs[0].presence[0].join);
+  EXPECT_EQ(b.runs[0].presence[0].topic, "chat:r");
+  EXPECT_EQ(b.runs[0].presence[0].user_id, "alice");
+  EXPECT_EQ(b.runs[0].presence[0].username, "Alice");
+  EXPECT_EQ(b.runs[0].presence[1].seq, 3u);
+  EXPECT_FALSE(b.runs[0].presence[1].join);
+}

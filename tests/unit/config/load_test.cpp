@@ -305,6 +305,33 @@ TEST(ConfigLoad, BusKeysAreReadAndBounded) {
     EXPECT_NE(parse_error(bad).find("bus."), std::string::npos) << bad;
 }
 
+TEST(ConfigLoad, BusPresenceKeysAreReadAndBounded) {
+  config d = parse("{}");
+  EXPECT_EQ(d.bus.presence_ttl_ms, 10000u);
+  EXPECT_EQ(d.bus.presence_heartbeat_ms, 2000u);
+  EXPECT_EQ(d.bus.presence_max_rooms, 10000u);
+  EXPECT_EQ(d.bus.presence_max_members, 10000u);
+  EXPECT_EQ(d.bus.publish_dedup_ms, 300000u);
+  EXPECT_EQ(parse(R"({"bus": {"publish_dedup_ms": 1000}})").bus.publish_dedup_ms, 1000u);
+  EXPECT_NE(parse_error(R"({"bus": {"publish_dedup_ms": 999}})").find("bus.publish_dedup_ms"),
+            std::string::npos);
+  config c = parse(R"({"bus": {"presence_ttl_ms": 3000, "presence_heartbeat_ms": 1500,
+                               "presence_max_rooms": 5, "presence_max_members": 7}})");
+  EXPECT_EQ(c.bus.presence_ttl_ms, 3000u);
+  EXPECT_EQ(c.bus.presence_heartbeat_ms, 1500u);
+  EXPECT_EQ(c.bus.presence_max_rooms, 5u);
+  EXPECT_EQ(c.bus.presence_max_members, 7u);
+  for (const char* bad : {R"({"bus": {"presence_ttl_ms": 999}})",
+                          R"({"bus": {"presence_heartbeat_ms": 50}})",
+                          R"({"bus": {"presence_max_rooms": 0}})",
+                          R"({"bus": {"presence_max_members": 0}})"})
+    EXPECT_NE(parse_error(bad).find("bus.presence_"), std::string::npos) << bad;
+  // A heartbeat must come at least twice per lifetime, or one late beat drops the members.
+  EXPECT_NE(parse_error(R"({"bus": {"presence_ttl_ms": 3000, "presence_heartbeat_ms": 1501}})")
+                .find("bus.presence_heartbeat_ms"),
+            std::string::npos);
+}
+
 TEST(ConfigLoad, EnumeratedValuesAreChecked) {
   EXPECT_NE(parse_error(R"({"log": {"level": "verbose"}})").find("log.level"), std::string::npos);
   EXPECT_NE(parse_error(R"({"log": {"format": "xml"}})").find("log.format"), std::string::npos);

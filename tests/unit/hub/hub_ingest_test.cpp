@@ -62,7 +62,13 @@ struct fake_bus : event_bus {
     got.push_back({std::move(topic), std::move(name), std::move(data_json), state,
                    std::move(done)});
   }
+  void publish_once(std::string key, std::string topic, std::string name, std::string data_json,
+                    bounded_publish_handler done) override {
+    keys.push_back(key);
+    publish(std::move(topic), std::move(name), std::move(data_json), false, std::move(done));
+  }
   std::vector<sent> got;
+  std::vector<std::string> keys;  // of publish_once calls
 };
 
 }  // namespace
@@ -235,6 +241,16 @@ TEST(HubIngest, PublishesGoToTheBusAndNotToTheHub) {
   bus->got[1].done(rushcast::errc::unavailable);
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->error(), rushcast::errc::unavailable);
+}
+
+TEST(HubIngest, ABoundedPublishWithAnIdempotencyKeyGoesToTheBusOncePerKey) {
+  shards s;
+  auto bus = std::make_shared<fake_bus>();
+  s.h->set_bus(bus, 1000);
+  s.h->publish_bounded("t", "m", "{}", std::chrono::milliseconds(0), {}, "k-1");
+  s.h->publish_bounded("t", "m", "{}", std::chrono::milliseconds(0), {});
+  ASSERT_EQ(bus->got.size(), 2u);
+  EXPECT_EQ(bus->keys, (std::vector<std::string>{"k-1"}));  // the unkeyed one: plain publish
 }
 
 TEST(HubIngest, AnIdAheadOfThisNodeResumesLiveAfterIt) {
