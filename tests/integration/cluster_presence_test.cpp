@@ -65,6 +65,17 @@ bool eventually_members(std::uint16_t port, const std::string& room,
   return ok;
 }
 
+// How many nodes hold user in topic according to Redis (P:node:<id> sets): a node's own
+// membership reaches Redis a moment after its client got room_state.
+int nodes_holding(const redis_server& r, const std::string& topic, const std::string& user) {
+  const std::string reply = r.command(
+      {"EVAL",
+       "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+       "n = n + redis.call('SISMEMBER', k, ARGV[2]) end return n",
+       "0", "rushcast:bus:presence:node:*", topic + "\n" + user});
+  return reply.size() > 1 && reply[0] == ':' ? std::stoi(reply.substr(1)) : -1;
+}
+
 }  // namespace
 
 TEST(ClusterPresence, EveryNodeListsTheMembersOfEveryNode) {
@@ -77,6 +88,8 @@ TEST(ClusterPresence, EveryNodeListsTheMembersOfEveryNode) {
   ASSERT_TRUE(j1);
   EXPECT_EQ(j1->json(), (json{{"userId", "alice"}, {"username", "Alice"}}));
 
+  // Node 1 reads the bus on its own: bob's room_state is its view, once alice's join is in it.
+  ASSERT_TRUE(eventually_members(c.port(1), "chat:r", {"alice"}));
   ws_client bob(c.port(1), "/ws?userId=bob&topics=chat:r");
   auto st = bob.recv_type("room_state", 5s);
   ASSERT_TRUE(st);
@@ -111,6 +124,8 @@ TEST(ClusterPresence, AUserOnTwoNodesJoinsOnceAndLeavesWithTheLastConnection) {
   ASSERT_TRUE(watch.next_named("join", 10s));
   auto b = std::make_unique<ws_client>(c.port(1), "/ws?userId=carol&topics=chat:r");
   ASSERT_TRUE(b->recv_type("room_state", 5s));
+  // Node 1's membership of carol is in Redis before her first connection goes.
+  ASSERT_TRUE(wait_until(10s, [&] { return nodes_holding(c.redis, "chat:r", "carol") == 2; }));
   a->close();
   a.reset();
   // Still in the room through node 1: neither a second join nor a leave.
