@@ -24,7 +24,8 @@
 #      WATCHERS (1000), MODES (bids: "ws"; "ws http"), WHAT ("adm bids"),
 #      BIN (/tmp/h-clbench12/rushcast: a Release build), OUT (bench/results/cluster-writes-DATE.txt)
 #      PERF=1: `perf record -g` (3 s, mid-run) of redis-server and of the first node, per run,
-#      into PERF_DIR (/tmp/rushcast-cluster-writes-perf).
+#      into PERF_DIR (/tmp/rushcast-cluster-writes-perf); PERF=stat: `perf stat` of redis-server's
+#      fdatasync/write/epoll_wait calls and CPU over the same 3 s (LABEL-redis.stat).
 # Needs wrk, jq, redis-server, curl, build-bench/bidbench (cmake -S bench -B build-bench
 #   -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench --target bidbench).
 set -euo pipefail
@@ -124,9 +125,16 @@ start_peer() {
 # perf_start LABEL LEAD: 3 s of `perf record -g` of redis-server and node 1, from LEAD +
 # DURATION/2 - 1 s on (mid-run).
 perf_start() {
-  [ "${PERF:-0}" = 1 ] || return 0
+  [ "${PERF:-0}" = 1 ] || [ "${PERF:-0}" = stat ] || return 0
   mkdir -p "$PERF_DIR"
   local off=$(( $2 + (DURATION / 2 - 1 > 0 ? DURATION / 2 - 1 : 0) ))
+  if [ "$PERF" = stat ]; then
+    [ -n "$REDIS_PID" ] || return 0
+    (sleep "$off"; exec perf stat -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,task-clock \
+      -p "$REDIS_PID" -o "$PERF_DIR/$1-redis.stat" -- sleep 3) >/dev/null 2>&1 &
+    PERF_PIDS+=("$!")
+    return 0
+  fi
   (sleep "$off"; exec perf record -F 499 -g -p "${NODE_PIDS[0]}" -o "$PERF_DIR/$1-node1.data" -- sleep 3) >/dev/null 2>&1 &
   PERF_PIDS+=("$!")
   if [ -n "$REDIS_PID" ]; then
