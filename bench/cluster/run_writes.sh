@@ -25,7 +25,8 @@
 #      BIN (/tmp/h-clbench12/rushcast: a Release build), OUT (bench/results/cluster-writes-DATE.txt)
 #      PERF=1: `perf record -g` (3 s, mid-run) of redis-server and of the first node, per run,
 #      into PERF_DIR (/tmp/rushcast-cluster-writes-perf); PERF=stat: `perf stat` of redis-server's
-#      fdatasync/write/epoll_wait calls and CPU over the same 3 s (LABEL-redis.stat).
+#      fdatasync/write/epoll_wait calls and CPU over the same 3 s (LABEL-redis.stat), and the
+#      first node's fdatasync calls and CPU (LABEL-node1.stat).
 # Needs wrk, jq, redis-server, curl, build-bench/bidbench (cmake -S bench -B build-bench
 #   -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench --target bidbench).
 set -euo pipefail
@@ -129,6 +130,9 @@ perf_start() {
   mkdir -p "$PERF_DIR"
   local off=$(( $2 + (DURATION / 2 - 1 > 0 ? DURATION / 2 - 1 : 0) ))
   if [ "$PERF" = stat ]; then
+    (sleep "$off"; exec perf stat -e syscalls:sys_enter_fdatasync,task-clock \
+      -p "${NODE_PIDS[0]}" -o "$PERF_DIR/$1-node1.stat" -- sleep 3) >/dev/null 2>&1 &
+    PERF_PIDS+=("$!")
     [ -n "$REDIS_PID" ] || return 0
     (sleep "$off"; exec perf stat -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,task-clock \
       -p "$REDIS_PID" -o "$PERF_DIR/$1-redis.stat" -- sleep 3) >/dev/null 2>&1 &
