@@ -10,6 +10,11 @@
 // every update is one sample), how many watchers end on the final price, and the CPU seconds
 // the server (--pid) and this client spent while bidding.
 //
+// Cluster (issue 12): --ports P1,P2,... spreads watchers and bidders round-robin over several
+// nodes (one shared counter, so one final price for all of them); --pid takes the nodes' PIDs,
+// comma-separated, summed; --redis-pid reports redis-server's CPU separately. The highest
+// amount a bidder was told `accepted` must be the final price every watcher ends on.
+//
 // Only talks to 127.0.0.1; bounded by --seconds and exits by itself.
 //
 // Build: cmake -S bench -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench
@@ -81,20 +86,36 @@ struct conn {
   int index = 0;
   bool open = false;  // handshake done (ws) / connected (http)
   bool waiting = false;  // a bid is in flight
+  int64_t amount = 0;    // the bid in flight
   std::string in;
   std::string out;
   int64_t last_price = 0;
 };
 
 struct options {
-  int port = 0;
+  std::vector<int> ports;
   std::string auction = "bench";
   int watchers = 1000;
   int bidders = 64;
   double seconds = 10;
   std::string mode = "ws";
-  int pid = 0;
+  std::vector<int> pids;
+  int redis_pid = 0;
 };
+
+double pids_cpu_s(const std::vector<int>& pids) {
+  double t = 0;
+  for (int p : pids) t += proc_cpu_s(p);
+  return t;
+}
+
+std::vector<int> int_list(const std::string& v) {
+  std::vector<int> out;
+  std::stringstream in(v);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(std::atoi(item.c_str()));
+  return out;
+}
 
 class bench {
 public:
@@ -124,6 +145,7 @@ private:
   std::vector<uint32_t> lat_us_;
   uint64_t accepted_ = 0, refused_ = 0, other_errors_ = 0, updates_ = 0;
   int64_t final_price_ = 0;
+  int64_t max_accepted_ = 0;
   int in_flight_ = 0;
   std::string first_error_;
 };
@@ -133,7 +155,8 @@ int bench::connect_one(role r, int index) {
   if (fd < 0) die("socket");
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(o_.port));
+  // Round-robin over the nodes, watchers and bidders each from the first node on.
+  a.sin_port = htons(static_cast<uint16_t>(o_.ports[static_cast<std::size_t>(index) % o_.ports.size()]));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -195,6 +218,7 @@ void bench::ws_send_text(conn& c, std::string_view text, unsigned char opcode) {
 void bench::send_bid(conn& c) {
   if (!bidding_ || c.waiting) return;
   int64_t amount = next_++;
+  c.amount = amount;
   sent_at_.push_back(mono_ns());
   c.waiting = true;
   ++in_flight_;
@@ -252,8 +276,10 @@ void bench::on_watcher_text(conn& c, std::string_view text) {
 void bench::on_bid_answer(conn& c, bool accepted, bool too_low) {
   c.waiting = false;
   --in_flight_;
-  if (accepted)
+  if (accepted) {
     ++accepted_;
+    max_accepted_ = std::max(max_accepted_, c.amount);
+  }
   else if (too_low)
     ++refused_;
   else
@@ -390,7 +416,8 @@ int bench::run() {
   next_ = base_amount_;
   sent_at_.reserve(static_cast<std::size_t>(o_.seconds * 400000));
 
-  double server_cpu0 = o_.pid ? proc_cpu_s(o_.pid) : 0, self_cpu0 = self_cpu_s();
+  double server_cpu0 = pids_cpu_s(o_.pids), self_cpu0 = self_cpu_s();
+  double redis_cpu0 = o_.redis_pid ? proc_cpu_s(o_.redis_pid) : 0;
   int64_t t0 = mono_ns();
   bidding_ = true;
   for (std::size_t s = first_bidder; s < conns_.size(); ++s) send_bid(conns_[s]);
@@ -398,7 +425,8 @@ int bench::run() {
   while (mono_ns() < stop_at) poll_once(5);
   bidding_ = false;
   double elapsed = (mono_ns() - t0) / 1e9;
-  double server_cpu = o_.pid ? proc_cpu_s(o_.pid) - server_cpu0 : 0;
+  double server_cpu = pids_cpu_s(o_.pids) - server_cpu0;
+  double redis_cpu = o_.redis_pid ? proc_cpu_s(o_.redis_pid) - redis_cpu0 : 0;
   double self_cpu = self_cpu_s() - self_cpu0;
   uint64_t accepted = accepted_, refused = refused_, errors = other_errors_;
   // Answers still in flight, then every watcher should reach the final price.
@@ -417,7 +445,9 @@ int bench::run() {
     for (auto& c : conns_)
       if (c.r == role::watcher && c.last_price == best) ++on_final;
     final_price_ = best;
-    if (on_final == o_.watchers && mono_ns() - settle_start > 300'000'000LL) break;
+    if (on_final == o_.watchers && best >= max_accepted_ &&
+        mono_ns() - settle_start > 300'000'000LL)
+      break;
   }
   std::sort(lat_us_.begin(), lat_us_.end());
   auto pct = [&](double p) {
@@ -432,13 +462,17 @@ int bench::run() {
       ",\"accepted_per_s\":%.0f,\"refused_per_s\":%.0f,\"bids_per_s\":%.0f,"
       "\"price_updates\":%" PRIu64
       ",\"latency_ms\":{\"samples\":%zu,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
-      "\"final_price\":%" PRId64 ",\"last_bid_sent\":%" PRId64
-      ",\"watchers_on_final\":%d,\"server_cpu_s\":%.2f,\"server_cpu_us_per_bid\":%.2f,"
-      "\"client_cpu_s\":%.2f,\"first_error\":\"%s\"}\n",
+      "\"final_price\":%" PRId64 ",\"last_bid_sent\":%" PRId64 ",\"max_accepted\":%" PRId64
+      ",\"watchers_on_final\":%d,\"nodes\":%zu,\"server_cpu_s\":%.2f,\"server_cpu_us_per_bid\":%.2f,"
+      "\"server_cpu_us_per_accepted\":%.2f,\"redis_cpu_s\":%.2f,\"redis_cpu_us_per_bid\":%.2f,"
+      "\"redis_cpu_us_per_accepted\":%.2f,\"client_cpu_s\":%.2f,\"first_error\":\"%s\"}\n",
       o_.mode.c_str(), o_.watchers, o_.bidders, elapsed, accepted, refused, errors,
       accepted / elapsed, refused / elapsed, bids / elapsed, updates_, lat_us_.size(), pct(0.5),
-      pct(0.9), pct(0.99), pct(1.0), final_price_, next_ - 1, on_final, server_cpu,
-      bids ? server_cpu * 1e6 / double(bids) : 0.0, self_cpu,
+      pct(0.9), pct(0.99), pct(1.0), final_price_, next_ - 1, max_accepted_, on_final,
+      o_.ports.size(), server_cpu, bids ? server_cpu * 1e6 / double(bids) : 0.0,
+      accepted ? server_cpu * 1e6 / double(accepted) : 0.0, redis_cpu,
+      bids ? redis_cpu * 1e6 / double(bids) : 0.0,
+      accepted ? redis_cpu * 1e6 / double(accepted) : 0.0, self_cpu,
       first_error_.substr(0, 80).c_str());
   for (auto& c : conns_) ::close(c.fd);
   return 0;
@@ -450,17 +484,21 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") o.port = std::atoi(v.c_str());
+    if (k == "--port" || k == "--ports") o.ports = int_list(v);
     else if (k == "--auction") o.auction = v;
     else if (k == "--watchers") o.watchers = std::atoi(v.c_str());
     else if (k == "--bidders") o.bidders = std::atoi(v.c_str());
     else if (k == "--seconds") o.seconds = std::atof(v.c_str());
     else if (k == "--mode") o.mode = v;
-    else if (k == "--pid") o.pid = std::atoi(v.c_str());
+    else if (k == "--pid") o.pids = int_list(v);
+    else if (k == "--redis-pid") o.redis_pid = std::atoi(v.c_str());
     else die("unknown option " + k);
   }
-  if (o.port <= 0) die("usage: bidbench --port P [--auction ID] [--watchers W] [--bidders B] "
-                       "[--seconds S] [--mode ws|http] [--pid SERVER_PID]");
+  bool ports_ok = !o.ports.empty();
+  for (int p : o.ports) ports_ok = ports_ok && p > 0 && p < 65536;
+  if (!ports_ok)
+    die("usage: bidbench --port P[,P2,...] [--auction ID] [--watchers W] [--bidders B] "
+        "[--seconds S] [--mode ws|http] [--pid SERVER_PID[,PID2,...]] [--redis-pid PID]");
   if (o.mode != "ws" && o.mode != "http") die("--mode is ws or http");
   if (o.seconds > 120) die("--seconds is at most 120");
   if (o.watchers + o.bidders > 20000) die("at most 20,000 connections");

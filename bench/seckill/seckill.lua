@@ -1,12 +1,15 @@
 -- wrk script for POST /api/seckill: every request names a fresh userId, so each one is a real
 -- admission attempt (queued while stock lasts, then sold_out), never a duplicate.
 -- Usage: wrk -t2 -c64 -d20s --latency -s bench/seckill/seckill.lua http://127.0.0.1:8080
--- env SALE_ID (default: the server's first sale).
+-- env SALE_ID (default: the server's first sale); USER_PREFIX, prepended to every userId, for
+-- several wrk processes started in the same second (bench/cluster/run_writes.sh): the salt below
+-- is the second and the thread number, the same in each of them.
 
 local counter = 0
 local thread_id = 0
 local threads = {}
 local sale_id = os.getenv("SALE_ID")
+local user_prefix = os.getenv("USER_PREFIX") or ""
 
 function setup(thread)
   thread:set("tid", thread_id)
@@ -16,7 +19,7 @@ end
 
 function init(args)
   -- A per-run salt keeps userIds unique across repeated runs against one data dir.
-  salt = tostring(os.time()) .. "-" .. tostring(tid)
+  salt = user_prefix .. tostring(os.time()) .. "-" .. tostring(tid)
   queued, sold_out, other = 0, 0, 0
 end
 
