@@ -210,7 +210,8 @@ void sale::unlink_user(std::int64_t position) {
 
 void sale::release(std::int64_t position) {
   admission_slot* s = slot_mut(position);
-  if (!s || s->status != slot_status::pending) return;
+  if (!s || (s->status != slot_status::pending && s->status != slot_status::pending_order))
+    return;
   s->status = slot_status::released;
   unlink_user(position);
   --reserved_;
@@ -238,7 +239,9 @@ void sale::advance_head() {
 std::optional<std::int64_t> sale::take_next() {
   while (cursor_ < last_position()) {
     admission_slot& s = window_[static_cast<std::size_t>(cursor_ - head_)];
-    if (s.status == slot_status::released || s.status == slot_status::success) {
+    // pending_order was taken already (a retry of an earlier order moved the cursor back).
+    if (s.status == slot_status::released || s.status == slot_status::success ||
+        s.status == slot_status::pending_order) {
       ++cursor_;
       continue;
     }
@@ -248,6 +251,22 @@ std::optional<std::int64_t> sale::take_next() {
     return ++cursor_;
   }
   return std::nullopt;
+}
+
+bool sale::take_with_admission(std::int64_t position) {
+  admission_slot* s = slot_mut(position);
+  if (!s || s->status != slot_status::pending || cursor_ != position - 1) return false;
+  s->status = slot_status::pending_order;
+  cursor_ = position;
+  return true;
+}
+
+void sale::completed_with_admission(std::int64_t position) {
+  admission_slot* s = slot_mut(position);
+  if (!s || s->status != slot_status::pending_order) return;
+  s->status = slot_status::success;
+  ++sold_;
+  advance_head();
 }
 
 void sale::completed(std::int64_t position) {

@@ -47,6 +47,7 @@ sale_runner::sale_runner(asio::any_io_executor executor, hub::hub& h, obs::metri
       view_(std::make_shared<shared_view>()),
       topic_("sale:" + id_) {
   next_ = std::make_unique<batch_in_flight>();
+  orders_ride_along_ = opt_.process_rate_per_s == 0 && store_->writes_orders_with_admissions();
   const std::string labels = "sale=\"" + id_ + "\"";
   stock_gauge_ = &metrics_.gauge("rushcast_sale_stock", labels);
   queued_gauge_ = &metrics_.gauge("rushcast_sale_queued", labels);
@@ -285,11 +286,14 @@ bool sale_runner::on_order_durable(std::int64_t position, boost::system::error_c
   const admission_slot* s = sale_.slot(position);
   const std::string user = s ? s->user_id : std::string();
   sale_.completed(position);
-  if (!user.empty()) {
-    hub_.publish("user:" + user, "result",
-                 result_json(id_, sale_.order_id_for(position), position, sale_.stock()));
-  }
+  if (!user.empty()) publish_result({user, position, sale_.stock()});
   return true;
+}
+
+// Any thread, no lock needed: order_id_for reads only the sale's fixed id.
+void sale_runner::publish_result(const due_result& r) {
+  hub_.publish("user:" + r.user, "result",
+               result_json(id_, sale_.order_id_for(r.position), r.position, r.stock));
 }
 
 void sale_runner::arm_retry_timer() {
@@ -391,7 +395,10 @@ std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io
   rec.user_seq = r->user_seq;
   rec.ts_ms = clock_();
   next_->batch.admissions.push_back(std::move(rec));
-  next_->waiters.push_back({r->position, home, std::move(done)});
+  // The user goes with the waiter only when its result will be published from the answer's
+  // shard (orders_ride_along_); otherwise on_order_durable reads it from the slot.
+  next_->waiters.push_back(
+      {r->position, home, std::move(done), orders_ride_along_ ? user : std::string(), false});
   refresh_view();
   note_phase_soon();
   schedule_flush(home);
@@ -443,6 +450,19 @@ void sale_runner::flush() {
     w.erase(w.begin(), w.begin() + n);
     out->batch.orders = std::move(next_->batch.orders);
     next_->batch.orders.clear();
+  }
+  // With process_rate_per_s 0 an order is due as soon as its admission is durable: when the
+  // admission is next in line (every earlier one taken; no batch is with the store now, so
+  // the orders of the last one were taken when it finished), its order rides in the same row.
+  // A store failure releases the admission and its order alike; nothing is worked off twice.
+  if (orders_ride_along_ && !orders_failing_) {
+    for (std::size_t i = 0; i < out->batch.admissions.size(); ++i) {
+      store::admission_record& a = out->batch.admissions[i];
+      if (!sale_.take_with_admission(a.position)) break;
+      a.done = true;
+      a.order_id = sale_.order_id_for(a.position);
+      out->waiters[i].with_order = true;
+    }
   }
   // What finishing the batch needs stays here; the records themselves go to the store.
   out->order_positions.reserve(out->batch.orders.size());
@@ -519,13 +539,23 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
   r.admissions.resize(b.waiters.size(), make_error_code(errc::internal));
   r.orders.resize(b.order_positions.size(), make_error_code(errc::internal));
 
-  // Answers grouped by the shard that holds the connection: one post per shard.
+  // Answers grouped by the shard that holds the connection: one post per shard. The result
+  // events of orders that rode along go with them: published on that shard, off this (the
+  // store's, serial) thread.
   struct shard_answers {
     asio::io_context* home;
     std::vector<std::pair<admit_done, admit_reply>> answers;
+    std::vector<due_result> results;
   };
   std::vector<shard_answers> by_home;
+  auto group_of = [&by_home](asio::io_context* home) -> shard_answers& {
+    auto it = std::find_if(by_home.begin(), by_home.end(),
+                           [&](const shard_answers& a) { return a.home == home; });
+    if (it == by_home.end()) it = by_home.insert(by_home.end(), shard_answers{home, {}, {}});
+    return *it;
+  };
   std::size_t failed = 0;
+  std::size_t with_order = 0;
   boost::system::error_code first_error;
   for (std::size_t i = 0; i < b.waiters.size(); ++i) {
     waiter& w = b.waiters[i];
@@ -534,10 +564,15 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
     if (ec) {
       if (failed++ == 0) first_error = ec;
       sale_.release(w.position);
+      w.with_order = false;
       metrics_.count_admission(obs::admission_outcome::unavailable);
       reply.code = errc::unavailable;
     } else {
-      sale_.admitted(w.position);
+      // An order that rode along is completed below, after the older orders of this batch.
+      if (w.with_order)
+        ++with_order;
+      else
+        sale_.admitted(w.position);
       metrics_.count_admission(obs::admission_outcome::queued);
       reply.position = w.position;
     }
@@ -545,10 +580,7 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
       direct.emplace_back(std::move(w.done), std::move(reply));
       continue;
     }
-    auto it = std::find_if(by_home.begin(), by_home.end(),
-                           [&](const shard_answers& a) { return a.home == w.home; });
-    if (it == by_home.end()) it = by_home.insert(by_home.end(), shard_answers{w.home, {}});
-    it->answers.emplace_back(std::move(w.done), std::move(reply));
+    group_of(w.home).answers.emplace_back(std::move(w.done), std::move(reply));
   }
   if (failed > 0) {
     if (auto n = admit_fail_log_.admit())
@@ -556,15 +588,37 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
                     "last line)",
                     id_, failed, first_error.message(), n);
   }
-  for (auto& group : by_home) {
-    asio::post(*group.home, [answers = std::move(group.answers)]() mutable {
-      for (auto& [done, reply] : answers) done(std::move(reply));
-    });
-  }
-
   bool orders_ok = true;
   for (std::size_t i = 0; i < b.order_positions.size(); ++i)
     orders_ok = on_order_durable(b.order_positions[i], r.orders[i]) && orders_ok;
+
+  // Orders that rode along, in position order after the batch's older orders: each result
+  // tells the stock right after it, as a separate order's would.
+  if (with_order > 0) {
+    for (waiter& w : b.waiters) {
+      if (!w.with_order) continue;
+      sale_.completed_with_admission(w.position);
+      due_result due{std::move(w.user), w.position, sale_.stock()};
+      if (w.home)
+        group_of(w.home).results.push_back(std::move(due));
+      else
+        publish_result(due);
+    }
+  }
+
+  for (auto& group : by_home) {
+    if (group.results.empty()) {
+      asio::post(*group.home, [answers = std::move(group.answers)]() mutable {
+        for (auto& [done, reply] : answers) done(std::move(reply));
+      });
+      continue;
+    }
+    asio::post(*group.home, [self = shared_from_this(), answers = std::move(group.answers),
+                             results = std::move(group.results)]() mutable {
+      for (auto& [done, reply] : answers) done(std::move(reply));
+      for (const auto& due : results) self->publish_result(due);
+    });
+  }
 
   refresh_view();
   // The caller sends the next batch (flush) right after: no post for it.

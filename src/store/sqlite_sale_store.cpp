@@ -239,7 +239,7 @@ void sqlite_sale_store::persist(const std::string& sale_id, sale_batch batch,
           if (auto ec = impl::ensure(c, self->insert_admission,
                                      "INSERT INTO sale_admissions(sale_id, position, user_id, "
                                      "user_seq, status, order_id, ts_ms) "
-                                     "VALUES(?,?,?,?,0,NULL,?)"))
+                                     "VALUES(?,?,?,?,?,?,?)"))
             return ec;
           sqlite3_stmt* s = self->insert_admission;
           for (std::size_t i = 0; i < j->batch.admissions.size(); ++i) {
@@ -249,7 +249,14 @@ void sqlite_sale_store::persist(const std::string& sale_id, sale_batch batch,
             sqlite3_bind_text(s, 3, a.user_id.data(), static_cast<int>(a.user_id.size()),
                               SQLITE_STATIC);
             sqlite3_bind_int64(s, 4, a.user_seq);
-            sqlite3_bind_int64(s, 5, a.ts_ms);
+            // An order due at once rides in its admission's row: no UPDATE a commit later.
+            sqlite3_bind_int(s, 5, a.done ? status_done : 0);
+            if (a.done)
+              sqlite3_bind_text(s, 6, a.order_id.data(), static_cast<int>(a.order_id.size()),
+                                SQLITE_STATIC);
+            else
+              sqlite3_bind_null(s, 6);
+            sqlite3_bind_int64(s, 7, a.ts_ms);
             auto ec = impl::run(s);
             if (ec && !is_constraint(ec)) return ec;
             j->result.admissions[i] = ec;
@@ -283,6 +290,8 @@ void sqlite_sale_store::persist(const std::string& sale_id, sale_batch batch,
         done(std::move(j->result));
       });
 }
+
+bool sqlite_sale_store::writes_orders_with_admissions() const { return true; }
 
 bool sqlite_sale_store::accepting() const { return impl_->db.health().accepting(); }
 

@@ -31,8 +31,9 @@ struct sale_params {
 
 // One admitted buyer. pending: reserved in memory, its store write not yet durable (never
 // told to anyone as "queued"); queued: durable, waiting; success: worked off; released: its
-// store write failed, the unit went back to the stock.
-enum class slot_status { pending, queued, processing, success, released };
+// store write failed, the unit went back to the stock. pending_order: pending, and its order
+// rides in the same store write (take_with_admission): durable, it is success at once.
+enum class slot_status { pending, queued, processing, success, released, pending_order };
 
 // Kept only while the admission is in the live window (not yet worked off, or worked off after
 // an earlier one still in the line); the order id is derived from the position (order_id_for).
@@ -129,12 +130,20 @@ public:
   boost::system::result<admit_decision> admit(std::string_view user_id, bool can_store = true);
   // The store has the admission: it may be told and worked off.
   void admitted(std::int64_t position);
-  // The store refused the admission: the unit goes back, the user may try again.
+  // The store refused the admission (pending or pending_order): the unit goes back, the user
+  // may try again.
   void release(std::int64_t position);
 
   // The next position to work off, in admission order, marked processing; nullopt when the
   // queue head is empty or not yet durable.
   std::optional<std::int64_t> take_next();
+  // Takes a pending admission for working off before it is durable, its order to be written
+  // with it (process_rate_per_s 0): only when it is next in line (every earlier position is
+  // taken, worked off or released), so orders still go in admission order. Marked
+  // pending_order; then completed_with_admission() once the write is durable, or release().
+  bool take_with_admission(std::int64_t position);
+  // The write holding a pending_order admission and its order is durable: worked off.
+  void completed_with_admission(std::int64_t position);
   // The order of a processing position is durable. Positions up to the new head leave memory.
   void completed(std::int64_t position);
   // Its store write failed: it goes back to the head of the line for another try.

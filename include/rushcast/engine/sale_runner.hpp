@@ -100,7 +100,16 @@ private:
     std::int64_t position = 0;
     boost::asio::io_context* home = nullptr;
     admit_done done;
+    std::string user;         // for the result event, published on home's thread
+    bool with_order = false;  // its order rides in the same write (orders_ride_along_)
   };
+  // A result event due once its order is durable, published where its answer goes.
+  struct due_result {
+    std::string user;
+    std::int64_t position = 0;
+    std::int64_t stock = 0;  // the stock right after this order
+  };
+  void publish_result(const due_result& r);
   struct batch_in_flight;
   // Under mu_. The answer when it is known now; nullopt when the admission waits for its
   // batch (done is kept with it).
@@ -156,6 +165,9 @@ private:
   bool stopped_ = false;
   bool retry_armed_ = false;
   bool orders_failing_ = false;  // the last order commit failed: retry one at a time
+  // process_rate_per_s 0 and a store that writes an admission already done: an admission next
+  // in line goes to the store with its order (one row written once, no second write).
+  bool orders_ride_along_ = false;
   obs::log_limiter admit_fail_log_{std::chrono::seconds(5)};
   obs::log_limiter order_fail_log_{std::chrono::seconds(5)};
 };

@@ -37,7 +37,9 @@ struct admission_record {
   std::int64_t position = 0;
   std::string user_id;
   std::int64_t user_seq = 1;  // the user's n-th purchase in this sale (per_user_limit)
-  bool done = false;          // worked off: order placed
+  // Worked off: order placed. In a batch, only to a store whose
+  // writes_orders_with_admissions() is true: the admission is then stored already done.
+  bool done = false;
   std::string order_id;       // when done
   std::int64_t ts_ms = 0;     // admission time
 };
@@ -134,6 +136,12 @@ public:
       done(r.orders.empty() ? boost::system::error_code{} : r.orders.front());
     });
   }
+
+  // Whether persist() stores an admission_record with done set as already worked off, with
+  // its order_id, in the same write (SQLite: one INSERT instead of an INSERT and, one commit
+  // later, an UPDATE). The sale runner then sends an order that is due at once
+  // (process_rate_per_s 0, next in line) inside its admission. False: orders go separately.
+  virtual bool writes_orders_with_admissions() const { return false; }
 
   // Thread-safe and cheap: whether a new admission or bid may be offered now. False while
   // writes fail or free space is short (store_health); the store retries by itself, and the

@@ -25,6 +25,7 @@ public:
                                                           std::string_view user_id,
                                                           std::int64_t up_to) override;
   void persist(const std::string& sale_id, sale_batch batch, batch_done_fn done) override;
+  bool writes_orders_with_admissions() const override;
   bool accepting() const override;
 
 private:

@@ -79,6 +79,7 @@ public:
     }
   }
   bool accepting() const override { return accept; }
+  bool writes_orders_with_admissions() const override { return ride_along; }
 
   struct held_batch {
     store::sale_batch_result result;
@@ -113,6 +114,7 @@ public:
   std::vector<store::admission_record> rows;  // admissions stored
   std::size_t batches = 0;                     // persist() calls
   bool accept = true;
+  bool ride_along = false;  // writes an admission already done (orders ride along)
 };
 
 struct fixture {
@@ -125,9 +127,12 @@ struct fixture {
       std::make_shared<hub::test::recording_subscriber>();
   std::shared_ptr<sale_runner> runner;
 
-  explicit fixture(std::int64_t stock, std::size_t max_batch = 512) {
+  explicit fixture(std::int64_t stock, std::size_t max_batch = 512, bool ride_along = false,
+                   std::size_t max_in_flight = 1024, const store::recovered_sale& rec = {}) {
+    st->ride_along = ride_along;
     sale_runner_options opt;
     opt.max_batch = max_batch;
+    opt.max_in_flight = max_in_flight;
     opt.coalesce = std::chrono::milliseconds(0);
     opt.countdown_sync = std::chrono::milliseconds(0);
     opt.store_retry = std::chrono::milliseconds(0);
@@ -135,7 +140,7 @@ struct fixture {
                                            sale_params{"s", "S", stock, 0, 1'000'000, 1}, opt,
                                            [this] { return now; });
     h.subscribe(buyers, {"user:u1", "user:u2", "user:u3"}, std::nullopt, hub::transport::sse);
-    runner->recover({});
+    runner->recover(rec);
     runner->run();
     poll();
   }
@@ -523,4 +528,142 @@ TEST(SaleRunnerBatch, BatchesLeaveWithoutAHopThroughTheStrand) {
   poll_of(shard);
   EXPECT_EQ(told, (std::vector<std::int64_t>{1, 2, 3}));
   EXPECT_EQ(f.runner->view().stock, 7);
+}
+
+// process_rate_per_s 0 with a store that writes an admission already done: the order rides in
+// its admission's write (no second write), the result follows once that write is durable.
+TEST(SaleRunnerBatch, OrderRidesAlongWithItsAdmissionAtRateZero) {
+  fixture f(10, 512, true);
+  auto a = f.admit("u1");
+  auto b = f.admit("u2");  // decided while u1's batch is with the store: the next batch
+  ASSERT_EQ(f.st->batches, 1u);
+  EXPECT_TRUE(f.results_for("u1").empty()) << "a result before its order was durable";
+  f.st->finish_admit();
+  f.poll();
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->code, errc::ok);
+  EXPECT_EQ((*a)->position, 1);
+  EXPECT_TRUE(f.st->completes.empty()) << "the order went in a write of its own";
+  EXPECT_EQ(f.st->batches, 2u);
+  f.st->finish_admit();
+  f.poll();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->position, 2);
+  EXPECT_TRUE(f.st->completes.empty()) << "the order went in a write of its own";
+  EXPECT_EQ(f.st->batches, 2u);
+
+  ASSERT_EQ(f.st->rows.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(f.st->rows[i].done);
+    EXPECT_EQ(f.st->rows[i].order_id, "s-" + std::to_string(i + 1));
+  }
+  auto r1 = f.results_for("u1");
+  auto r2 = f.results_for("u2");
+  ASSERT_EQ(r1.size(), 1u);
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r1[0]["orderId"], "s-1");
+  EXPECT_EQ(r1[0]["position"], 1);
+  EXPECT_EQ(r1[0]["stock"], 9);
+  EXPECT_EQ(r2[0]["orderId"], "s-2");
+  EXPECT_EQ(r2[0]["stock"], 8);
+  EXPECT_EQ(f.runner->view().stock, 8);
+  EXPECT_EQ(f.runner->view().queued, 0);
+  EXPECT_EQ(f.runner->view().head, 2);
+}
+
+// A store that cannot write fails the admission and the order that rode along with it: the
+// unit goes back, no result is told, and the next buyer's order rides along again.
+TEST(SaleRunnerBatch, FailedWriteOfAnOrderThatRodeAlongGivesTheUnitBack) {
+  fixture f(1, 512, true);
+  auto a = f.admit("u1");
+  f.st->finish_admit(disk_full);
+  f.poll();
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->code, errc::unavailable);
+  EXPECT_TRUE(f.results_for("u1").empty());
+  EXPECT_EQ(f.runner->view().stock, 1);
+  EXPECT_EQ(f.runner->view().queued, 0);
+
+  auto b = f.admit("u2");
+  f.st->finish_admit();
+  f.poll();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->code, errc::ok);
+  EXPECT_TRUE(f.st->completes.empty());
+  ASSERT_EQ(f.results_for("u2").size(), 1u);
+  EXPECT_EQ(f.runner->view().stock, 0);
+  auto c = f.admit("u3");
+  ASSERT_TRUE(c->has_value());
+  EXPECT_TRUE((*c)->sold_out) << "oversold after a failed write";
+}
+
+// While older admissions still wait for their orders (recovered ones, worked off
+// max_in_flight at a time), a new admission's order does not ride along: it would jump the
+// line. Its order is written separately, after theirs, in admission order.
+TEST(SaleRunnerBatch, OrderRidesAlongOnlyWhenItsAdmissionIsNextInLine) {
+  store::recovered_sale rec;
+  rec.admitted = 3;
+  rec.last_position = 3;
+  for (std::int64_t p = 1; p <= 3; ++p) {
+    store::admission_record a;
+    a.position = p;
+    a.user_id = "r" + std::to_string(p);
+    rec.admissions.push_back(a);
+  }
+  fixture f(10, 512, true, 1, rec);
+  ASSERT_EQ(f.st->completes.size(), 1u);
+  auto a = f.admit("u1");
+  ASSERT_EQ(f.st->batches, 1u);
+  std::vector<std::int64_t> orders;
+  orders.push_back(f.st->finish_complete());
+  f.poll();
+  // Order 2 and the new admission (position 4) leave together; position 3 is not taken yet.
+  ASSERT_EQ(f.st->admits.size(), 1u);
+  EXPECT_EQ(f.st->admits.front().position, 4);
+  f.st->finish_admit();
+  orders.push_back(f.st->finish_complete());
+  f.poll();
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->position, 4);
+  ASSERT_EQ(f.st->rows.size(), 1u);
+  EXPECT_FALSE(f.st->rows[0].done) << "position 4's order jumped the line";
+  while (!f.st->completes.empty()) {
+    orders.push_back(f.st->finish_complete());
+    f.poll();
+  }
+  EXPECT_EQ(orders, (std::vector<std::int64_t>{1, 2, 3, 4}));
+  ASSERT_EQ(f.results_for("u1").size(), 1u);
+  EXPECT_EQ(f.runner->view().stock, 6);
+  EXPECT_EQ(f.runner->view().queued, 0);
+
+  // The line is worked off: the next admission's order rides along again.
+  auto b = f.admit("u2");
+  f.st->finish_admit();
+  f.poll();
+  EXPECT_EQ((*b)->position, 5);
+  EXPECT_TRUE(f.st->completes.empty());
+  EXPECT_TRUE(f.st->rows.back().done);
+  ASSERT_EQ(f.results_for("u2").size(), 1u);
+}
+
+// The result of an order that rode along is published on the shard that gets the answer, not
+// on the store's thread that finished the batch.
+TEST(SaleRunnerBatch, ResultOfAnOrderThatRodeAlongIsPublishedWithItsAnswer) {
+  fixture f(10, 512, true);
+  boost::asio::io_context shard{1};
+  std::vector<std::int64_t> told;
+  f.runner->admit("u1", [&told](admit_reply r) { told.push_back(r.position); }, &shard);
+  EXPECT_EQ(poll_of(shard), 1u);  // the batch leaves from the deciding shard
+  ASSERT_EQ(f.st->admits.size(), 1u);
+  f.st->finish_admit();
+  f.poll();
+  EXPECT_TRUE(f.results_for("u1").empty()) << "published on the store's thread";
+  const auto before = f.h.last_seq();
+  EXPECT_EQ(poll_of(shard), 1u);  // the answers and the results, in one post
+  EXPECT_EQ(told, (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(f.h.last_seq(), before + 1);
+  auto r = f.results_for("u1");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0]["orderId"], "s-1");
+  EXPECT_EQ(r[0]["stock"], 9);
 }

@@ -379,3 +379,57 @@ TEST(SaleRecovery, KeepsOnlyTheUnfinishedTailInMemory) {
   EXPECT_EQ(f.s.slot(8)->user_seq, 2);
   EXPECT_EQ(f.s.take_next(), std::optional<std::int64_t>(6));
 }
+
+// process_rate_per_s 0: an admission next in line is taken before it is durable, its order
+// written with it; once durable it is worked off at once, in admission order.
+TEST(SaleProcessing, OrderRidesAlongOnlyForTheAdmissionNextInLine) {
+  fixture f(5);
+  f.now = 2500;
+  auto r1 = f.s.admit("a");
+  auto r2 = f.s.admit("b");
+  auto r3 = f.s.admit("c");
+  EXPECT_FALSE(f.s.take_with_admission(r2->position)) << "taken before position 1";
+  EXPECT_TRUE(f.s.take_with_admission(r1->position));
+  EXPECT_TRUE(f.s.take_with_admission(r2->position));
+  EXPECT_FALSE(f.s.take_with_admission(r2->position)) << "taken twice";
+  EXPECT_FALSE(f.s.take_next()) << "position 3 is not durable yet";
+  EXPECT_EQ(f.s.answer_for("a").status, user_answer::queued);
+
+  f.s.completed_with_admission(r1->position);
+  EXPECT_EQ(f.s.head(), 1);
+  EXPECT_EQ(f.s.sold(), 1);
+  // Position 2's write failed: its unit goes back, and the line goes on after it.
+  f.s.release(r2->position);
+  EXPECT_EQ(f.s.head(), 2);
+  EXPECT_EQ(f.s.reserved(), 2);
+  EXPECT_EQ(f.s.answer_for("b").status, user_answer::none);
+  f.s.admitted(r3->position);
+  EXPECT_EQ(f.s.take_next(), std::optional<std::int64_t>(3));
+  f.s.completed(3);
+  EXPECT_EQ(f.s.head(), 3);
+  EXPECT_EQ(f.s.sold(), 2);
+  EXPECT_EQ(f.s.stock(), 3);
+  EXPECT_EQ(f.s.queued(), 0);
+  // Worked off, "a" left memory: the store (its row written done) answers for it.
+  f.store.rows.push_back({r1->position, "a", 1, true, f.now});
+  EXPECT_EQ(f.s.answer_for("a").status, user_answer::success);
+  EXPECT_EQ(f.s.answer_for("a").order_id, "s1-1");
+}
+
+// An order retried after a failure moves the cursor back; a later admission whose order rode
+// along is not taken a second time.
+TEST(SaleProcessing, RetryDoesNotTakeAnOrderThatRodeAlongAgain) {
+  fixture f(5);
+  f.now = 2500;
+  f.admit_ok("a");
+  auto p1 = f.s.take_next();
+  auto r2 = f.s.admit("b");
+  ASSERT_TRUE(f.s.take_with_admission(r2->position));
+  f.s.retry(*p1);
+  EXPECT_EQ(f.s.take_next(), std::optional<std::int64_t>(1));
+  EXPECT_FALSE(f.s.take_next()) << "position 2 was taken again";
+  f.s.completed(1);
+  f.s.completed_with_admission(r2->position);
+  EXPECT_EQ(f.s.head(), 2);
+  EXPECT_EQ(f.s.sold(), 2);
+}

@@ -270,3 +270,46 @@ TEST(SaleStore, FileWithTheEarlierRowidLayoutStillWorks) {
   }
   check_admissions_round_trip(d.db());
 }
+
+// An admission written already done (its order due at once) is one row, done, with its order
+// id: recovery counts it worked off and a finished read tells its order.
+TEST(SaleStore, AdmissionWrittenDoneKeepsItsOrder) {
+  temp_dir d;
+  std::vector<boost::system::error_code> got;
+  {
+    store::sqlite_db db(d.db(), config::storage_cfg{});
+    store::sqlite_sale_store st(db);
+    EXPECT_TRUE(st.writes_orders_with_admissions());
+    store::sale_batch b;
+    b.admissions.push_back(rec(1, "alice"));
+    b.admissions.back().done = true;
+    b.admissions.back().order_id = "s-1";
+    b.admissions.push_back(rec(2, "bob"));
+    std::promise<void> stored;
+    st.persist("s", std::move(b), [&](store::sale_batch_result r) {
+      got = r.admissions;
+      stored.set_value();
+    });
+    stored.get_future().wait();
+    auto alice = st.finished_for("s", "alice", 1);
+    ASSERT_TRUE(alice);
+    EXPECT_EQ(alice->latest_order_id, "s-1");
+    // Done already: an order for it finds nothing queued.
+    boost::system::error_code again;
+    st.complete("s", 1, "s-1", [&](auto e) { again = e; });
+    db.stop();
+    EXPECT_EQ(again, make_error_code(errc::not_found));
+  }
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_FALSE(got[0]);
+  EXPECT_FALSE(got[1]);
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db);
+  auto r = st.load("s");
+  EXPECT_EQ(r.admitted, 2);
+  EXPECT_EQ(r.done, 1);
+  ASSERT_EQ(r.admissions.size(), 1u) << "the tail starts after the admission written done";
+  EXPECT_EQ(r.admissions[0].position, 2);
+  EXPECT_FALSE(r.admissions[0].done);
+  EXPECT_TRUE(r.admissions[0].order_id.empty());
+}
