@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rushcast/core/clock.hpp"
+#include "rushcast/engine/auction_events.hpp"
 #include "rushcast/engine/shard_replies.hpp"
 #include "rushcast/hub/coalescer.hpp"
 #include "rushcast/hub/hub.hpp"
@@ -27,14 +28,6 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-nlohmann::json opt_json(const std::optional<std::string>& s) {
-  return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
-}
-
-nlohmann::json opt_json(const std::optional<std::int64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
 // Set while this thread submits a write, holding mu_: a store that takes the rows or completes
 // the write at once (one that has stopped) must not lock mu_ again.
 thread_local bool submitting = false;
@@ -43,23 +36,7 @@ thread_local bool submitting = false;
 
 // What other threads may read: only bids the store has committed, so a snapshot or a GET never
 // shows a price that a crash could take back.
-struct auction_runner::view {
-  std::int64_t price = 0;
-  std::optional<std::string> leader;
-  std::uint64_t bid_count = 0;
-  std::int64_t start_ms = 0;
-  std::int64_t end_ms = 0;
-  bool ended = false;
-  std::optional<std::string> winner;
-  std::optional<std::int64_t> final_price;
-  std::deque<bid_record> recent;
-
-  std::string_view phase(std::int64_t now) const {
-    if (ended || now >= end_ms) return "ended";
-    if (now < start_ms) return "upcoming";
-    return "open";
-  }
-};
+struct auction_runner::view : auction_view {};
 
 struct auction_runner::pending {
   bid_accepted acc;
@@ -144,30 +121,13 @@ void auction_runner::start(const store::recovered_auction& rec, std::int64_t cur
     }
     std::int64_t now = self->clock_();
     if (tr == hub::transport::websocket) {
-      nlohmann::json init{
-          {"auctionId", self->id_},
-          {"item",
-           {{"id", self->id_},
-            {"name", self->name_},
-            {"currentPrice", v.price},
-            {"leadingUser", opt_json(v.leader)},
-            {"bidCount", v.bid_count}}},
-          {"countdown", v.end_ms},
-          {"startTime", v.start_ms},
-          {"endTime", v.end_ms},
-          {"serverTime", now},
-          {"phase", v.phase(now)},
-          {"minIncrement", self->rules_.min_increment},
-          {"startPrice", self->rules_.start_price}};
-      out.push_back({"init", dump(init)});
+      out.push_back({"init", auction_init_json(self->id_, self->name_, self->rules_, v, now)});
     } else {
       out.push_back({"price_update", self->price_json(v)});
     }
     out.push_back({"countdown", self->countdown_json(v, now)});
     if (v.ended)
-      out.push_back({"auction_end", dump({{"auctionId", self->id_},
-                                          {"winner", opt_json(v.winner)},
-                                          {"finalPrice", opt_json(v.final_price)}})});
+      out.push_back({"auction_end", auction_end_json(self->id_, v.winner, v.final_price)});
     return out;
   });
 
@@ -374,20 +334,10 @@ void auction_runner::post_price() {
   });
 }
 
-std::string auction_runner::price_json(const view& v) const {
-  return dump({{"auctionId", id_},
-               {"currentPrice", v.price},
-               {"leadingUser", opt_json(v.leader)},
-               {"bidCount", v.bid_count},
-               {"endTime", v.end_ms}});
-}
+std::string auction_runner::price_json(const view& v) const { return auction_price_json(id_, v); }
 
 std::string auction_runner::countdown_json(const view& v, std::int64_t now) const {
-  return dump({{"auctionId", id_},
-               {"startTime", v.start_ms},
-               {"endTime", v.end_ms},
-               {"serverTime", now},
-               {"phase", v.phase(now)}});
+  return auction_countdown_json(id_, v, now);
 }
 
 void auction_runner::publish_countdown() {
@@ -491,15 +441,10 @@ void auction_runner::on_end_stored(boost::system::error_code ec) {
   // Pending price and countdown go out before the end, so no watcher sees a price after it.
   t_->coalesce.flush();
   hub_.publish(topic, "auction_end",
-               dump({{"auctionId", id_},
-                     {"winner", opt_json(outcome.winner)},
-                     {"finalPrice", opt_json(outcome.final_price)}}));
+               auction_end_json(id_, outcome.winner, outcome.final_price));
   for (const auto& r : outcome.results) {
     hub_.publish("user:" + r.user, "result",
-                 dump({{"auctionId", id_},
-                       {"result", r.won ? "won" : "lost"},
-                       {"finalPrice", opt_json(outcome.final_price)},
-                       {"bidAmount", r.highest_bid}}));
+                 auction_result_json(id_, r.won, outcome.final_price, r.highest_bid));
   }
   spdlog::info("auction {} ended: winner {}, final price {}", id_,
                outcome.winner.value_or("none"),
@@ -513,34 +458,7 @@ nlohmann::json auction_runner::state_json(std::size_t last_bids) const {
     v = *view_;
   }
   std::int64_t now = clock_();
-  nlohmann::json bids = nlohmann::json::array();
-  std::size_t skip = v.recent.size() > last_bids ? v.recent.size() - last_bids : 0;
-  for (std::size_t i = skip; i < v.recent.size(); ++i) {
-    const auto& b = v.recent[i];
-    bids.push_back({{"seq", b.seq}, {"userId", b.user}, {"amount", b.amount}, {"time", b.ts_ms}});
-  }
-  std::int64_t next = v.bid_count == 0 ? std::max<std::int64_t>(rules_.start_price, 1)
-                                       : v.price + std::max<std::int64_t>(rules_.min_increment, 1);
-  nlohmann::json j{{"id", id_},
-                   {"auctionId", id_},
-                   {"name", name_},
-                   {"currentPrice", v.price},
-                   {"leadingUser", opt_json(v.leader)},
-                   {"bidCount", v.bid_count},
-                   {"startPrice", rules_.start_price},
-                   {"minIncrement", rules_.min_increment},
-                   {"minNextBid", next},
-                   {"reserveMet", v.bid_count > 0 && v.price >= rules_.reserve_price},
-                   {"phase", v.phase(now)},
-                   {"startTime", v.start_ms},
-                   {"endTime", v.end_ms},
-                   {"serverTime", now},
-                   {"bids", std::move(bids)}};
-  if (v.ended) {
-    j["winner"] = opt_json(v.winner);
-    j["finalPrice"] = opt_json(v.final_price);
-  }
-  return j;
+  return auction_state_json(id_, name_, rules_, v, now, last_bids);
 }
 
 }  // namespace rushcast::engine
