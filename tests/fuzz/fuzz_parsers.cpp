@@ -8,6 +8,8 @@
 //   4 bid amounts (engine::parse_bid_amount)
 //   5 flat request bodies (api::flat_object, the DOM-free reader of seckill and bid bodies)
 //     against nlohmann's parse: whatever it takes, the full parser reads the same way
+//   6 Idempotency-Key headers (api::read_idempotency_key, core::valid_idempotency_key): one
+//     rule for buys and bids, and an accepted key makes a request id Redis takes
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +20,10 @@
 #include <nlohmann/json.hpp>
 
 #include "rushcast/api/flat_json.hpp"
+#include "rushcast/api/idempotency_key.hpp"
 #include "rushcast/api/json_body.hpp"
 #include "rushcast/api/topics.hpp"
+#include "rushcast/core/ids.hpp"
 #include "rushcast/engine/auction.hpp"
 #include "rushcast/hub/frame.hpp"
 #include "rushcast/hub/history.hpp"
@@ -125,18 +129,36 @@ void flat_body(std::string_view in) {
   }
 }
 
+void idempotency_key(std::string_view in) {
+  const bool valid = core::valid_idempotency_key(in);
+  auto read = api::read_idempotency_key(std::string(in));
+  // One rule: the bid routes' reader takes exactly the keys the buy routes' check takes.
+  if (valid == read.has_error()) violated("the bid and the buy rule disagree on a key", in);
+  if (!valid) return;
+  if (in.empty() || in.size() > core::max_idempotency_key_bytes)
+    violated("a key of a length out of bounds accepted", in);
+  // Redis keeps "k:" + key under the user (src/redis/rushcast.lua): at most 128 bytes, no
+  // separator of its records.
+  const std::string request_id = "k:" + std::string(in);
+  if (request_id.size() > 128) violated("a request id Redis refuses made of an accepted key", in);
+  for (char c : in)
+    if (c == '\n' || c == '\r' || c == '\0' || c == ' ' || c == '@')
+      violated("an accepted key holds a separator", in);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0: query(in); break;
     case 1: topics(in); break;
     case 2: last_event_id(in); break;
     case 3: user_id(in); break;
     case 4: bid_amount(in); break;
     case 5: flat_body(in); break;
+    case 6: idempotency_key(in); break;
   }
   return 0;
 }
