@@ -296,6 +296,22 @@ void sale_runner::publish_result(const due_result& r) {
                result_json(id_, sale_.order_id_for(r.position), r.position, r.stock));
 }
 
+// As publish_result for each, under one hub lock.
+void sale_runner::publish_results(std::vector<due_result>& due) {
+  thread_local std::vector<hub::hub::owned_event> events;
+  events.clear();
+  events.reserve(due.size());
+  for (auto& r : due) {
+    std::string topic;
+    topic.reserve(5 + r.user.size());
+    topic += "user:";
+    topic += r.user;
+    events.push_back({std::move(topic), "result",
+                      result_json(id_, sale_.order_id_for(r.position), r.position, r.stock)});
+  }
+  hub_.publish_all(events);
+}
+
 void sale_runner::arm_retry_timer() {
   if (retry_armed_ || stopped_) return;
   retry_armed_ = true;
@@ -616,7 +632,7 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
     asio::post(*group.home, [self = shared_from_this(), answers = std::move(group.answers),
                              results = std::move(group.results)]() mutable {
       for (auto& [done, reply] : answers) done(std::move(reply));
-      for (const auto& due : results) self->publish_result(due);
+      self->publish_results(results);
     });
   }
 

@@ -110,6 +110,7 @@ private:
     std::int64_t stock = 0;  // the stock right after this order
   };
   void publish_result(const due_result& r);
+  void publish_results(std::vector<due_result>& due);
   struct batch_in_flight;
   // Under mu_. The answer when it is known now; nullopt when the admission waits for its
   // batch (done is kept with it).
