@@ -361,7 +361,7 @@ void sale_runner::note_phase_soon() {
 
 // Under mu_: the decision. A queued one reserves the unit and joins the next batch; its
 // answer waits for that batch to be durable.
-std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io_context* home,
+std::optional<admit_reply> sale_runner::decide(std::string& user, asio::io_context* home,
                                                admit_done& done) {
   admit_reply reply;
   if (stopped_) {
@@ -413,8 +413,8 @@ std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io
   next_->batch.admissions.push_back(std::move(rec));
   // The user goes with the waiter only when its result will be published from the answer's
   // shard (orders_ride_along_); otherwise on_order_durable reads it from the slot.
-  next_->waiters.push_back(
-      {r->position, home, std::move(done), orders_ride_along_ ? user : std::string(), false});
+  next_->waiters.push_back({r->position, home, std::move(done),
+                            orders_ride_along_ ? std::move(user) : std::string(), false});
   refresh_view();
   note_phase_soon();
   schedule_flush(home);
@@ -454,6 +454,10 @@ void sale_runner::flush() {
   auto out = std::make_shared<batch_in_flight>();
   if (next_->batch.admissions.size() <= opt_.max_batch) {
     std::swap(*out, *next_);
+    // The next batch will likely be as large: one allocation each now instead of a vector
+    // growing (and moving its records) by doubling, admission by admission, under mu_.
+    next_->batch.admissions.reserve(out->batch.admissions.size());
+    next_->waiters.reserve(out->waiters.size());
   } else {
     // Over the bound: the oldest max_batch admissions (and every order) go now.
     auto& adm = next_->batch.admissions;
