@@ -9,7 +9,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -92,53 +91,102 @@ boost::system::error_code step_and_reset(sqlite3_stmt* s) {
   return rc == SQLITE_DONE ? boost::system::error_code{} : sqlite_error(rc);
 }
 
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view v) const noexcept {
-    return std::hash<std::string_view>{}(v);
-  }
-};
-
 // One admission committed and not yet in sale_buyers.
 struct waiting_admission {
   std::int64_t position = 0;
   std::int64_t user_seq = 0;
 };
 
-struct sale_waiting {
-  std::unordered_multimap<std::string, waiting_admission, string_hash, std::equal_to<>> by_user;
-  std::int64_t last_position = 0;
-};
-
 // Admissions committed but not yet in sale_buyers, by sale and user: what finished_for()
 // consults before the index, so that a buyer who finished is always found. Bounded by
 // options.buyer_index_max (the writer writes the index at buyer_index_batch). Only the writer
 // thread adds and clears (and load(), which holds the connection as the writer does); sale
-// strands read under mu.
-struct buyers_window {
-  mutable std::mutex mu;
-  std::unordered_map<std::string, sale_waiting, string_hash, std::equal_to<>> sales;
-  std::size_t size = 0;
-  steady::time_point oldest{};
+// strands read under mu. Every admission passes through here, so it is flat: the entries in
+// one vector and an open-addressing table of their indices, both kept (cleared, not freed)
+// from one index batch to the next: no allocation per admission once warm, one hash per look.
+class buyers_window {
+public:
+  struct entry {
+    std::uint32_t sale = 0;  // index into sale_ids()
+    std::uint64_t hash = 0;
+    std::string user_id;
+    waiting_admission a;
+  };
 
-  // Under mu.
-  void add(const std::string& sale_id, const std::string& user_id, std::int64_t position,
+  mutable std::mutex mu;
+
+  // Everything below: under mu.
+  std::size_t size() const noexcept { return entries_.size(); }
+  steady::time_point oldest() const noexcept { return oldest_; }
+  const std::vector<entry>& entries() const noexcept { return entries_; }
+  const std::string& sale_id(std::uint32_t i) const { return sale_ids_[i]; }
+
+  void add(std::string_view sale_id, std::string_view user_id, std::int64_t position,
            std::int64_t user_seq) {
-    auto it = sales.find(std::string_view(sale_id));
-    if (it == sales.end()) it = sales.emplace(sale_id, sale_waiting{}).first;
-    it->second.by_user.emplace(user_id, waiting_admission{position, user_seq});
-    it->second.last_position = std::max(it->second.last_position, position);
-    if (size++ == 0) oldest = steady::now();
+    if (entries_.empty()) oldest_ = steady::now();
+    if (2 * (entries_.size() + 1) > slots_.size()) grow();
+    const std::uint32_t sale = sale_index_or_add(sale_id);
+    const std::uint64_t h = hash_of(sale, user_id);
+    entries_.push_back({sale, h, std::string(user_id), {position, user_seq}});
+    std::size_t i = h & (slots_.size() - 1);
+    while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+    slots_[i] = static_cast<std::uint32_t>(entries_.size());
   }
-  // Under mu.
-  bool holds(const std::string& sale_id, std::string_view user_id, std::int64_t user_seq) const {
-    auto it = sales.find(std::string_view(sale_id));
-    if (it == sales.end()) return false;
-    auto [b, e] = it->second.by_user.equal_range(user_id);
-    for (; b != e; ++b)
-      if (b->second.user_seq == user_seq) return true;
-    return false;
+
+  // Calls f(waiting_admission) for each of the user's admissions in the window.
+  template <class F>
+  void for_user(std::string_view sale_id, std::string_view user_id, F&& f) const {
+    const int sale = sale_index(sale_id);
+    if (sale < 0 || entries_.empty()) return;
+    const std::uint64_t h = hash_of(static_cast<std::uint32_t>(sale), user_id);
+    for (std::size_t i = h & (slots_.size() - 1); slots_[i] != 0;
+         i = (i + 1) & (slots_.size() - 1)) {
+      const entry& e = entries_[slots_[i] - 1];
+      if (e.hash == h && e.sale == static_cast<std::uint32_t>(sale) && e.user_id == user_id)
+        f(e.a);
+    }
   }
+
+  bool holds(std::string_view sale_id, std::string_view user_id, std::int64_t user_seq) const {
+    bool found = false;
+    for_user(sale_id, user_id, [&](const waiting_admission& a) {
+      found = found || a.user_seq == user_seq;
+    });
+    return found;
+  }
+
+  void clear() {
+    entries_.clear();
+    std::fill(slots_.begin(), slots_.end(), 0);
+  }
+
+private:
+  static std::uint64_t hash_of(std::uint32_t sale, std::string_view user_id) {
+    return std::hash<std::string_view>{}(user_id) + sale * 0x9E3779B97F4A7C15ull;
+  }
+  int sale_index(std::string_view sale_id) const {
+    for (std::size_t i = 0; i < sale_ids_.size(); ++i)
+      if (sale_ids_[i] == sale_id) return static_cast<int>(i);
+    return -1;
+  }
+  std::uint32_t sale_index_or_add(std::string_view sale_id) {
+    if (int i = sale_index(sale_id); i >= 0) return static_cast<std::uint32_t>(i);
+    sale_ids_.emplace_back(sale_id);  // one per sale the daemon runs
+    return static_cast<std::uint32_t>(sale_ids_.size() - 1);
+  }
+  void grow() {
+    slots_.assign(std::max<std::size_t>(1024, 2 * slots_.size()), 0);
+    for (std::size_t k = 0; k < entries_.size(); ++k) {
+      std::size_t i = entries_[k].hash & (slots_.size() - 1);
+      while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = static_cast<std::uint32_t>(k + 1);
+    }
+  }
+
+  std::vector<std::string> sale_ids_;
+  std::vector<entry> entries_;
+  std::vector<std::uint32_t> slots_;  // 0: empty; else an index into entries_ plus one
+  steady::time_point oldest_{};
 };
 
 // A (user, seq) twice in one batch: the later ones are refused, as the unique index refused
@@ -198,7 +246,7 @@ struct sqlite_sale_store::impl {
 
   std::size_t waiting() const {
     std::lock_guard lk(window.mu);
-    return window.size;
+    return window.size();
   }
 
   // Writer thread, between group commits (sqlite_db::on_between_groups): writes the waiting
@@ -217,15 +265,21 @@ struct sqlite_sale_store::impl {
     std::vector<std::pair<const std::string*, std::int64_t>> marks;
     {
       std::lock_guard lk(window.mu);
-      if (window.size == 0) return now + opt.buyer_index_delay;
-      const auto due = window.oldest + opt.buyer_index_delay;
-      if (!flush && window.size < opt.buyer_index_batch && now < due) return due;
+      if (window.size() == 0) return now + opt.buyer_index_delay;
+      const auto due = window.oldest() + opt.buyer_index_delay;
+      if (!flush && window.size() < opt.buyer_index_batch && now < due) return due;
       // Nobody else changes the window while the connection is held (see buyers_window):
       // the pointers stay valid without mu, and the readers are not held up by the writes.
-      rows.reserve(window.size);
-      for (const auto& [sale_id, w] : window.sales) {
-        marks.emplace_back(&sale_id, w.last_position);
-        for (const auto& [user_id, a] : w.by_user) rows.push_back({&sale_id, &user_id, a});
+      rows.reserve(window.size());
+      for (const auto& e : window.entries()) {
+        const std::string* sale_id = &window.sale_id(e.sale);
+        rows.push_back({sale_id, &e.user_id, e.a});
+        auto m = std::find_if(marks.begin(), marks.end(),
+                              [&](const auto& mk) { return mk.first == sale_id; });
+        if (m == marks.end())
+          marks.emplace_back(sale_id, e.a.position);
+        else
+          m->second = std::max(m->second, e.a.position);
       }
     }
     std::sort(rows.begin(), rows.end(), [](const row& x, const row& y) {
@@ -276,8 +330,7 @@ struct sqlite_sale_store::impl {
     if (int rc = sqlite3_exec(c, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK)
       return failed(rc);
     std::lock_guard lk(window.mu);
-    window.sales.clear();
-    window.size = 0;
+    window.clear();
     return steady::now() + opt.buyer_index_delay;
   }
 };
@@ -498,11 +551,9 @@ boost::system::result<finished_admissions> sqlite_sale_store::finished_for(
   std::vector<waiting_admission> found;
   {
     std::lock_guard wl(m.window.mu);
-    if (auto it = m.window.sales.find(std::string_view(sale_id)); it != m.window.sales.end()) {
-      auto [b, e] = it->second.by_user.equal_range(user_id);
-      for (; b != e; ++b)
-        if (b->second.position <= up_to) found.push_back(b->second);
-    }
+    m.window.for_user(sale_id, user_id, [&](const waiting_admission& a) {
+      if (a.position <= up_to) found.push_back(a);
+    });
   }
   sqlite3_stmt* s = m.find_user;
   sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()), SQLITE_STATIC);
@@ -566,7 +617,7 @@ void sqlite_sale_store::persist(const std::string& sale_id, sale_batch batch,
           if (!self->unique_in_admissions) {
             std::lock_guard lk(self->window.mu);
             // Only while the index cannot be written (see sqlite_sale_store_options).
-            if (self->window.size + j->batch.admissions.size() > self->opt.buyer_index_max)
+            if (self->window.size() + j->batch.admissions.size() > self->opt.buyer_index_max)
               return make_error_code(errc::unavailable);
             for (std::size_t i = 0; i < j->batch.admissions.size(); ++i) {
               const admission_record& a = j->batch.admissions[i];

@@ -509,3 +509,35 @@ TEST(SaleStore, AdmissionWrittenDoneKeepsItsOrder) {
   EXPECT_FALSE(r.admissions[0].done);
   EXPECT_TRUE(r.admissions[0].order_id.empty());
 }
+
+// The window holds thousands of admissions of several sales (it grows while the index waits):
+// each is found under its own sale only, with every seq of its user, and a repeated (user,
+// seq) is refused in the sale that has it and accepted in the other.
+TEST(SaleStore, ThousandsWaitingForTheIndexAreFoundInTheirOwnSale) {
+  temp_dir d;
+  store::sqlite_db db(d.db(), config::storage_cfg{});
+  store::sqlite_sale_store st(db, index_later());
+  for (const char* sale : {"a", "b"}) {
+    for (int from = 1; from <= 3000; from += 500) {
+      store::sale_batch b;
+      for (int p = from; p < from + 500; ++p)
+        b.admissions.push_back(rec(p, std::string(sale) + "-u" + std::to_string(p % 1500),
+                                   p > 1500 ? 2 : 1));
+      auto r = persist_and_wait(st, sale, b);
+      for (const auto& ec : r.admissions) ASSERT_FALSE(ec) << ec.message();
+    }
+  }
+  EXPECT_EQ(st.buyers_waiting_for_index(), 6000u);
+  auto u = st.finished_for("a", "a-u7", 3000);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->count, 2);
+  EXPECT_EQ(u->latest_seq, 2);
+  EXPECT_EQ(u->latest_position, 1507);
+  EXPECT_EQ(st.finished_for("a", "a-u7", 1000)->count, 1);
+  EXPECT_EQ(st.finished_for("b", "a-u7", 3000)->count, 0) << "found under another sale";
+  EXPECT_EQ(st.finished_for("b", "b-u1499", 3000)->latest_position, 2999);
+  store::sale_batch again;
+  again.admissions = {rec(3001, "a-u7", 2)};
+  EXPECT_TRUE(persist_and_wait(st, "a", again).admissions[0]);
+  EXPECT_FALSE(persist_and_wait(st, "c", again).admissions[0]);
+}
