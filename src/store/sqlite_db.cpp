@@ -75,6 +75,9 @@ bool dir_is_read_only(const std::string& dir) {
   return ::statvfs(dir.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
 }
 
+// Bytes of WAL kept after a checkpoint while writes go on (PRAGMA journal_size_limit).
+constexpr std::int64_t wal_size_limit = 64ll << 20;
+
 }  // namespace
 
 const boost::system::error_category& sqlite_category() noexcept {
@@ -364,6 +367,9 @@ sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     if (!read_only) {
       std::string sync = cfg.synchronous == "normal" ? "NORMAL" : "FULL";
       impl_->exec_or_throw("PRAGMA synchronous=" + sync);
+      // The WAL is reused between checkpoints while writes go on (sqlite_upkeep::checkpoint);
+      // this caps what it keeps of a burst (docs/CONFIG.md, storage.checkpoint_ms).
+      impl_->exec_or_throw("PRAGMA journal_size_limit=" + std::to_string(wal_size_limit));
     }
     impl_->exec_or_throw("PRAGMA foreign_keys=ON");
     impl_->begin = impl_->prepare("BEGIN IMMEDIATE");
