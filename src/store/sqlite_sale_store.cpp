@@ -268,6 +268,9 @@ struct sqlite_sale_store::impl {
       if (window.size() == 0) return now + opt.buyer_index_delay;
       const auto due = window.oldest() + opt.buyer_index_delay;
       if (!flush && window.size() < opt.buyer_index_batch && now < due) return due;
+      // A store that cannot write (read-only file, full disk) is not tried each time: the
+      // window keeps answering, and its bound refuses new admissions if it fills.
+      if (!flush && !db.health().accepting()) return now + opt.buyer_index_delay;
       // Nobody else changes the window while the connection is held (see buyers_window):
       // the pointers stay valid without mu, and the readers are not held up by the writes.
       rows.reserve(window.size());
