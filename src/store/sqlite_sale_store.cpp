@@ -517,6 +517,16 @@ void sqlite_sale_store::for_each_buyer(const std::string& sale_id,
   });
 }
 
+namespace {
+// find_user's parameters: ?1 sale, ?2 user, ?3 the highest position asked for.
+void bind_find_user(sqlite3_stmt* s, const std::string& sale_id, std::string_view user_id,
+                    std::int64_t up_to) {
+  sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()), SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, user_id.data(), static_cast<int>(user_id.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, up_to);
+}
+}  // namespace
+
 // On a sale's strand. Safe there: the reader has its own connection, and in WAL mode a read
 // transaction takes the last commit without waiting for the writer (busy only for a moment
 // while a checkpoint resets the WAL; 50 ms at most, then the caller answers 503). The read is
@@ -531,9 +541,7 @@ boost::system::result<finished_admissions> sqlite_sale_store::finished_for(
   finished_admissions out;
   if (m.unique_in_admissions) {
     sqlite3_stmt* s = m.find_user;
-    sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()), SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, user_id.data(), static_cast<int>(user_id.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, up_to);
+    bind_find_user(s, sale_id, user_id, up_to);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       if (out.count++ == 0) {
@@ -559,9 +567,7 @@ boost::system::result<finished_admissions> sqlite_sale_store::finished_for(
     });
   }
   sqlite3_stmt* s = m.find_user;
-  sqlite3_bind_text(s, 1, sale_id.data(), static_cast<int>(sale_id.size()), SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, user_id.data(), static_cast<int>(user_id.size()), SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, up_to);
+  bind_find_user(s, sale_id, user_id, up_to);
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     waiting_admission a{sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1)};

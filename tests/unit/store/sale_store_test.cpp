@@ -298,19 +298,25 @@ TEST(SaleStore, NewFileKeepsAdmissionsWithoutARowidTableOrAUserIndex) {
   EXPECT_EQ(count_rows(db, "SELECT up_to FROM sale_buyers_indexed WHERE sale_id='s'"), 3);
 }
 
+// sale_admissions as versions before session 8 made it: the unique user index inside it, as
+// a WITHOUT ROWID table (session 7) or a rowid table (earlier).
+void create_old_admissions_table(store::sqlite_db& db, bool without_rowid) {
+  db.exec(std::string(R"sql(
+      CREATE TABLE sale_admissions (
+        sale_id TEXT NOT NULL, position INTEGER NOT NULL, user_id TEXT NOT NULL,
+        user_seq INTEGER NOT NULL DEFAULT 1, status INTEGER NOT NULL DEFAULT 0, order_id TEXT,
+        ts_ms INTEGER NOT NULL, PRIMARY KEY (sale_id, position),
+        UNIQUE (sale_id, user_id, user_seq)))sql") +
+          (without_rowid ? " WITHOUT ROWID;" : ";"));
+}
+
 // Files of session 7 (WITHOUT ROWID, the unique user index inside sale_admissions) keep that
 // index: admissions go into it as before, duplicates are refused and finished buyers found.
 TEST(SaleStore, FileWithTheSessionSevenLayoutKeepsItsUniqueIndex) {
   temp_dir d;
   {
     store::sqlite_db db(d.db(), config::storage_cfg{});
-    db.exec(R"sql(
-      CREATE TABLE sale_admissions (
-        sale_id TEXT NOT NULL, position INTEGER NOT NULL, user_id TEXT NOT NULL,
-        user_seq INTEGER NOT NULL DEFAULT 1, status INTEGER NOT NULL DEFAULT 0, order_id TEXT,
-        ts_ms INTEGER NOT NULL, PRIMARY KEY (sale_id, position),
-        UNIQUE (sale_id, user_id, user_seq)) WITHOUT ROWID;
-    )sql");
+    create_old_admissions_table(db, true);
     store::sqlite_sale_store st(db);
     EXPECT_NE(admissions_table_sql(db).find("UNIQUE"), std::string::npos);
     EXPECT_EQ(st.buyers_waiting_for_index(), 0u);
@@ -454,13 +460,7 @@ TEST(SaleStore, FileWithTheEarlierRowidLayoutStillWorks) {
   temp_dir d;
   {
     store::sqlite_db db(d.db(), config::storage_cfg{});
-    db.exec(R"sql(
-      CREATE TABLE sale_admissions (
-        sale_id TEXT NOT NULL, position INTEGER NOT NULL, user_id TEXT NOT NULL,
-        user_seq INTEGER NOT NULL DEFAULT 1, status INTEGER NOT NULL DEFAULT 0, order_id TEXT,
-        ts_ms INTEGER NOT NULL, PRIMARY KEY (sale_id, position),
-        UNIQUE (sale_id, user_id, user_seq));
-    )sql");
+    create_old_admissions_table(db, false);
     store::sqlite_sale_store st(db);
     EXPECT_EQ(admissions_table_sql(db).find("WITHOUT ROWID"), std::string::npos);
   }
