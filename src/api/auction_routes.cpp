@@ -2,6 +2,7 @@
 // Registered by app/server at start-up; calls an engine::auction_engine (local or cluster).
 #include "rushcast/api/auction_routes.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -88,17 +89,24 @@ public:
     std::lock_guard lk(mu_);
     // Bounded: a flood of distinct keys forgets old strikes rather than growing without end.
     if (counts_.size() >= max_keys) counts_.clear();
-    return ++counts_[key];
+    auto n = ++counts_[key];
+    held_.store(counts_.size(), std::memory_order_relaxed);
+    return n;
   }
+  // Called for every bid that passes the rate limit: without any strike held (the usual
+  // case) it takes no lock shared by the shards.
   void clear(const std::string& key) {
+    if (held_.load(std::memory_order_relaxed) == 0) return;
     std::lock_guard lk(mu_);
     counts_.erase(key);
+    held_.store(counts_.size(), std::memory_order_relaxed);
   }
 
 private:
   static constexpr std::size_t max_keys = 100000;
   std::mutex mu_;
   std::unordered_map<std::string, std::uint32_t> counts_;
+  std::atomic<std::size_t> held_{0};  // counts_.size(), readable without mu_
 };
 
 void publish_ratelimit(context& ctx, const std::string& user, std::uint32_t wait_ms) {

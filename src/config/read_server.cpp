@@ -146,8 +146,8 @@ void read_storage(const json& j, storage_cfg& out) {
   section s(j, "storage");
   s.known({"backend", "path", "redis_url", "redis_allow_unsafe", "redis_max_pending_commands",
            "redis_max_pending_bytes", "redis_timeout_ms", "redis_reconnect_max_ms",
-           "synchronous", "group_commit_max", "min_free_bytes", "checkpoint_ms",
-           "redis_bid_batch_max", "redis_view_refresh_ms"});
+           "synchronous", "group_commit_max", "bid_batch_wait_us", "min_free_bytes",
+           "checkpoint_ms", "redis_bid_batch_max", "redis_view_refresh_ms"});
   s.one_of("backend", out.backend, {"sqlite", "redis"});
   s.non_empty_string("path", out.path);
   s.string("redis_url", out.redis_url);
@@ -166,6 +166,8 @@ void read_storage(const json& j, storage_cfg& out) {
   s.one_of("synchronous", out.synchronous, {"full", "normal"});
   s.uint("group_commit_max", out.group_commit_max, 1, 100000,
          "an integer between 1 and 100000");
+  s.uint("bid_batch_wait_us", out.bid_batch_wait_us, 0, 100'000,
+         "an integer of microseconds between 0 and 100000");
   s.uint("min_free_bytes", out.min_free_bytes, 0, max_i64, "an integer of bytes, 0 or more");
   s.positive_ms("checkpoint_ms", out.checkpoint_ms);
   // rc_auction_bid takes at most 1000 bids per call (src/redis/rushcast.lua).

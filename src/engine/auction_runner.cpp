@@ -54,11 +54,13 @@ struct auction_runner::timers {
         end(strand),
         start(strand),
         sync(strand),
+        hold(strand),
         coalesce(strand, h, window) {}
   boost::asio::strand<boost::asio::any_io_executor> strand;
   boost::asio::steady_timer end;
   boost::asio::steady_timer start;
   boost::asio::steady_timer sync;
+  boost::asio::steady_timer hold;  // ends a hold of the next write (batch_wait)
   hub::coalescer coalesce;
   bool stopped = false;
 };
@@ -146,12 +148,16 @@ void auction_runner::stop() {
   {
     std::lock_guard lk(mu_);
     stopped_ = true;  // no bid is decided, and no write submitted, after this returns
+    // Bids held for the next write go now, even behind one still running.
+    hold_for_ = 0;
+    if (!open_.empty() && !write_submitted_) submit_locked();
   }
   boost::asio::post(t_->strand, [self = shared_from_this()] {
     self->t_->stopped = true;
     self->t_->end.cancel();
     self->t_->start.cancel();
     self->t_->sync.cancel();
+    self->t_->hold.cancel();
     self->t_->coalesce.stop();
   });
 }
@@ -182,6 +188,7 @@ std::optional<auction_runner::bid_reply> auction_runner::bid(std::string_view us
   if (!res) {
     auto refusal = auction_.refusal(static_cast<errc>(res.error().value()));
     r.end_ms = auction_.end_ms();
+    if (hold_for_ > 0) count_decision_locked();
     lk.unlock();
     r.code = refusal.code;
     r.min_acceptable = refusal.min_acceptable;
@@ -190,8 +197,52 @@ std::optional<auction_runner::bid_reply> auction_runner::bid(std::string_view us
   }
   ++in_flight_;
   open_.push_back(pending{std::move(*res), this_thread_shard(), std::move(done)});
-  if (!write_submitted_) submit_locked();
+  if (opt_.batch_wait.count() <= 0) {
+    if (!write_submitted_) submit_locked();
+  } else if (hold_for_ > 0) {
+    count_decision_locked();
+  } else {
+    submit_if_due_locked();
+  }
   return std::nullopt;
+}
+
+// Under mu_, batch_wait > 0: the open bids go to the store unless a write already will take
+// them, one is running (its completion decides), or the next write is held.
+void auction_runner::submit_if_due_locked() {
+  if (open_.empty() || write_submitted_ || write_running_ || hold_for_ > 0) return;
+  submit_locked();
+}
+
+// Under mu_, while holding: one more bid was decided; the last one awaited ends the hold.
+void auction_runner::count_decision_locked() {
+  if (--hold_for_ == 0) submit_if_due_locked();
+}
+
+// Under mu_, on the store thread, as a write that answered `answered` bids completes: the
+// next write waits for as many decisions, or until the strand's timer ends the hold. The
+// wait is bounded by the last write's own duration too: waiting longer than a write takes
+// would cost more than a second write.
+void auction_runner::hold_next_write_locked(std::size_t answered) {
+  auto took = std::chrono::steady_clock::now() - write_began_;
+  auto wait = std::min<std::chrono::steady_clock::duration>(opt_.batch_wait, took);
+  hold_for_ = answered;
+  const std::uint64_t generation = ++hold_generation_;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  boost::asio::post(t_->strand, [self = shared_from_this(), generation, deadline] {
+    if (self->t_->stopped) return;
+    self->t_->hold.expires_at(deadline);
+    self->t_->hold.async_wait([self, generation](boost::system::error_code ec) {
+      if (!ec) self->on_hold_expired(generation);
+    });
+  });
+}
+
+void auction_runner::on_hold_expired(std::uint64_t generation) {
+  std::lock_guard lk(mu_);
+  if (generation != hold_generation_ || hold_for_ == 0) return;
+  hold_for_ = 0;
+  submit_if_due_locked();
 }
 
 // Under mu_. One write per batch: it takes, when the store thread begins it, every bid decided
@@ -209,6 +260,8 @@ void auction_runner::submit_locked() {
     std::unique_lock lk(self->mu_, std::defer_lock);
     if (!submitting) lk.lock();
     self->write_submitted_ = false;
+    self->write_running_ = true;
+    if (self->opt_.batch_wait.count() > 0) self->write_began_ = std::chrono::steady_clock::now();
     b->bids = std::move(self->open_);
     self->open_.clear();
     rows.bids.reserve(b->bids.size());
@@ -244,6 +297,7 @@ void auction_runner::on_committed(batch& b, boost::system::error_code ec) {
   {
     std::lock_guard lk(mu_);
     in_flight_ -= n;
+    write_running_ = false;
     if (ec) {
       // Memory holds these bids and maybe later ones: bids wait until every one in flight is
       // back, then the auction falls back to what the store has (resync_if_drained_locked).
@@ -283,6 +337,12 @@ void auction_runner::on_committed(batch& b, boost::system::error_code ec) {
       view_->bid_count = durable_.bid_count();
     }
     rearm = resync_if_drained_locked();
+    if (opt_.batch_wait.count() > 0) {
+      if (!ec && n > 0 && !stopped_ && !ending_)
+        hold_next_write_locked(n);
+      else
+        submit_if_due_locked();
+    }
   }
   b.bids.clear();
   metrics_.count_bid(ec ? errc::unavailable : errc::ok, n);
@@ -400,6 +460,9 @@ void auction_runner::on_end() {
     }
     ending_ = true;
     auction_.finish();  // later bids are refused as ended
+    // Bids held for the next write go before the end.
+    hold_for_ = 0;
+    if (!open_.empty() && !write_submitted_) submit_locked();
     // Under mu_, like every bid write: the end reaches the store after every accepted bid.
     store_end();
   }

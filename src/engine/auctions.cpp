@@ -189,6 +189,7 @@ void start_auctions(registry& reg, const engine_deps& deps) {
     auction_runner_options opt;
     opt.coalesce = std::chrono::milliseconds(deps.cfg.coalesce_ms);
     opt.countdown_sync = std::chrono::milliseconds(deps.cfg.countdown_sync_ms);
+    opt.batch_wait = std::chrono::microseconds(deps.cfg.storage.bid_batch_wait_us);
     auto runner = std::make_shared<auction_runner>(deps.executor, deps.hub, deps.metrics, store,
                                                    a.id, a.name, rules, opt);
     runner->start(rec, meta.current_end_ms, meta.ended);

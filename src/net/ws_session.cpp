@@ -160,14 +160,29 @@ void ws_session::on_readable(boost::system::error_code ec) {
   char buf[8192];
   for (int round = 0; round < 16; ++round) {
     std::size_t n = socket_.read_some(asio::buffer(buf), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_read();
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      write_replies();
+      return wait_read();
+    }
     if (n == 0 && !ec) ec = asio::error::eof;
     if (ec) return fail(ec, "read");
+    replying_ = true;
     on_bytes(std::string_view(buf, n));
+    replying_ = false;
     if (finished_) return;
-    if (n < sizeof buf) return wait_read();
+    if (n < sizeof buf) {
+      write_replies();
+      return wait_read();
+    }
   }
+  write_replies();
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+}
+
+// The replies to what one read brought leave together, now: no post, and no wait behind
+// whatever else the shard has queued meanwhile (a fan-out slice).
+void ws_session::write_replies() {
+  if (!writer_.empty() && !writer_.in_flight()) do_write();
 }
 
 void ws_session::on_bytes(std::string_view bytes) {
@@ -261,13 +276,14 @@ void ws_session::on_over_cap() {
 }
 
 void ws_session::push_frame(const hub::frame_ptr& f) {
-  // Not from the hub (replies, replay, snapshots): nobody else will flush, so post a write.
-  if (writer_.push(*this, f)) post_write();
+  // Not from the hub (replies, replay, snapshots): nobody else will flush, so post a write,
+  // unless the read being handled writes its replies as it ends (write_replies).
+  if (writer_.push(*this, f) && !replying_) post_write();
 }
 
 void ws_session::push_control(hub::frame_ptr f) {
   if (close_sent_ || closing() || !open_) return;
-  if (writer_.push(*this, f)) post_write();
+  if (writer_.push(*this, f) && !replying_) post_write();
 }
 
 void ws_session::post_write() {
@@ -395,10 +411,21 @@ void ws_session::try_close() {
 
 std::function<void(std::string)> ws_session::async_sender() {
   return [w = weak_from_this(), ex = socket_.get_executor()](std::string text) {
+    // Called on the session's own shard (a commit's replies, posted there once per shard):
+    // written now, without two more posts per reply.
+    if (ex.running_in_this_thread()) {
+      if (auto self = w.lock()) self->send_now(std::move(text));
+      return;
+    }
     asio::post(ex, [w, text = std::move(text)]() mutable {
       if (auto self = w.lock()) self->send_text(std::move(text));
     });
   };
+}
+
+void ws_session::send_now(std::string json_text) {
+  if (closing()) return;
+  if (writer_.push(*this, hub::make_ws_reply(json_text)) && !replying_) do_write();
 }
 
 void ws_session::finish() {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
+#include "raw_ws.hpp"
 
 namespace {
 
@@ -132,6 +133,36 @@ TEST(AuctionRace, FiftyWebSocketBiddersEndAtTheHighestBid) {
     EXPECT_GT(history[i]["amount"].get<std::int64_t>(), history[i - 1]["amount"].get<std::int64_t>());
     EXPECT_EQ(history[i]["seq"].get<std::int64_t>(), history[i - 1]["seq"].get<std::int64_t>() + 1);
   }
+}
+
+// Frames that arrive in one read are answered together as the read ends (refusals and pongs
+// at once, an accepted bid once its commit is durable), each in the order it was asked for.
+TEST(AuctionWebSocket, AnswersToFramesReadTogetherArriveAtOnceAndInOrder) {
+  rushcast::test::daemon d(json{{"auctions", json::array({auction_cfg("glued", iso_from_now(-60s), "+1h")})},
+                                {"rate_limit", loose_limits()}});
+  auto c = raw_ws::open(d.port(), "/ws?topics=user:b1&userId=b1");
+  auto bid_frame = [](int amount) {
+    return client_frame(fin | op_text, json{{"type", "bid"}, {"auctionId", "glued"},
+                                            {"bidAmount", amount}}.dump());
+  };
+  c.write(bid_frame(50) + client_frame(fin | op_ping, "p") + bid_frame(200) + bid_frame(60));
+  std::vector<std::string> got;
+  while (got.size() < 4) {
+    auto f = c.read_frame(3s);
+    ASSERT_TRUE(f) << "answers so far: " << got.size();
+    if (f->opcode() == op_pong) {
+      got.push_back("pong:" + f->payload);
+      continue;
+    }
+    ASSERT_EQ(f->opcode(), op_text);
+    json m = json::parse(f->payload);
+    const std::string type = m.value("type", "");
+    if (type == "error") got.push_back(m.value("code", "") + ":" + m.at("minBid").dump());
+    if (type == "accepted") got.push_back("accepted:" + m.at("bidAmount").dump());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"bid_too_low:100", "pong:p", "bid_too_low:210",
+                                           "accepted:200"}));
+  EXPECT_EQ(state(d.port(), "glued")["currentPrice"], 200);
 }
 
 TEST(AuctionRecovery, KillNineDuringBiddingKeepsEveryAcknowledgedBid) {

@@ -122,6 +122,10 @@ struct storage_cfg {
   std::uint32_t redis_reconnect_max_ms = 2000;
   std::string synchronous = "full";  // full|normal: SQLite PRAGMA synchronous
   std::uint32_t group_commit_max = 512;  // requests per transaction at most
+  // After a commit answered n bids of an auction, its next write waits for n more bids to be
+  // decided (the bidders just answered coming back), for at most this long and never longer
+  // than the last write took; 0 = no wait (engine::auction_runner_options::batch_wait).
+  std::uint32_t bid_batch_wait_us = 2000;
   // Below this much free space on the data dir's file system, new admissions and bids are
   // refused (503 unavailable) so that orders in the queue and checkpoints can still be written.
   std::uint64_t min_free_bytes = 64ull << 20;

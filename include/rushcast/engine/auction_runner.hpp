@@ -35,6 +35,12 @@ struct auction_runner_options {
   std::chrono::milliseconds coalesce{50};
   std::chrono::milliseconds countdown_sync{10000};  // 0 = no periodic countdown
   std::chrono::milliseconds store_retry{500};       // an end that failed to store, retried
+  // storage.bid_batch_wait_us. 0: a write takes whatever bids are open when the store begins
+  // it. Above 0: while a write runs, bids wait for the next one, and after a commit that
+  // answered n bids the next write waits until n more bids were decided (the bidders just
+  // answered, coming back) or for at most this long and no longer than the last write took,
+  // so that closed-loop bidders share one commit instead of alternating between two.
+  std::chrono::microseconds batch_wait{0};
 };
 
 class auction_runner : public auction_engine,
@@ -93,6 +99,10 @@ private:
 
   bid_reply reply_base(std::int64_t amount) const;
   void submit_locked();
+  void submit_if_due_locked();
+  void count_decision_locked();
+  void hold_next_write_locked(std::size_t answered);
+  void on_hold_expired(std::uint64_t generation);
   void on_committed(batch& b, boost::system::error_code ec);
   bool resync_if_drained_locked();
   void post_price();
@@ -130,6 +140,11 @@ private:
   bool stopped_ = false;       // stop() was called: bids are refused
   std::vector<pending> open_;  // accepted, not yet taken by a store write
   bool write_submitted_ = false;  // a write was submitted and has not taken open_ yet
+  // opt_.batch_wait > 0 only (see auction_runner_options::batch_wait):
+  bool write_running_ = false;  // a write took its bids and has not completed
+  std::size_t hold_for_ = 0;    // decisions the next write still waits for; 0: not holding
+  std::uint64_t hold_generation_ = 0;  // which hold the strand's timer ends
+  std::chrono::steady_clock::time_point write_began_{};  // when the running write took its bids
   obs::log_limiter store_fail_log_{std::chrono::seconds(5)};
 
   std::atomic<bool> price_post_pending_{false};  // a price event is posted to the strand

@@ -112,6 +112,10 @@ private:
   // the most recent ping), so a peer that pings and never reads holds at most one of each.
   void push_control(hub::frame_ptr f);
   void post_write();
+  // After a read was handled: writes the replies it queued (replying_ held them back).
+  void write_replies();
+  // A reply on the session's shard, outside its own input handling: queued and written now.
+  void send_now(std::string json_text);
   // stream_writer's hooks.
   void do_write();
   // Nothing queued, nothing in flight: the close handshake's next step, if one is due.
@@ -157,6 +161,7 @@ private:
   bool peer_closed_ = false;      // the peer's close frame arrived
   bool discard_input_ = false;    // a protocol error: what follows is not parsed
   bool finished_ = false;
+  bool replying_ = false;         // handling a read: its replies are written as it ends
 };
 
 }  // namespace rushcast::net

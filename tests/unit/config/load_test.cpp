@@ -151,6 +151,17 @@ TEST(ConfigLoad, ReadsEveryNestedSection) {
   EXPECT_EQ(c.auth.jwt_secret, "s3cret");
 }
 
+TEST(ConfigLoad, BidBatchWaitIsReadWithItsDefaultAndBounds) {
+  EXPECT_EQ(parse("{}").storage.bid_batch_wait_us, 2000u);
+  EXPECT_EQ(parse(R"({"storage": {"bid_batch_wait_us": 0}})").storage.bid_batch_wait_us, 0u);
+  EXPECT_EQ(parse(R"({"storage": {"bid_batch_wait_us": 500}})").storage.bid_batch_wait_us, 500u);
+  EXPECT_NE(parse_error(R"({"storage": {"bid_batch_wait_us": 100001}})")
+                .find("storage.bid_batch_wait_us"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"storage": {"bid_batch_wait_us": -1}})").find("bid_batch_wait_us"),
+            std::string::npos);
+}
+
 TEST(ConfigLoad, DefaultTopicsAbsentIsNotEmpty) {
   // Absent: the seed's defaults (every sale, every auction); [] explicitly subscribes nothing.
   EXPECT_FALSE(parse("{}").default_topics.has_value());

@@ -81,7 +81,8 @@ struct fixture {
       std::make_shared<hub::test::recording_subscriber>();
   std::shared_ptr<auction_runner> runner;
 
-  explicit fixture(std::int64_t end_ms = 1'000'000, store::recovered_auction rec = {}) {
+  explicit fixture(std::int64_t end_ms = 1'000'000, store::recovered_auction rec = {},
+                   std::chrono::microseconds batch_wait = {}) {
     auction_rules rules;
     rules.start_price = 100;
     rules.min_increment = 10;
@@ -91,6 +92,7 @@ struct fixture {
     opt.coalesce = std::chrono::milliseconds(0);  // publish every price at once
     opt.countdown_sync = std::chrono::milliseconds(0);
     opt.store_retry = std::chrono::milliseconds(0);
+    opt.batch_wait = batch_wait;
     runner = std::make_shared<auction_runner>(ioc.get_executor(), h, metrics, st, "a", "A",
                                               rules, opt, [this] { return now; });
     h.subscribe(watcher, {"auction:a"}, std::nullopt, hub::transport::sse);
@@ -111,6 +113,15 @@ struct fixture {
     auction_runner::bid_done done = [out](auction_runner::bid_reply r) { *out = std::move(r); };
     if (auto refused = runner->bid(user, amount, done)) *out = std::move(*refused);
     poll();
+    return out;
+  }
+
+  // The same without running the io_context afterwards: the strand's timers do not fire.
+  std::shared_ptr<std::optional<auction_runner::bid_reply>> bid_unpolled(const std::string& user,
+                                                                        std::int64_t amount) {
+    auto out = std::make_shared<std::optional<auction_runner::bid_reply>>();
+    auction_runner::bid_done done = [out](auction_runner::bid_reply r) { *out = std::move(r); };
+    if (auto refused = runner->bid(user, amount, done)) *out = std::move(*refused);
     return out;
   }
 
@@ -301,4 +312,99 @@ TEST(AuctionRunnerStore, AFailedBatchAnswersEveryBidInItUnavailable) {
   f.st->finish_bid();
   f.poll();
   EXPECT_EQ((*again)->code, errc::ok);
+}
+
+// storage.bid_batch_wait_us: closed-loop bidders share one commit instead of alternating
+// between two. The fixture's store takes a write's bids as it is submitted (a writer that
+// starts at once) and completes it when the test says.
+TEST(AuctionRunnerBatchWait, BidsDuringARunningWriteWaitForTheBiddersItAnswered) {
+  fixture f(1'000'000, {}, std::chrono::seconds(10));
+  auto a = f.bid("u1", 200);
+  ASSERT_EQ(f.st->writes, 1);
+  auto b = f.bid("u2", 300);  // the write with u1's bid is running
+  EXPECT_EQ(f.st->writes, 1) << "a bid opened a second write behind a running one";
+
+  f.st->finish_bid();  // answers u1; the next write waits for one more decision
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ((*a)->code, errc::ok);
+  EXPECT_EQ(f.st->writes, 1) << "u2's bid went to the store before u1 could come back";
+
+  auto low = f.bid_unpolled("u1", 305);  // u1 back, refused: it is back all the same
+  ASSERT_TRUE(low->has_value());
+  EXPECT_EQ((*low)->code, errc::bid_too_low);
+  ASSERT_EQ(f.st->writes, 2) << "the awaited decision did not end the wait";
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_EQ(f.st->taken.size(), 2u);
+  ASSERT_EQ(f.st->taken[1].bids.size(), 1u);
+  EXPECT_EQ(f.st->taken[1].bids[0].amount, 300);
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->code, errc::ok);
+  EXPECT_EQ(f.published("price_update").back()["currentPrice"], 300);
+}
+
+TEST(AuctionRunnerBatchWait, AwaitedBidsShareTheNextWrite) {
+  fixture f(1'000'000, {}, std::chrono::seconds(10));
+  auto a1 = f.bid("u1", 200);
+  auto b1 = f.bid("u2", 300);
+  auto c1 = f.bid("u3", 400);
+  f.st->finish_bid();  // answers u1; u2 and u3 wait
+  auto a2 = f.bid_unpolled("u1", 500);
+  ASSERT_EQ(f.st->writes, 2);
+  f.st->finish_bid();  // answers u2, u3 and u1: the next write waits for three decisions
+  auto b2 = f.bid_unpolled("u2", 600);
+  auto c2 = f.bid_unpolled("u3", 700);
+  EXPECT_EQ(f.st->writes, 2) << "the wait ended before every answered bidder was back";
+  auto a3 = f.bid_unpolled("u1", 800);
+  ASSERT_EQ(f.st->writes, 3);
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_EQ(f.st->taken.size(), 3u);
+  ASSERT_EQ(f.st->taken[2].bids.size(), 3u) << "the three bids did not share one write";
+  EXPECT_EQ(f.st->taken[2].bids[0].seq, 5u);
+  EXPECT_EQ(f.st->taken[2].bids[2].amount, 800);
+  for (auto* r : {&a1, &b1, &c1, &a2, &b2, &c2, &a3}) {
+    ASSERT_TRUE((*r)->has_value());
+    EXPECT_EQ((**r)->code, errc::ok);
+  }
+}
+
+TEST(AuctionRunnerBatchWait, WaitEndsAfterTheLastWritesDurationWhenNobodyComesBack) {
+  // batch_wait is 10 s, but the last write took microseconds: a longer wait would cost more
+  // than the write it saves.
+  fixture f(1'000'000, {}, std::chrono::seconds(10));
+  f.bid("u1", 200);
+  auto b = f.bid("u2", 300);
+  f.st->finish_bid();
+  EXPECT_EQ(f.st->writes, 1);
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+       f.st->writes < 2 && std::chrono::steady_clock::now() < until;) {
+    f.ioc.restart();
+    f.ioc.run_one_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(f.st->writes, 2) << "the held bid never went to the store";
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->code, errc::ok);
+}
+
+TEST(AuctionRunnerBatchWait, StopSendsHeldBidsToTheStore) {
+  fixture f(1'000'000, {}, std::chrono::seconds(10));
+  f.bid("u1", 200);
+  auto b = f.bid("u2", 300);
+  f.st->finish_bid();
+  ASSERT_EQ(f.st->writes, 1);
+  f.runner->stop();
+  ASSERT_EQ(f.st->writes, 2) << "a held bid was left behind at stop";
+  f.st->finish_bid();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->code, errc::ok);
+}
+
+TEST(AuctionRunnerBatchWait, WithoutAWaitEveryBidOpensAWriteBehindARunningOne) {
+  fixture f;  // batch_wait 0
+  f.bid("u1", 200);
+  f.bid("u2", 300);
+  EXPECT_EQ(f.st->writes, 2);
 }
