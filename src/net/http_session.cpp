@@ -101,9 +101,20 @@ void http_session::run() {
   if (over_capacity_) {
     // Answer before reading anything: the request does not matter, and reading it would let a
     // flood of refused clients hold us busy.
-    return send_error(errc::over_capacity, "too many connections, retry", true);
+    return in_handler([&] { send_error(errc::over_capacity, "too many connections, retry", true); });
   }
   do_read();
+}
+
+template <class F>
+void http_session::in_handler(F&& f) {
+  ++handler_depth_;
+  f();
+  if (--handler_depth_ == 0 && written_) {
+    const written_answer w = *written_;
+    written_.reset();
+    on_write(w.keep_alive, w.bounded, w.ec);
+  }
 }
 
 void http_session::drain() {
@@ -136,7 +147,7 @@ void http_session::do_read() {
   // The head first: its framing is checked before a single body byte is read.
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                            self->on_header(ec, n);
+                            self->in_handler([&] { self->on_header(ec, n); });
                           });
 }
 
@@ -172,7 +183,7 @@ void http_session::on_header(boost::system::error_code ec, std::size_t n) {
   if (parser_->is_done()) return on_read({}, 0);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                     self->on_read(ec, n);
+                     self->in_handler([&] { self->on_read(ec, n); });
                    });
 }
 
@@ -473,11 +484,29 @@ void http_session::write_response(api::response r, std::uint32_t write_timeout_m
   const bool keep = keep_alive_ && !r.close && !svc_.draining.load();
   // One buffer per connection, reused answer after answer (one write in flight at a time).
   serialize(out_, r, req_.version ? req_.version : 11, keep);
+  const bool bounded = write_timeout_ms != 0;
+  // Most answers fit in the socket's send buffer at once: written here, without an async
+  // write's operation, timer wait and cancel, or a post of its completion. on_write (which
+  // starts the next read) never runs inside the handler that answered, whose request and
+  // views are still on the stack: in_handler runs it when that handler returns.
+  boost::system::error_code ec;
+  auto& socket = stream_.socket();
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
+  std::size_t written = ec ? 0 : socket.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  if (ec || written == out_.size()) {
+    if (handler_depth_ > 0) {
+      written_ = written_answer{keep, bounded, ec};
+      return;
+    }
+    return on_write(keep, bounded, ec);
+  }
+  // A slow reader or a large answer: the rest within the write timeout.
   stream_.expires_after(std::chrono::milliseconds(
       write_timeout_ms ? write_timeout_ms : svc_.ctx.cfg.limits.idle_timeout_ms));
-  asio::async_write(stream_, asio::buffer(out_),
-                    [self = shared_from_this(), keep, bounded = write_timeout_ms != 0](
-                        boost::system::error_code ec, std::size_t) {
+  asio::async_write(stream_, asio::buffer(out_.data() + written, out_.size() - written),
+                    [self = shared_from_this(), keep, bounded](boost::system::error_code ec,
+                                                               std::size_t) {
                       self->on_write(keep, bounded, ec);
                     });
 }

@@ -96,6 +96,18 @@ private:
   void on_write(bool keep_alive, bool bounded, boost::system::error_code ec);
   void linger_close();
   void linger_read();
+  // Runs f, one of the session's own handlers (a read's completion, run()); an answer written
+  // synchronously meanwhile gets its on_write once f has returned.
+  template <class F>
+  void in_handler(F&& f);
+
+  struct written_answer {
+    bool keep_alive;
+    bool bounded;
+    boost::system::error_code ec;
+  };
+  int handler_depth_ = 0;
+  std::optional<written_answer> written_;  // written inside a handler, on_write still due
 
   services& svc_;
   net::shard& shard_;
