@@ -296,6 +296,22 @@ void sale_runner::publish_result(const due_result& r) {
                result_json(id_, sale_.order_id_for(r.position), r.position, r.stock));
 }
 
+// As publish_result for each, under one hub lock.
+void sale_runner::publish_results(std::vector<due_result>& due) {
+  thread_local std::vector<hub::hub::owned_event> events;
+  events.clear();
+  events.reserve(due.size());
+  for (auto& r : due) {
+    std::string topic;
+    topic.reserve(5 + r.user.size());
+    topic += "user:";
+    topic += r.user;
+    events.push_back({std::move(topic), "result",
+                      result_json(id_, sale_.order_id_for(r.position), r.position, r.stock)});
+  }
+  hub_.publish_all(events);
+}
+
 void sale_runner::arm_retry_timer() {
   if (retry_armed_ || stopped_) return;
   retry_armed_ = true;
@@ -345,7 +361,7 @@ void sale_runner::note_phase_soon() {
 
 // Under mu_: the decision. A queued one reserves the unit and joins the next batch; its
 // answer waits for that batch to be durable.
-std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io_context* home,
+std::optional<admit_reply> sale_runner::decide(std::string& user, asio::io_context* home,
                                                admit_done& done) {
   admit_reply reply;
   if (stopped_) {
@@ -397,8 +413,8 @@ std::optional<admit_reply> sale_runner::decide(const std::string& user, asio::io
   next_->batch.admissions.push_back(std::move(rec));
   // The user goes with the waiter only when its result will be published from the answer's
   // shard (orders_ride_along_); otherwise on_order_durable reads it from the slot.
-  next_->waiters.push_back(
-      {r->position, home, std::move(done), orders_ride_along_ ? user : std::string(), false});
+  next_->waiters.push_back({r->position, home, std::move(done),
+                            orders_ride_along_ ? std::move(user) : std::string(), false});
   refresh_view();
   note_phase_soon();
   schedule_flush(home);
@@ -438,6 +454,10 @@ void sale_runner::flush() {
   auto out = std::make_shared<batch_in_flight>();
   if (next_->batch.admissions.size() <= opt_.max_batch) {
     std::swap(*out, *next_);
+    // The next batch will likely be as large: one allocation each now instead of a vector
+    // growing (and moving its records) by doubling, admission by admission, under mu_.
+    next_->batch.admissions.reserve(out->batch.admissions.size());
+    next_->waiters.reserve(out->waiters.size());
   } else {
     // Over the bound: the oldest max_batch admissions (and every order) go now.
     auto& adm = next_->batch.admissions;
@@ -616,7 +636,7 @@ void sale_runner::on_batch_durable(batch_in_flight& b, store::sale_batch_result&
     asio::post(*group.home, [self = shared_from_this(), answers = std::move(group.answers),
                              results = std::move(group.results)]() mutable {
       for (auto& [done, reply] : answers) done(std::move(reply));
-      for (const auto& due : results) self->publish_result(due);
+      self->publish_results(results);
     });
   }
 

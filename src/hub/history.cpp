@@ -19,35 +19,82 @@ history::history(config::history_cfg cfg, std::string epoch, clock_fn now_ms)
 
 void history::expire(ring& r, std::int64_t now) {
   while (!r.items.empty() && r.items.size() > cfg_.max_events_per_topic) {
-    r.evicted_seq = r.items.front().f->seq;
+    r.evicted_seq = r.items.front().seq;
     r.items.pop_front();
     --events_;
   }
   if (cfg_.max_age_ms == 0) return;
   const std::int64_t oldest = now - static_cast<std::int64_t>(cfg_.max_age_ms);
   while (!r.items.empty() && r.items.front().at_ms < oldest) {
-    r.evicted_seq = r.items.front().f->seq;
+    r.evicted_seq = r.items.front().seq;
     r.items.pop_front();
     --events_;
   }
 }
 
-void history::append(const frame_ptr& f) {
-  last_seq_ = std::max(last_seq_, f->seq);
-  auto [it, created] = topics_.try_emplace(f->topic);
-  auto& r = it->second;
-  // A topic removed before (or possibly removed, once forgotten one by one) starts with its old
-  // gap: a client that missed events of the removed topic must still get resync.
-  if (created) r.evicted_seq = removed_seq(f->topic);
-  if (r.aged) {
-    by_age_.splice(by_age_.end(), by_age_, r.age_pos);
-  } else {
-    r.age_pos = by_age_.insert(by_age_.end(), &it->first);
-    r.aged = true;
+history::ring& history::ring_for(std::string_view topic, std::uint64_t seq) {
+  last_seq_ = std::max(last_seq_, seq);
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) {
+    it = topics_.try_emplace(std::string(topic)).first;
+    // A topic removed before (or possibly removed, once forgotten one by one) starts with its
+    // old gap: a client that missed events of the removed topic must still get resync.
+    it->second.evicted_seq = removed_seq(topic);
   }
-  r.items.push_back(item{f, now_ms_()});
+  auto& r = it->second;
+  r.name = &it->first;
+  if (r.aged) unlink_age(r);
+  link_age_newest(r);
+  return r;
+}
+
+void history::unlink_age(ring& r) noexcept {
+  (r.older ? r.older->newer : oldest_) = r.newer;
+  (r.newer ? r.newer->older : newest_) = r.older;
+  r.older = r.newer = nullptr;
+  r.aged = false;
+}
+
+void history::link_age_newest(ring& r) noexcept {
+  r.older = newest_;
+  r.newer = nullptr;
+  (newest_ ? newest_->newer : oldest_) = &r;
+  newest_ = &r;
+  r.aged = true;
+}
+
+void history::append(const frame_ptr& f) {
+  auto& r = ring_for(f->topic, f->seq);
+  item i;
+  i.seq = f->seq;
+  i.at_ms = now_ms_();
+  i.f = f;
+  r.items.push_back(std::move(i));
   ++events_;
   expire(r, r.items.back().at_ms);
+}
+
+void history::append_unencoded(std::string_view topic, std::uint64_t seq, std::string_view name,
+                               std::string data_json, bool state) {
+  auto& r = ring_for(topic, seq);
+  item i;
+  i.seq = seq;
+  i.at_ms = now_ms_();
+  i.name = std::string(name);
+  i.data = std::move(data_json);
+  i.state = state;
+  r.items.push_back(std::move(i));
+  ++events_;
+  expire(r, r.items.back().at_ms);
+}
+
+const frame_ptr& history::frame_of(const std::string& topic, item& i) {
+  if (!i.f) {
+    i.f = make_frame(make_id(i.seq), i.seq, topic, i.name, i.data, i.state);
+    i.name = std::string();
+    i.data = std::string();
+  }
+  return i.f;
 }
 
 std::uint64_t history::removed_seq(std::string_view topic) const {
@@ -56,10 +103,10 @@ std::uint64_t history::removed_seq(std::string_view topic) const {
 
 void history::remove(topic_map::iterator it) {
   ring& r = it->second;
-  if (r.aged) by_age_.erase(r.age_pos);
+  if (r.aged) unlink_age(r);
   events_ -= r.items.size();
   const std::size_t h = std::hash<std::string_view>{}(it->first);
-  const std::uint64_t seq = std::max(r.evicted_seq, r.items.empty() ? 0 : r.items.back().f->seq);
+  const std::uint64_t seq = std::max(r.evicted_seq, r.items.empty() ? 0 : r.items.back().seq);
   topics_.erase(it);
   ++removed_total_;
   removed_.add(h, seq);
@@ -71,20 +118,19 @@ std::size_t history::sweep(std::int64_t now, std::size_t max_topics,
   std::size_t removed = 0;
   // Rings behind the first one that still keeps an event were appended to later, so each of
   // their newest events is younger: the walk stops there.
-  while (!by_age_.empty()) {
+  while (oldest_) {
     if (max_topics == 0) {
       more = true;
       break;
     }
     --max_topics;
-    auto it = topics_.find(*by_age_.front());
+    auto it = topics_.find(*oldest_->name);
     ring& r = it->second;
     expire(r, now);
     if (!r.items.empty()) break;
     if (in_use && in_use(it->first)) {
       // Kept for its subscribers; release() removes it when the last one leaves.
-      by_age_.erase(r.age_pos);
-      r.aged = false;
+      unlink_age(r);
       continue;
     }
     remove(it);
@@ -193,8 +239,8 @@ history::since_result history::since_seq(const std::vector<std::string>& topics,
       return out;
     }
     auto first = std::upper_bound(r.items.begin(), r.items.end(), last_seq,
-                                  [](std::uint64_t s, const item& i) { return s < i.f->seq; });
-    for (auto i = first; i != r.items.end(); ++i) out.frames.push_back(i->f);
+                                  [](std::uint64_t s, const item& i) { return s < i.seq; });
+    for (auto i = first; i != r.items.end(); ++i) out.frames.push_back(frame_of(it->first, *i));
   }
   // Each frame belongs to one topic and topics are unique, so sorting leaves no duplicates.
   std::sort(out.frames.begin(), out.frames.end(),

@@ -53,13 +53,6 @@
 namespace rushcast::hub {
 namespace {
 
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -88,7 +81,8 @@ struct hub::impl {
   std::uint64_t seq = 0;
   std::atomic<std::uint64_t> last_seq{0};
   // topic -> live subscriptions per shard; publish enqueues only where the count is > 0.
-  std::unordered_map<std::string, std::vector<std::uint32_t>, string_hash, std::equal_to<>>
+  std::unordered_map<std::string, std::vector<std::uint32_t>, core::string_hash,
+                     std::equal_to<>>
       subscribed;
 
   obs::metrics* metrics = nullptr;
@@ -102,6 +96,12 @@ struct hub::impl {
 
   publish_result publish(std::string_view topic, std::string_view name,
                          std::string_view data_json, bool state);
+  // Caller holds mu. Orders one event; a topic with subscribers gets it encoded and enqueued
+  // (the shards to schedule are added to to_post), one without is kept unencoded: data_json
+  // is moved from only then.
+  publish_result publish_locked(std::string_view topic, std::string_view name,
+                                std::string_view data_view, std::string* data_owned, bool state,
+                                std::vector<std::shared_ptr<dispatcher>>& to_post);
 
   // Caller holds mu, on the shard thread of shard_no.
   void release(const std::string& topic, std::size_t shard_no) {
@@ -135,6 +135,35 @@ hub::hub(std::vector<boost::asio::any_io_executor> shard_executors, config::hist
 // calls close_bounded() before it destroys the io_contexts (tests destroy the hub first).
 hub::~hub() { close_bounded(); }
 
+publish_result hub::impl::publish_locked(std::string_view topic, std::string_view name,
+                                         std::string_view data_view, std::string* data_owned,
+                                         bool state,
+                                         std::vector<std::shared_ptr<dispatcher>>& to_post) {
+  publish_result r;
+  r.seq = ++seq;
+  last_seq.store(r.seq, std::memory_order_release);
+  auto it = subscribed.find(topic);
+  bool listened = false;
+  if (it != subscribed.end())
+    for (auto n : it->second) listened = listened || n > 0;
+  if (!listened) {
+    // Most such events are never read: encoded only if a replay asks (history::frame_of).
+    hist.append_unencoded(topic, r.seq, name,
+                          data_owned ? std::move(*data_owned) : std::string(data_view), state);
+    return r;
+  }
+  r.id = hist.make_id(r.seq);
+  auto f = make_frame(r.id, r.seq, topic, name, data_view, state);
+  hist.append(f);
+  for (std::size_t i = 0; i < it->second.size(); ++i) {
+    if (it->second[i] == 0) continue;
+    if (shards[i]->enqueue(f) &&
+        std::find(to_post.begin(), to_post.end(), shards[i]) == to_post.end())
+      to_post.push_back(shards[i]);
+  }
+  return r;
+}
+
 publish_result hub::impl::publish(std::string_view topic, std::string_view name,
                                   std::string_view data_json, bool state) {
   thread_local std::vector<std::shared_ptr<dispatcher>> to_post;
@@ -142,17 +171,8 @@ publish_result hub::impl::publish(std::string_view topic, std::string_view name,
   publish_result r;
   {
     std::lock_guard lk(mu);
-    r.seq = ++seq;
-    r.id = hist.make_id(r.seq);
-    auto f = make_frame(r.id, r.seq, topic, name, data_json, state);
-    hist.append(f);
-    last_seq.store(r.seq, std::memory_order_release);
-    if (auto it = subscribed.find(topic); it != subscribed.end()) {
-      for (std::size_t i = 0; i < it->second.size(); ++i) {
-        if (it->second[i] == 0) continue;
-        if (shards[i]->enqueue(f)) to_post.push_back(shards[i]);
-      }
-    }
+    r = publish_locked(topic, name, data_json, nullptr, state, to_post);
+    if (r.id.empty()) r.id = hist.make_id(r.seq);
   }
   // Outside the mutex: the queues already hold the frames in order; the handler drains them.
   for (auto& s : to_post) s->schedule();
@@ -169,6 +189,29 @@ publish_result hub::publish(std::string_view topic, std::string_view name,
     return {};
   }
   return impl_->publish(topic, name, data_json, state);
+}
+
+void hub::publish_all(std::vector<owned_event>& events) {
+  if (events.empty()) return;
+  auto& im = *impl_;
+  if (im.bus) {
+    for (auto& e : events)
+      im.bus->publish(std::move(e.topic), std::move(e.name), std::move(e.data_json), false,
+                      nullptr);
+    events.clear();
+    return;
+  }
+  thread_local std::vector<std::shared_ptr<dispatcher>> to_post;
+  to_post.clear();
+  {
+    std::lock_guard lk(im.mu);
+    for (auto& e : events)
+      im.publish_locked(e.topic, e.name, e.data_json, &e.data_json, false, to_post);
+  }
+  for (auto& s : to_post) s->schedule();
+  to_post.clear();
+  if (im.metrics) im.metrics->events_published.fetch_add(events.size(), std::memory_order_relaxed);
+  events.clear();
 }
 
 void hub::publish_local(std::string_view topic, std::string_view name,

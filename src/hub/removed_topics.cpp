@@ -68,7 +68,8 @@ void removed_topics::add(std::uint64_t hash, std::uint64_t seq) {
 }
 
 std::uint64_t removed_topics::seq_of(std::uint64_t hash) const {
-  if (capacity_ == 0) return floor_;
+  // Nothing removed yet (a burst's first max_age_ms): no probe into the cold index.
+  if (capacity_ == 0 || count_ == 0) return floor_;
   const std::size_t s = find_slot(hash);
   return s == npos ? floor_ : ring_[index_[s] - 1].seq;
 }

@@ -75,6 +75,9 @@ bool dir_is_read_only(const std::string& dir) {
   return ::statvfs(dir.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
 }
 
+// Bytes of WAL kept after a checkpoint while writes go on (PRAGMA journal_size_limit).
+constexpr std::int64_t wal_size_limit = 64ll << 20;
+
 }  // namespace
 
 const boost::system::error_category& sqlite_category() noexcept {
@@ -114,6 +117,9 @@ struct sqlite_db::impl {
   bool stopping = false;
   std::atomic<std::size_t> pending{0};
   std::thread writer;
+  // Registered under q_mu; the writer takes a copy when between_changed says there is news.
+  std::vector<between_groups_fn> between;
+  bool between_changed = false;
 
   // Prepared once: these run for every work of every batch.
   sqlite3_stmt* begin = nullptr;
@@ -255,22 +261,54 @@ struct sqlite_db::impl {
     }
   }
 
+  // The stores' between-group writes (on_between_groups), with the connection held alone;
+  // returns the earliest time any of them wants to run again.
+  std::chrono::steady_clock::time_point run_between(
+      const std::vector<between_groups_fn>& fns, bool flush) {
+    auto due = std::chrono::steady_clock::time_point::max();
+    if (fns.empty()) return due;
+    std::lock_guard lk(db_mu);
+    for (const auto& fn : fns) {
+      try {
+        due = std::min(due, fn(db, flush));
+      } catch (const std::exception& e) {
+        spdlog::error("store: a between-groups write threw: {}", e.what());
+      }
+    }
+    return due;
+  }
+
   void writer_loop() {
     std::vector<item> batch;
     std::vector<boost::system::error_code> results;
+    std::vector<between_groups_fn> between_fns;
+    auto between_due = std::chrono::steady_clock::time_point::max();
     for (;;) {
       batch.clear();
+      bool stop_now = false;
       {
         std::unique_lock lk(q_mu);
-        q_cv.wait_until(lk, upkeep.next_due(), [&] { return stopping || !queue.empty(); });
-        if (stopping && queue.empty()) return;  // stopping and drained
+        q_cv.wait_until(lk, std::min(upkeep.next_due(), between_due),
+                        [&] { return stopping || !queue.empty() || between_changed; });
+        if (between_changed) {  // a new one is called once at once
+          between_fns = between;
+          between_changed = false;
+          between_due = std::chrono::steady_clock::now();
+        }
+        stop_now = stopping && queue.empty();  // stopping and drained
         std::size_t n = std::min(batch_max, queue.size());
         for (std::size_t i = 0; i < n; ++i) {
           batch.push_back(std::move(queue.front()));
           queue.pop_front();
         }
       }
+      if (stop_now) {
+        run_between(between_fns, true);
+        return;
+      }
       if (batch.empty()) {
+        if (std::chrono::steady_clock::now() >= between_due)
+          between_due = run_between(between_fns, false);
         upkeep.maintain();
         continue;
       }
@@ -290,6 +328,7 @@ struct sqlite_db::impl {
           }
         }
       }
+      between_due = run_between(between_fns, false);
       upkeep.maintain();
     }
   }
@@ -328,6 +367,9 @@ sqlite_db::sqlite_db(const std::string& path, const config::storage_cfg& cfg)
     if (!read_only) {
       std::string sync = cfg.synchronous == "normal" ? "NORMAL" : "FULL";
       impl_->exec_or_throw("PRAGMA synchronous=" + sync);
+      // The WAL is reused between checkpoints while writes go on (sqlite_upkeep::checkpoint);
+      // this caps what it keeps of a burst (docs/CONFIG.md, storage.checkpoint_ms).
+      impl_->exec_or_throw("PRAGMA journal_size_limit=" + std::to_string(wal_size_limit));
     }
     impl_->exec_or_throw("PRAGMA foreign_keys=ON");
     impl_->begin = impl_->prepare("BEGIN IMMEDIATE");
@@ -396,6 +438,15 @@ void sqlite_db::submit(work_fn work, done_fn done) {
   }
   // After stop() nothing is written; the caller learns it at once.
   if (done) done(make_error_code(errc::unavailable));
+}
+
+void sqlite_db::on_between_groups(between_groups_fn fn) {
+  {
+    std::lock_guard lk(impl_->q_mu);
+    impl_->between.push_back(std::move(fn));
+    impl_->between_changed = true;
+  }
+  impl_->q_cv.notify_one();
 }
 
 void sqlite_db::stop() {

@@ -146,24 +146,31 @@ void sqlite_upkeep::maintain() {
                    ec.message(), n);
     }
   }
-  if (writes_since_checkpoint_ > 0 && !read_only_ && now >= next_checkpoint_) {
+  if (checkpoint_pending() && now >= next_checkpoint_) {
     next_checkpoint_ = now + std::chrono::milliseconds(cfg_.checkpoint_ms);
     checkpoint();
   }
 }
 
-// Moves the WAL into the database file and truncates it to zero bytes, giving its space
-// back to the file system; SQLite's own checkpoints reuse the WAL but never shrink it.
+// Moves the WAL into the database file. While writes go on, the WAL keeps its size and the
+// next commit writes it again from its start (RESTART): a commit that overwrites blocks the
+// file already has changes no file size, so its fdatasync writes no inode; on this VM that
+// was 15-20 % of the writer's CPU per admission (docs/BENCHMARKS.md, session 8). The first
+// checkpoint after an interval without writes truncates the WAL to zero bytes, giving its
+// space back to the file system (and PRAGMA journal_size_limit caps what it keeps meanwhile).
 void sqlite_upkeep::checkpoint() {
+  const bool idle = writes_since_checkpoint_ == 0;
   int log_frames = 0, done_frames = 0;
   int rc;
   {
     std::lock_guard lk(db_mu_);
-    rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
-                                   &done_frames);
+    rc = sqlite3_wal_checkpoint_v2(db_, nullptr,
+                                   idle ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART,
+                                   &log_frames, &done_frames);
   }
   if (rc == SQLITE_OK) {
     writes_since_checkpoint_ = 0;
+    wal_holds_space_ = !idle;
     return;
   }
   if (auto n = checkpoint_fail_log_.admit())
@@ -174,7 +181,7 @@ void sqlite_upkeep::checkpoint() {
 sqlite_upkeep::steady::time_point sqlite_upkeep::next_due() const {
   auto t = next_space_check_;
   if (!write_fault_.empty() && !read_only_) t = std::min(t, next_probe_);
-  if (writes_since_checkpoint_ > 0 && !read_only_) t = std::min(t, next_checkpoint_);
+  if (checkpoint_pending()) t = std::min(t, next_checkpoint_);
   return t;
 }
 

@@ -281,6 +281,34 @@ TEST(SaleSeckill, FinishedBuyerIsAnsweredAfterManyLaterBuyersAndARestart) {
   EXPECT_EQ(next.json().at("position"), later + 2);
 }
 
+// kill -9 right after "queued", before the store wrote its buyers index (it waits up to a
+// second for a large sorted batch): the restarted daemon still finds the buyer, finished and
+// out of the sale's memory, and answers the second purchase `duplicate` with its position.
+TEST(SaleSeckill, KillNineRightAfterQueuedStillAnswersTheDuplicate) {
+  daemon d(overrides(json::array({sale_config("fast", 100, 0)})));
+  auto first = buy(d.port(), {{"userId", "ann"}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  ASSERT_EQ(first.json().at("status"), "queued");
+  auto second = buy(d.port(), {{"userId", "ben"}});
+  ASSERT_EQ(second.status, 200u) << second.body;
+  d.kill9();
+  d.restart();
+  for (const auto& [user, pos] : {std::pair<std::string, int>{"ann", 1}, {"ben", 2}}) {
+    auto dup = buy(d.port(), {{"userId", user}});
+    EXPECT_EQ(dup.status, 409u) << user << ": " << dup.body;
+    EXPECT_EQ(dup.json().at("error"), "duplicate") << user;
+    EXPECT_EQ(dup.json().at("position"), pos) << user;
+    EXPECT_EQ(dup.json().at("orderId"), "fast-" + std::to_string(pos)) << user;
+    EXPECT_EQ(result_of(d.port(), "fast", user).at("status"), "success") << user;
+  }
+  // And again once the index has caught up (the store writes it within a second when idle).
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(buy(d.port(), {{"userId", "ann"}}).json().at("position"), 1);
+  auto next = buy(d.port(), {{"userId", "cat"}});
+  ASSERT_EQ(next.status, 200u) << next.body;
+  EXPECT_EQ(next.json().at("position"), 3);
+}
+
 TEST(SaleSeckill, BadInputGetsItsErrorAndChangesNothing) {
   daemon d(overrides(json::array({sale_config("s", 10, 0)})));
   auto before = sale_state(d.port(), "s");

@@ -110,10 +110,11 @@ private:
     std::int64_t stock = 0;  // the stock right after this order
   };
   void publish_result(const due_result& r);
+  void publish_results(std::vector<due_result>& due);
   struct batch_in_flight;
   // Under mu_. The answer when it is known now; nullopt when the admission waits for its
-  // batch (done is kept with it).
-  std::optional<admit_reply> decide(const std::string& user, boost::asio::io_context* home,
+  // batch (done is kept with it, and user may be moved from).
+  std::optional<admit_reply> decide(std::string& user, boost::asio::io_context* home,
                                     admit_done& done);
   void note_phase_soon();
   void schedule_flush(boost::asio::io_context* home);

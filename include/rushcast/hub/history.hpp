@@ -6,14 +6,16 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "rushcast/config/config.hpp"
+#include "rushcast/core/string_hash.hpp"
 #include "rushcast/hub/frame.hpp"
 #include "rushcast/hub/removed_topics.hpp"
 
@@ -35,6 +37,12 @@ public:
 
   // f->seq must be greater than every seq appended before (the hub assigns them in order).
   void append(const frame_ptr& f);
+  // The same event kept unencoded: its frame is made (once) only if a replay asks for it. For
+  // events nobody is subscribed to when published, most of all a buyer's `user:U` result:
+  // encoding them up front cost ~5 allocations and ~500 B per buyer that are rarely read.
+  // The frame made later carries the same bytes append() would have kept (id from seq).
+  void append_unencoded(std::string_view topic, std::uint64_t seq, std::string_view name,
+                        std::string data_json, bool state);
 
   // Events of topics after the event id last_event_id. A malformed id gives resync "bad_id",
   // an id of another epoch (an earlier run) "epoch", and a gap (events of one of the topics
@@ -77,15 +85,15 @@ public:
 
 private:
   struct item {
-    frame_ptr f;
-    std::int64_t at_ms;
+    std::uint64_t seq = 0;
+    std::int64_t at_ms = 0;
+    frame_ptr f;  // null while unencoded (append_unencoded): then name, data and state hold it
+    std::string name;
+    std::string data;
+    bool state = false;
   };
-  // Topics by last append, oldest first; a list node's address never changes, so each ring
-  // holds its own position and moves to the back on append in O(1).
-  using age_list = std::list<const std::string*>;
-  // The events of one topic, oldest first: a vector whose front moves, compacted once half of
-  // it is behind the front (amortised O(1)). Most topics are a buyer's `user:U` with one event:
-  // an std::deque would allocate ~600 B for it even empty, this one allocates 24 B.
+  // The item's frame, encoded now if it was kept unencoded.
+  const frame_ptr& frame_of(const std::string& topic, item& i);
   class item_queue {
   public:
     bool empty() const noexcept { return head_ == v_.size(); }
@@ -95,7 +103,7 @@ private:
     const item& back() const noexcept { return v_.back(); }
     void push_back(item i) { v_.push_back(std::move(i)); }
     void pop_front() {
-      v_[head_].f.reset();
+      v_[head_] = item{};
       if (++head_ == v_.size()) {
         v_.clear();
         head_ = 0;
@@ -104,22 +112,29 @@ private:
         head_ = 0;
       }
     }
-    std::vector<item>::iterator begin() noexcept {
-      return v_.begin() + static_cast<std::ptrdiff_t>(head_);
-    }
-    std::vector<item>::iterator end() noexcept { return v_.end(); }
+    using items = boost::container::small_vector<item, 1>;
+    items::iterator begin() noexcept { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    items::iterator end() noexcept { return v_.end(); }
 
   private:
-    std::vector<item> v_;
+    items v_;
     std::size_t head_ = 0;
   };
   struct ring {
     item_queue items;
     std::uint64_t evicted_seq = 0;  // highest seq of this topic no longer kept
-    age_list::iterator age_pos;
-    bool aged = false;  // in by_age_ (always, while it keeps events)
+    // Its place among the topics by last append (an intrusive list: no node to allocate per
+    // topic). Ring addresses are stable: the map's nodes never move.
+    const std::string* name = nullptr;
+    ring* older = nullptr;
+    ring* newer = nullptr;
+    bool aged = false;  // in the age list (always, while it keeps events)
   };
-  using topic_map = std::unordered_map<std::string, ring>;
+  void unlink_age(ring& r) noexcept;
+  void link_age_newest(ring& r) noexcept;
+  using topic_map = std::unordered_map<std::string, ring, core::string_hash, std::equal_to<>>;
+  // The topic's ring, made if new, made the newest in the age list; seq is the event's.
+  ring& ring_for(std::string_view topic, std::uint64_t seq);
   void expire(ring& r, std::int64_t now);
   void remove(topic_map::iterator it);
   // The highest seq topic may have had before its ring was (re)created: its remembered
@@ -133,7 +148,10 @@ private:
   clock_fn now_ms_;
   std::uint64_t last_seq_ = 0;
   topic_map topics_;
-  age_list by_age_;
+  // Topics by last append, oldest first: the sweep walks from oldest_ and stops at the first
+  // that still keeps an event.
+  ring* oldest_ = nullptr;
+  ring* newest_ = nullptr;
   std::size_t events_ = 0;
   std::size_t removed_total_ = 0;
   // Removed topics by hash of the name (a collision only merges two topics' seqs upwards,

@@ -107,6 +107,17 @@ public:
   publish_result publish(std::string_view topic, std::string_view name,
                          std::string_view data_json, bool state = false);
 
+  // One event of publish_all(); its strings are moved from.
+  struct owned_event {
+    std::string topic;
+    std::string name;
+    std::string data_json;
+  };
+  // Thread-safe; any thread. publish() of each event, in order, under one lock: an engine
+  // announcing many buyers' results at once takes the hub's mutex once, and an event whose
+  // topic has no subscriber is kept in history unencoded without copying its data.
+  void publish_all(std::vector<owned_event>& events);
+
   // Thread-safe; any thread. An event for this node's subscribers only (the node's own
   // figures, sys:stats). Without a bus the same as publish(). With a bus it is neither sent to
   // the bus nor ordered: no id, no history, delivered to the topic's subscribers of the moment.

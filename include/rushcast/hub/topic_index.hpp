@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "rushcast/core/string_hash.hpp"
+
 #include "rushcast/hub/subscriber.hpp"
 
 namespace rushcast::hub {
@@ -92,14 +94,9 @@ private:
     std::string topic;
     std::size_t pos;  // index in topic_state::entries
   };
-  // Lets find() take a string_view without building a std::string per frame.
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  using topic_map = std::unordered_map<std::string, topic_state, string_hash, std::equal_to<>>;
+  // find() takes a string_view without building a std::string per frame.
+  using topic_map =
+      std::unordered_map<std::string, topic_state, core::string_hash, std::equal_to<>>;
   void maybe_compact(topic_map::iterator it);
 
   topic_map topics_;

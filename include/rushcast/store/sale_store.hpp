@@ -11,7 +11,9 @@
 // record atomically) and answers ONE callback with a result per record. The store never picks
 // positions; it only refuses a record that contradicts what it already holds (a position or a
 // (user, user_seq) already taken, an order for a position that is not queued), so that a bug or
-// a second writer can never oversell.
+// a second writer can never oversell. (A SQLite file made from session 8 on checks (user,
+// user_seq) against the admissions its buyers index does not hold yet and within the batch:
+// the engine itself never repeats one, see finished_for.)
 #pragma once
 
 #include <cstdint>

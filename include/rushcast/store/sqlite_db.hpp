@@ -55,6 +55,17 @@ public:
   using done_fn = std::function<void(boost::system::error_code)>;
   void submit(work_fn work, done_fn done);
 
+  // A store's own writes that need not ride in anybody's commit (sqlite_sale_store: its
+  // buyers index, written in large sorted batches). Start-up, before any submit(). The writer
+  // thread calls fn(c, flush) between group commits, outside any transaction and holding the
+  // connection alone: after every group's callbacks, and whenever it wakes with nothing
+  // queued; flush is true once, when the writer stops (after the last group). fn opens its
+  // own transaction when it has something to write, and returns when it wants to be called
+  // next at the latest (time_point::max(): not before the next group).
+  using between_groups_fn =
+      std::function<std::chrono::steady_clock::time_point(sqlite3*, bool flush)>;
+  void on_between_groups(between_groups_fn fn);
+
   // Commits what is queued, then stops the writer thread. Idempotent.
   void stop();
 

@@ -58,6 +58,10 @@ private:
   void check_space();
   boost::system::error_code probe();
   void checkpoint();
+  // Writes wait for a checkpoint, or the WAL still holds space the last one kept.
+  bool checkpoint_pending() const noexcept {
+    return !read_only_ && (writes_since_checkpoint_ > 0 || wal_holds_space_);
+  }
 
   config::storage_cfg cfg_;
   std::string dir_;
@@ -72,6 +76,7 @@ private:
   steady::time_point next_space_check_{};
   steady::time_point next_checkpoint_{};
   std::uint64_t writes_since_checkpoint_ = 0;
+  bool wal_holds_space_ = false;  // the last checkpoint kept the WAL's size (writes went on)
   obs::log_limiter write_fail_log_{std::chrono::seconds(5)};
   obs::log_limiter checkpoint_fail_log_{std::chrono::seconds(5)};
 };

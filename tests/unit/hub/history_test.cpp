@@ -275,3 +275,53 @@ TEST(History, LongRunOfOneTopicKeepsExactlyTheNewestInOrder) {
   EXPECT_EQ(seqs(r), want);
   EXPECT_TRUE(fx.h.since({"a"}, "E-1800").resync);
 }
+
+TEST(History, AnEventKeptUnencodedReplaysTheBytesOfOneEncodedAtPublish) {
+  fixture fx;
+  fx.h.append_unencoded("user:u1", 1, "result", R"({"result":"success","stock":3})", false);
+  auto r = fx.h.since({"user:u1"}, "E-0");
+  ASSERT_EQ(r.frames.size(), 1u);
+  auto want = make_frame("E-1", 1, "user:u1", "result", R"({"result":"success","stock":3})",
+                         false);
+  EXPECT_EQ(r.frames[0]->sse, want->sse);
+  EXPECT_EQ(r.frames[0]->ws_frame, want->ws_frame);
+  EXPECT_EQ(r.frames[0]->id, "E-1");
+  EXPECT_EQ(r.frames[0]->topic, "user:u1");
+  // Encoded once: a second replay shares the same frame.
+  auto again = fx.h.since({"user:u1"}, "E-0");
+  ASSERT_EQ(again.frames.size(), 1u);
+  EXPECT_EQ(again.frames[0], r.frames[0]);
+}
+
+TEST(History, UnencodedAndEncodedEventsOfATopicReplayInSeqOrderAndAgeOutAlike) {
+  fixture fx(100, 1000);
+  fx.add("t");                                          // 1
+  fx.h.append_unencoded("t", 2, "m", R"({"n":2})", false);
+  fx.seq = 2;
+  fx.add("t");                                          // 3
+  EXPECT_EQ(seqs(fx.h.since({"t"}, "E-0")), (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(fx.h.size("t"), 3u);
+  fx.now += 2000;
+  bool more = false;
+  EXPECT_EQ(fx.h.sweep(fx.now, 10, nullptr, more), 1u);
+  EXPECT_EQ(fx.h.topic_count(), 0u);
+  // Its removal is remembered: a resume from before the last event is a gap.
+  EXPECT_TRUE(fx.h.since({"t"}, "E-2").resync);
+}
+
+TEST(History, SweepWalksTopicsOldestFirstAfterReordering) {
+  fixture fx(100, 1000);
+  fx.add("a");  // 1 at 1000
+  fx.now = 1500;
+  fx.add("b");  // 2 at 1500
+  fx.now = 1800;
+  fx.add("a");  // 3 at 1800: a is now the newest
+  fx.now = 2600;  // b (1500) is older than 1000 ms, a (1800) is not
+  bool more = false;
+  EXPECT_EQ(fx.h.sweep(fx.now, 10, nullptr, more), 1u);
+  EXPECT_EQ(fx.h.size("b"), 0u);
+  EXPECT_EQ(fx.h.topic_count(), 1u);
+  fx.now = 3000;
+  EXPECT_EQ(fx.h.sweep(fx.now, 10, nullptr, more), 1u);
+  EXPECT_EQ(fx.h.topic_count(), 0u);
+}

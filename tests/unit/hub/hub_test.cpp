@@ -229,6 +229,36 @@ TEST(Hub, HistorySinceServesLongPoll) {
   EXPECT_EQ(s.h->history_since({"a"}, std::string("E-x")).resync_reason, "bad_id");
 }
 
+TEST(Hub, PublishAllOrdersEventsDeliversListenedOnesAndKeepsTheRestForReplay) {
+  shards s;
+  auto sub = std::make_shared<recording_subscriber>();
+  s.h->subscribe(sub, {"user:a"}, std::nullopt, transport::websocket);
+  std::vector<hub::owned_event> events{{"user:a", "result", R"({"n":1})"},
+                                       {"user:b", "result", R"({"n":2})"},
+                                       {"user:a", "result", R"({"n":3})"}};
+  s.h->publish_all(events);
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(s.h->last_seq(), 3u);
+  s.poll();
+  ASSERT_EQ(sub->got.size(), 2u);
+  EXPECT_EQ(seqs(sub->got), (std::vector<std::uint64_t>{1, 3}));
+  // user:b had no subscriber: replayed later with the same bytes as if encoded at once.
+  auto r = s.h->history_since({"user:b", "user:a"}, std::string("E-0"));
+  ASSERT_EQ(seqs(r.replay), range(1, 3));
+  EXPECT_EQ(r.replay[1]->sse, "id: E-2\nevent: result\ndata: {\"n\":2}\n\n");
+  EXPECT_EQ(r.replay[1]->ws_payload(), R"({"type":"result","topic":"user:b","id":"E-2","n":2})");
+  EXPECT_EQ(r.replay[0], sub->got[0]);
+}
+
+TEST(Hub, PublishToATopicNobodyHearsStillAnswersItsId) {
+  shards s;
+  auto r = s.h->publish("nobody", "m", "{}");
+  EXPECT_EQ(r.id, "E-1");
+  auto h = s.h->history_since({"nobody"}, std::string("E-0"));
+  ASSERT_EQ(h.replay.size(), 1u);
+  EXPECT_EQ(h.replay[0]->sse, "id: E-1\nevent: m\ndata: {}\n\n");
+}
+
 TEST(Hub, PublishCountsIntoMetrics) {
   shards s;
   rushcast::obs::metrics m;
