@@ -7,11 +7,18 @@
 
 namespace rushcast::api {
 
-std::string allowed_origin(const config::cors_cfg& cors, const std::optional<std::string>& origin) {
+const std::string* allowing_entry(const config::cors_cfg& cors, const std::string* origin) noexcept {
   const auto& allow = cors.allow_origins;
-  if (std::find(allow.begin(), allow.end(), "*") != allow.end()) return "*";
-  if (origin && std::find(allow.begin(), allow.end(), *origin) != allow.end()) return *origin;
-  return {};
+  if (auto it = std::find(allow.begin(), allow.end(), "*"); it != allow.end()) return &*it;
+  if (origin) {
+    if (auto it = std::find(allow.begin(), allow.end(), *origin); it != allow.end()) return &*it;
+  }
+  return nullptr;
+}
+
+std::string allowed_origin(const config::cors_cfg& cors, const std::optional<std::string>& origin) {
+  const std::string* entry = allowing_entry(cors, origin ? &*origin : nullptr);
+  return entry ? *entry : std::string{};
 }
 
 std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors_cfg& cors,
@@ -24,11 +31,21 @@ std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors
 
 std::vector<std::pair<std::string, std::string>> cors_headers(const config::cors_cfg& cors,
                                                               const request& req) {
-  return cors_headers(cors, allowed_origin(cors, req.header("origin")));
+  const std::string* entry = allowing_entry(cors, req.find_header("origin"));
+  return cors_headers(cors, entry ? *entry : std::string{});
+}
+
+void add_cors(const config::cors_cfg& cors, const std::string* allowing, response& r) {
+  // An empty entry allows nothing, as an empty allowed_origin() does.
+  if (allowing && !allowing->empty())
+    r.headers.emplace_back(header_text::fixed("Access-Control-Allow-Origin"),
+                           header_text::fixed(*allowing));
+  if (!cors.allow_origins.empty())
+    r.headers.emplace_back(header_text::fixed("Vary"), header_text::fixed("Origin"));
 }
 
 void add_cors(const config::cors_cfg& cors, const request& req, response& r) {
-  for (auto& h : cors_headers(cors, req)) r.headers.push_back(std::move(h));
+  add_cors(cors, allowing_entry(cors, req.find_header("origin")), r);
 }
 
 }  // namespace rushcast::api

@@ -12,8 +12,8 @@ int hex_value(char c) {
   return -1;
 }
 
-std::string decode(std::string_view s, bool plus_is_space) {
-  std::string out;
+void decode_into(std::string_view s, bool plus_is_space, std::string& out) {
+  out.clear();
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
@@ -29,27 +29,36 @@ std::string decode(std::string_view s, bool plus_is_space) {
     // A malformed escape stays as typed: the validators downstream reject it if it matters.
     out.push_back(plus_is_space && c == '+' ? ' ' : c);
   }
-  return out;
 }
 
 }  // namespace
 
 std::optional<std::string> request::header(std::string_view lower_name) const {
-  auto it = headers.find(std::string(lower_name));
-  if (it == headers.end()) return std::nullopt;
-  return it->second;
+  if (const std::string* v = headers.get(lower_name)) return *v;
+  return std::nullopt;
 }
 
 std::optional<std::string> request::param(std::string_view name) const {
-  auto it = query.find(std::string(name));
-  if (it == query.end()) return std::nullopt;
-  return it->second;
+  if (const std::string* v = query.get(name)) return *v;
+  return std::nullopt;
+}
+
+void request::clear() noexcept {
+  method.clear();
+  target.clear();
+  path.clear();
+  query.clear();
+  headers.clear();
+  body.clear();
+  remote_ip.clear();
+  version = 11;
+  home = nullptr;
 }
 
 response response::json(unsigned status, std::string body) {
   response r;
   r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back(header_text::fixed("Content-Type"), header_text::fixed("application/json"));
   r.body = std::move(body);
   return r;
 }
@@ -62,25 +71,39 @@ response response::text(unsigned status, std::string body, std::string content_t
   return r;
 }
 
-std::map<std::string, std::string> parse_query(std::string_view qs) {
-  std::map<std::string, std::string> out;
+void parse_query(std::string_view qs, core::string_map& out) {
+  out.clear();
   if (!qs.empty() && qs.front() == '?') qs.remove_prefix(1);
+  std::string key, value;
   while (!qs.empty()) {
     auto amp = qs.find('&');
     std::string_view pair = qs.substr(0, amp);
     qs = amp == std::string_view::npos ? std::string_view{} : qs.substr(amp + 1);
     if (pair.empty()) continue;
     auto eq = pair.find('=');
-    std::string key = decode(pair.substr(0, eq), true);
-    std::string value =
-        eq == std::string_view::npos ? std::string{} : decode(pair.substr(eq + 1), true);
+    decode_into(pair.substr(0, eq), true, key);
     if (key.empty()) continue;
+    if (eq == std::string_view::npos)
+      value.clear();
+    else
+      decode_into(pair.substr(eq + 1), true, value);
     // The first occurrence wins, so a repeated key cannot override an earlier one.
-    out.emplace(std::move(key), std::move(value));
+    out.emplace(key, value);
   }
+}
+
+core::string_map parse_query(std::string_view qs) {
+  core::string_map out;
+  parse_query(qs, out);
   return out;
 }
 
-std::string percent_decode(std::string_view s) { return decode(s, false); }
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  decode_into(s, false, out);
+  return out;
+}
+
+void percent_decode(std::string_view s, std::string& out) { decode_into(s, false, out); }
 
 }  // namespace rushcast::api

@@ -28,7 +28,7 @@ bool is_json_media_type(std::string_view content_type) {
 }  // namespace
 
 bool has_json_content_type(const request& req) {
-  auto ct = req.header("content-type");
+  const std::string* ct = req.find_header("content-type");
   return ct && is_json_media_type(*ct);
 }
 
@@ -76,7 +76,7 @@ response rate_limited_response(std::uint32_t retry_after_ms, std::string_view sc
 
 void add_retry_after(response& r, std::uint32_t retry_after_ms) {
   std::uint32_t seconds = std::max<std::uint32_t>(1, (retry_after_ms + 999) / 1000);
-  r.headers.emplace_back("Retry-After", std::to_string(seconds));
+  r.headers.emplace_back(header_text::fixed("Retry-After"), std::to_string(seconds));
 }
 
 std::string_view user_id_error_message(errc e) noexcept {

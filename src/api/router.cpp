@@ -14,22 +14,46 @@
 namespace rushcast::api {
 namespace {
 
-constexpr const char* allow_methods = "GET, POST, OPTIONS";
-constexpr const char* allow_headers = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID";
+constexpr std::string_view allow_methods = "GET, POST, OPTIONS";
+constexpr std::string_view allow_headers =
+    "Authorization, Content-Type, Idempotency-Key, Last-Event-ID";
+
+header fixed(std::string_view name, std::string_view value) {
+  return {header_text::fixed(name), header_text::fixed(value)};
+}
 
 // Every answer leaves through here: CORS headers, and for HEAD the GET's Content-Length
 // without its body (RFC 9110 section 9.3.2), errors included.
-void finish(response& r, const config::cors_cfg& cors, const std::string& origin, bool head) {
-  for (auto& h : cors_headers(cors, origin)) r.headers.push_back(std::move(h));
+void finish(response& r, const config::cors_cfg& cors, const std::string* allowing, bool head) {
+  add_cors(cors, allowing, r);
   if (head) {
     if (!r.head_length) r.head_length = r.body.size();
     r.body.clear();
   }
 }
 
+// finish as a responder step: what it needs rides as data (the configuration outlives every
+// answer), so a handler that answers later from another thread gets no closure to allocate.
+using finish_args = router::finish_args;
+constexpr std::uintptr_t head_flag = 1;
+
+void finish_step(response& r, const void* arg, std::uintptr_t flags) {
+  // arg points into the router's table of finish_args: one per allow_origins entry, plus one
+  // for "none", so no per-request object has to outlive the call.
+  const auto* a = static_cast<const finish_args*>(arg);
+  finish(r, *a->cors, a->allowing, (flags & head_flag) != 0);
+}
+
 }  // namespace
 
-router::router(context& ctx) : ctx_(ctx) {}
+router::router(context& ctx) : ctx_(ctx) {
+  const auto& allow = ctx_.cfg.cors.allow_origins;
+  finish_args_.reserve(allow.size() + 1);
+  finish_args_.push_back({&ctx_.cfg.cors, nullptr});
+  for (const auto& entry : allow) finish_args_.push_back({&ctx_.cfg.cors, &entry});
+}
+
+router::~router() = default;
 
 void router::add(std::string method, std::string path, handler h) {
   routes_.push_back({std::move(method), std::move(path), false, std::move(h)});
@@ -41,23 +65,23 @@ void router::add_prefix(std::string method, std::string prefix, handler h) {
 
 void router::dispatch(const request& req, responder respond) const {
   ctx_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
-  std::string origin = allowed_origin(ctx_.cfg.cors, req.header("origin"));
+  const std::string* allowing = allowing_entry(ctx_.cfg.cors, req.find_header("origin"));
 
   if (req.method == "OPTIONS") {
     response r;
     r.status = 204;
-    finish(r, ctx_.cfg.cors, origin, false);
-    r.headers.emplace_back("Access-Control-Allow-Methods", allow_methods);
-    r.headers.emplace_back("Access-Control-Allow-Headers", allow_headers);
-    r.headers.emplace_back("Access-Control-Max-Age", "600");
-    r.headers.emplace_back("Allow", allow_methods);
+    finish(r, ctx_.cfg.cors, allowing, false);
+    r.headers.push_back(fixed("Access-Control-Allow-Methods", allow_methods));
+    r.headers.push_back(fixed("Access-Control-Allow-Headers", allow_headers));
+    r.headers.push_back(fixed("Access-Control-Max-Age", "600"));
+    r.headers.push_back(fixed("Allow", allow_methods));
     respond(std::move(r));
     return;
   }
 
   // HEAD is answered as GET without a body.
   const bool head = req.method == "HEAD";
-  const std::string& method = head ? std::string("GET") : req.method;
+  const std::string_view method = head ? std::string_view("GET") : std::string_view(req.method);
 
   const route* match = nullptr;
   bool path_known = false;  // some route serves this path with another method
@@ -93,19 +117,17 @@ void router::dispatch(const request& req, responder respond) const {
     response r = path_known
                      ? error_response(errc::method_not_allowed, "method not allowed on this path")
                      : error_response(errc::not_found, "no such resource");
-    if (path_known) r.headers.emplace_back("Allow", allow_methods);
-    finish(r, ctx_.cfg.cors, origin, head);
+    if (path_known) r.headers.push_back(fixed("Allow", allow_methods));
+    finish(r, ctx_.cfg.cors, allowing, head);
     respond(std::move(r));
     return;
   }
 
-  // The handler may answer later from another thread: the wrapper owns what it needs.
-  auto wrapped = [&cors = ctx_.cfg.cors, origin = std::move(origin), head,
-                  respond = std::move(respond)](response r) mutable {
-    finish(r, cors, origin, head);
-    respond(std::move(r));
-  };
-  match->h(req, std::move(wrapped));
+  // The handler may answer later from another thread: the step's data lives in the router.
+  const auto& allow = ctx_.cfg.cors.allow_origins;
+  const std::size_t slot = allowing ? 1 + static_cast<std::size_t>(allowing - allow.data()) : 0;
+  respond.add_step(&finish_step, &finish_args_[slot], head ? head_flag : 0);
+  match->h(req, std::move(respond));
 }
 
 }  // namespace rushcast::api

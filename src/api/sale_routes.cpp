@@ -37,8 +37,6 @@ struct outcome {
   std::uint32_t retry_after_ms = 0;                // rate_limited, unavailable
 };
 
-using outcome_fn = std::function<void(outcome)>;
-
 // The contract code inside an error from auth/ or json_body (errc::internal for anything else).
 errc as_errc(const boost::system::error_code& ec) {
   return ec.category() == rushcast_category() ? static_cast<errc>(ec.value()) : errc::internal;
@@ -119,10 +117,12 @@ outcome from_reply(const std::string& sale_id, const engine::admit_reply& r) {
 }
 
 // The rules shared by HTTP and WebSocket, after the transport found the user and sale id.
-// done may run on the sale's strand.
+// done(outcome) may run on the sale's strand; a template, so that the transport's callable is
+// not wrapped in a std::function of its own on the way (the engine's is the only one).
 // request_id: a validated Idempotency-Key, or empty.
-void seckill(context& ctx, const std::string& user_id, const std::string& sale_id,
-             boost::asio::io_context* home, outcome_fn done, std::string request_id = {}) {
+template <class Done>
+void seckill(context& ctx, std::string user_id, const std::string& sale_id,
+             boost::asio::io_context* home, Done done, std::string request_id = {}) {
   if (errc e = check_user_id(user_id); e != errc::ok)
     return done(error_outcome(e, std::string(user_id_error_message(e))));
   auto runner = ctx.engines.sale(sale_id);
@@ -137,12 +137,13 @@ void seckill(context& ctx, const std::string& user_id, const std::string& sale_i
     o.retry_after_ms = wait;
     return done(std::move(o));
   }
+  // The runner outlives its answers (the registry holds it for the process), so its id is
+  // read there when the answer comes instead of being copied now.
+  const std::string* id = &runner->id();
   runner->admit(
-      user_id,
-      [id = runner->id(), done = std::move(done)](engine::admit_reply r) {
-        done(from_reply(id, r));
-      },
-      home, std::move(request_id));
+      std::move(user_id),
+      [id, done = std::move(done)](engine::admit_reply r) { done(from_reply(*id, r)); }, home,
+      std::move(request_id));
 }
 
 void on_seckill_http(context& ctx, const request& req, responder respond) {
@@ -160,12 +161,13 @@ void on_seckill_http(context& ctx, const request& req, responder respond) {
                                  " characters of A-Z a-z 0-9 _ . : -"));
     request_id = std::move(*key);
   }
-  std::string user_field, sale_field;
-  // The usual body, a flat object of plain strings, is read without a DOM; any other body
-  // goes through the general parse and gets its usual answer.
+  // The usual body, a flat object of plain strings, is read without a DOM (views into the
+  // body); any other body goes through the general parse and gets its usual answer.
+  std::string_view user_field, sale_view;
+  std::string parsed_user, parsed_sale;
   if (auto flat = read_two_flat_strings(req.body, "userId", "saleId")) {
-    user_field.assign((*flat)[0]);
-    sale_field.assign((*flat)[1]);
+    user_field = (*flat)[0];
+    sale_view = (*flat)[1];
   } else {
     auto body = parse_client_json(req.body);
     if (!body) return respond(error_response(errc::bad_json, "the body must be one JSON object"));
@@ -173,18 +175,19 @@ void on_seckill_http(context& ctx, const request& req, responder respond) {
     auto sale_id = optional_string(*body, "saleId");
     if (!user) return respond(error_response(errc::bad_user_id, "userId must be a string"));
     if (!sale_id) return respond(error_response(errc::bad_request, "saleId must be a string"));
-    user_field = std::move(*user);
-    sale_field = std::move(*sale_id);
+    parsed_user = std::move(*user);
+    parsed_sale = std::move(*sale_id);
+    user_field = parsed_user;
+    sale_view = parsed_sale;
   }
-  const std::string* user = &user_field;
-  const std::string* sale_id = &sale_field;
-  auto acting = ctx.auth.acting_user(req, *user);
+  auto acting = ctx.auth.acting_user(req, user_field);
   if (!acting) {
     errc e = as_errc(acting.error());
     return respond(error_response(e, std::string(user_id_error_message(e))));
   }
+  const std::string sale_id(sale_view);
   seckill(
-      ctx, *acting, *sale_id, req.home,
+      ctx, std::move(*acting), sale_id, req.home,
       [respond = std::move(respond)](outcome o) {
         if (o.code == errc::ok) return respond(response::json(200, std::move(o.ok_json)));
         if (o.code == errc::rate_limited)

@@ -55,9 +55,8 @@ std::optional<std::string> cookie(const std::optional<std::string>& header,
 
 std::optional<std::string> lookup(const request_view::string_map* map, std::string_view key) {
   if (!map) return std::nullopt;
-  auto it = map->find(std::string(key));
-  if (it == map->end()) return std::nullopt;
-  return it->second;
+  if (const std::string* v = map->get(key)) return *v;
+  return std::nullopt;
 }
 
 std::int64_t now_s() {

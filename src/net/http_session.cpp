@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <tuple>
 
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -46,7 +48,39 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// A request body's memory is kept for the connection's next request up to this size; a larger
+// one is given back (a connection that once posted a big body does not hold it while idle).
+constexpr std::size_t kept_body_bytes = 4096;
+// Likewise the answer buffer: most answers are far smaller.
+constexpr std::size_t kept_answer_bytes = 16384;
+
 }  // namespace
+
+void* head_arena::allocate(std::size_t n) {
+  n = (n + 15) & ~std::size_t{15};  // keeps every piece aligned as operator new's are
+  wanted_ += n;
+  if (used_ + n <= size_) {
+    void* p = block_.get() + used_;
+    used_ += n;
+    return p;
+  }
+  return ::operator new(n);
+}
+
+void head_arena::deallocate(void* p) noexcept {
+  auto* c = static_cast<unsigned char*>(p);
+  if (block_ && c >= block_.get() && c < block_.get() + size_) return;
+  ::operator delete(p);
+}
+
+void head_arena::reset() {
+  if (wanted_ > size_ && size_ < max_block_bytes) {
+    size_ = std::min(max_block_bytes, std::max<std::size_t>(512, wanted_ + wanted_ / 4));
+    block_ = std::make_unique_for_overwrite<unsigned char[]>(size_);
+  }
+  used_ = 0;
+  wanted_ = 0;
+}
 
 http_session::http_session(services& svc, net::shard& sh, asio::ip::tcp::socket socket,
                            conn_slot_ptr slot, bool over_capacity)
@@ -67,9 +101,20 @@ void http_session::run() {
   if (over_capacity_) {
     // Answer before reading anything: the request does not matter, and reading it would let a
     // flood of refused clients hold us busy.
-    return send_error(errc::over_capacity, "too many connections, retry", true);
+    return in_handler([&] { send_error(errc::over_capacity, "too many connections, retry", true); });
   }
   do_read();
+}
+
+template <class F>
+void http_session::in_handler(F&& f) {
+  ++handler_depth_;
+  f();
+  if (--handler_depth_ == 0 && written_) {
+    const written_answer w = *written_;
+    written_.reset();
+    on_write(w.keep_alive, w.bounded, w.ec);
+  }
 }
 
 void http_session::drain() {
@@ -85,7 +130,14 @@ void http_session::drain() {
 
 void http_session::do_read() {
   const auto& lim = svc_.ctx.cfg.limits;
-  parser_.emplace();
+  // The last request's body memory, when small, holds the next body: no allocation for it.
+  req_.body.clear();
+  if (req_.body.capacity() > kept_body_bytes) req_.body.shrink_to_fit();
+  // The last request's head is gone (handle() consumed it): its arena memory is free again.
+  parser_.reset();
+  arena_.reset();
+  parser_.emplace(std::piecewise_construct, std::make_tuple(std::move(req_.body)),
+                  std::make_tuple(head_allocator<char>(arena_)));
   parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
   parser_->body_limit(lim.max_body_bytes);
   // The first request head must arrive within the handshake timeout; later ones within the
@@ -95,7 +147,7 @@ void http_session::do_read() {
   // The head first: its framing is checked before a single body byte is read.
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                            self->on_header(ec, n);
+                            self->in_handler([&] { self->on_header(ec, n); });
                           });
 }
 
@@ -104,9 +156,9 @@ void http_session::on_header(boost::system::error_code ec, std::size_t n) {
   if (ec) return fail(ec, "read header");
   const auto& head = parser_->get();
   // What an early error answer reads (HTTP version, CORS); handle() fills the rest.
-  req_ = api::request{};
+  req_.clear();
   req_.version = head.version();
-  if (auto o = head.find(http::field::origin); o != head.end()) req_.headers["origin"] = std::string(o->value());
+  if (auto o = head.find(http::field::origin); o != head.end()) req_.headers["origin"].assign(o->value());
   // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
   if (head.version() >= 11 && head.count(http::field::host) != 1) {
     spdlog::debug("http {}: no or several Host headers", slot_->ip());
@@ -131,7 +183,7 @@ void http_session::on_header(boost::system::error_code ec, std::size_t n) {
   if (parser_->is_done()) return on_read({}, 0);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                     self->on_read(ec, n);
+                     self->in_handler([&] { self->on_read(ec, n); });
                    });
 }
 
@@ -172,13 +224,24 @@ void http_session::handle(request_t&& req) {
   busy_ = true;
   keep_alive_ = req.keep_alive() && !svc_.draining.load();
 
-  req_ = api::request{};
-  req_.method = std::string(req.method_string());
-  req_.target = std::string(req.target());
+  // Refilled in place: the strings and maps keep their memory from the last request.
+  req_.clear();
+  req_.method.assign(req.method_string());
+  req_.target.assign(req.target());
   auto q = req_.target.find('?');
-  req_.path = api::percent_decode(std::string_view(req_.target).substr(0, q));
-  if (q != std::string::npos) req_.query = api::parse_query(std::string_view(req_.target).substr(q + 1));
-  for (const auto& f : req) req_.headers[lower(f.name_string())] = std::string(f.value());
+  api::percent_decode(std::string_view(req_.target).substr(0, q), req_.path);
+  if (q != std::string::npos) api::parse_query(std::string_view(req_.target).substr(q + 1), req_.query);
+  for (const auto& f : req) {
+    const std::string_view name = f.name_string();
+    char low[64];
+    if (name.size() <= sizeof low) {
+      for (std::size_t i = 0; i < name.size(); ++i)
+        low[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+      req_.headers[std::string_view(low, name.size())].assign(f.value());
+    } else {
+      req_.headers[lower(name)].assign(f.value());
+    }
+  }
   req_.version = req.version();
   if (slot_->proxied()) {
     auto client = api::forwarded_client(req_);
@@ -187,7 +250,7 @@ void http_session::handle(request_t&& req) {
       return send_error(errc::over_capacity, "too many connections from this address, retry", true);
     }
   }
-  req_.remote_ip = slot_->ip();
+  req_.remote_ip.assign(slot_->ip());
   req_.home = &shard_.ioc();
 
   auto retry_ms = svc_.ctx.rate.check_ip(req_.remote_ip, api::now_ms());
@@ -203,7 +266,7 @@ void http_session::handle(request_t&& req) {
   if (req_.method == "GET" && req_.path == "/sse-updates") return start_sse();
   if (req_.method == "GET" && req_.path == "/long-poll") return start_long_poll();
 
-  req_.body = std::move(req.body());
+  req_.body.swap(req.body());
   auto self = shared_from_this();
   svc_.router.dispatch(req_, [self](api::response r) {
     // The router may answer from an engine strand or the store thread; an engine that knows
@@ -283,10 +346,17 @@ void http_session::start_ws(request_t&& req) {
     p.early_bytes.assign(static_cast<const char*>(b.data()), b.size());
     buffer_.consume(buffer_.size());
   }
+  // The upgrade request outlives this session: a copy on the heap, out of the arena.
+  ws_session::request_type upgrade;
+  upgrade.method_string(req.method_string());
+  upgrade.target(req.target());
+  upgrade.version(req.version());
+  for (const auto& f : req) upgrade.insert(f.name(), f.name_string(), f.value());
+  upgrade.body() = std::move(req.body());
   handed_off_ = true;
   stream_.expires_never();
   auto s = std::make_shared<ws_session>(svc_, shard_, stream_.release_socket(), std::move(slot_),
-                                        std::move(req), std::move(p));
+                                        std::move(upgrade), std::move(p));
   s->run();
 }
 
@@ -358,15 +428,22 @@ bool same_name(std::string_view a, std::string_view b) {
          });
 }
 
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[20];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
+}
+
 // The answer's bytes, as Beast's serializer wrote them (status line with its reason, Server,
 // the handler's headers with a later one of the same name replacing an earlier, Connection as
 // keep_alive() sets it, Content-Length as prepare_payload() does), in one string: one buffer
 // for the write, no field container or serializer per answer.
 void serialize(std::string& out, const api::response& r, unsigned version, bool keep) {
   const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.clear();
   out.reserve(160 + r.body.size());
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(r.status);
+  append_number(out, r.status);
   out += ' ';
   out.append(reason.data(), reason.size());
   out += "\r\n";
@@ -377,7 +454,7 @@ void serialize(std::string& out, const api::response& r, unsigned version, bool 
   };
   if (!later(static_cast<std::size_t>(-1), "Server")) out += "Server: rushcast\r\n";
   for (std::size_t i = 0; i < r.headers.size(); ++i) {
-    const auto& [k, v] = r.headers[i];
+    const std::string_view k = r.headers[i].first, v = r.headers[i].second;
     if (later(i, k)) continue;
     out += k;
     out += ": ";
@@ -389,11 +466,11 @@ void serialize(std::string& out, const api::response& r, unsigned version, bool 
   const bool no_body = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
   if (r.head_length) {
     out += "Content-Length: ";
-    out += std::to_string(*r.head_length);
+    append_number(out, *r.head_length);
     out += "\r\n";
   } else if (!no_body) {
     out += "Content-Length: ";
-    out += std::to_string(r.body.size());
+    append_number(out, r.body.size());
     out += "\r\n";
   }
   out += "\r\n";
@@ -405,20 +482,40 @@ void serialize(std::string& out, const api::response& r, unsigned version, bool 
 void http_session::write_response(api::response r, std::uint32_t write_timeout_ms) {
   if (closed_) return;
   const bool keep = keep_alive_ && !r.close && !svc_.draining.load();
-  auto out = std::make_shared<std::string>();
-  serialize(*out, r, req_.version ? req_.version : 11, keep);
-  res_ = out;
+  // One buffer per connection, reused answer after answer (one write in flight at a time).
+  serialize(out_, r, req_.version ? req_.version : 11, keep);
+  const bool bounded = write_timeout_ms != 0;
+  // Most answers fit in the socket's send buffer at once: written here, without an async
+  // write's operation, timer wait and cancel, or a post of its completion. on_write (which
+  // starts the next read) never runs inside the handler that answered, whose request and
+  // views are still on the stack: in_handler runs it when that handler returns.
+  boost::system::error_code ec;
+  auto& socket = stream_.socket();
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
+  std::size_t written = ec ? 0 : socket.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  if (ec || written == out_.size()) {
+    if (handler_depth_ > 0) {
+      written_ = written_answer{keep, bounded, ec};
+      return;
+    }
+    return on_write(keep, bounded, ec);
+  }
+  // A slow reader or a large answer: the rest within the write timeout.
   stream_.expires_after(std::chrono::milliseconds(
       write_timeout_ms ? write_timeout_ms : svc_.ctx.cfg.limits.idle_timeout_ms));
-  asio::async_write(stream_, asio::buffer(*out),
-                    [self = shared_from_this(), keep, bounded = write_timeout_ms != 0](
-                        boost::system::error_code ec, std::size_t) {
+  asio::async_write(stream_, asio::buffer(out_.data() + written, out_.size() - written),
+                    [self = shared_from_this(), keep, bounded](boost::system::error_code ec,
+                                                               std::size_t) {
                       self->on_write(keep, bounded, ec);
                     });
 }
 
 void http_session::on_write(bool keep_alive, bool bounded, boost::system::error_code ec) {
-  res_.reset();
+  if (out_.capacity() > kept_answer_bytes) {
+    out_.clear();
+    out_.shrink_to_fit();
+  }
   busy_ = false;
   if (ec) return log_failure("http", slot_->ip(), ec, "write");
   if (!keep_alive) return linger_close();

@@ -4,7 +4,6 @@
 
 #include <concepts>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 
 #include "rushcast/auth/jwt.hpp"
 #include "rushcast/config/config.hpp"
+#include "rushcast/core/string_map.hpp"
 
 namespace rushcast::auth {
 
@@ -20,7 +20,7 @@ namespace rushcast::auth {
 // Built from anything that has both as maps (api::request does), so that auth knows no HTTP
 // types; the maps must outlive the view.
 struct request_view {
-  using string_map = std::map<std::string, std::string>;
+  using string_map = core::string_map;
   const string_map* query = nullptr;
   const string_map* headers = nullptr;
 

@@ -1,4 +1,4 @@
-// Owns token buckets per user and per remote IP (bounded maps; least recently used evicted,
+// Owns token buckets per user and per remote IP (bounded tables; least recently used evicted,
 // and idle keys, whose bucket is full again, forgotten).
 // Used by api handlers (seckill, bid, publish) and sessions (per-IP request rate).
 #pragma once

@@ -24,6 +24,44 @@ namespace rushcast::net {
 
 class long_poll;
 
+// Memory for one request head in Beast's parser (its fields, method and target): handed out by
+// bumping an offset, all of it free again before the next request. The block grows to the
+// largest head the connection sent (at most max_block_bytes; beyond, the heap serves), so a
+// keep-alive connection parses request after request without allocating.
+class head_arena {
+public:
+  static constexpr std::size_t max_block_bytes = 16384;
+
+  void* allocate(std::size_t n);
+  void deallocate(void* p) noexcept;
+  // Between requests, when nothing allocated from the arena is alive any more.
+  void reset();
+
+private:
+  std::unique_ptr<unsigned char[]> block_;
+  std::size_t size_ = 0;
+  std::size_t used_ = 0;
+  std::size_t wanted_ = 0;  // what the last head needed in all
+};
+
+template <class T>
+class head_allocator {
+public:
+  using value_type = T;
+  explicit head_allocator(head_arena& a) noexcept : arena_(&a) {}
+  template <class U>
+  head_allocator(const head_allocator<U>& o) noexcept : arena_(o.arena_) {}  // NOLINT
+  T* allocate(std::size_t n) { return static_cast<T*>(arena_->allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t) noexcept { arena_->deallocate(p); }
+  template <class U>
+  bool operator==(const head_allocator<U>& o) const noexcept { return arena_ == o.arena_; }
+
+private:
+  template <class U>
+  friend class head_allocator;
+  head_arena* arena_;
+};
+
 class http_session : public drainable, public std::enable_shared_from_this<http_session> {
 public:
   // over_capacity: answer 503 (Retry-After: 1) at once, then close gracefully.
@@ -36,7 +74,8 @@ public:
   void drain() override;
 
 private:
-  using request_t = boost::beast::http::request<boost::beast::http::string_body>;
+  using fields_t = boost::beast::http::basic_fields<head_allocator<char>>;
+  using request_t = boost::beast::http::request<boost::beast::http::string_body, fields_t>;
 
   void do_read();
   // The head is checked (Host, Transfer-Encoding) before on_read reads the body.
@@ -57,15 +96,30 @@ private:
   void on_write(bool keep_alive, bool bounded, boost::system::error_code ec);
   void linger_close();
   void linger_read();
+  // Runs f, one of the session's own handlers (a read's completion, run()); an answer written
+  // synchronously meanwhile gets its on_write once f has returned.
+  template <class F>
+  void in_handler(F&& f);
+
+  struct written_answer {
+    bool keep_alive;
+    bool bounded;
+    boost::system::error_code ec;
+  };
+  int handler_depth_ = 0;
+  std::optional<written_answer> written_;  // written inside a handler, on_write still due
 
   services& svc_;
   net::shard& shard_;
   boost::beast::tcp_stream stream_;
   conn_slot_ptr slot_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  head_arena arena_;  // before parser_: the parser's message gives its memory back into it
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body,
+                                                   head_allocator<char>>>
+      parser_;
   api::request req_;
-  std::shared_ptr<void> res_;  // the response being written
+  std::string out_;  // the answer being written; its memory is kept for the next one
   bool first_ = true;
   // The last answer (a long-poll's) still sat unread in the socket when its write finished:
   // the next request must come within handshake_timeout_ms, not idle_timeout_ms.

@@ -1,4 +1,7 @@
 // Token buckets with an injected clock, key eviction, and the connection caps.
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -141,4 +144,51 @@ TEST(ConnectionLimiter, UnmatchedReleaseChangesNothing) {
   c.release("a");
   EXPECT_EQ(c.total(), 0u);
   EXPECT_TRUE(c.try_acquire("c"));
+}
+
+TEST(RateLimiter, KeysHeldNeverExceedTheBoundAndTheLatestStays) {
+  // 64 keys at most (4 per shard); every key here is still refilling, so only the bound
+  // evicts, least recently used first.
+  limits::rate_limiter r(cfg(1, 2), 64);
+  for (int i = 0; i < 10'000; ++i) {
+    EXPECT_EQ(r.check_user("k" + std::to_string(i), 0), 0u);
+    ASSERT_LE(r.user_keys(), 64u);
+  }
+  EXPECT_EQ(r.user_keys(), 64u);
+  // The key used last is still held: its second token goes, then it is refused.
+  EXPECT_EQ(r.check_user("k9999", 0), 0u);
+  EXPECT_GT(r.check_user("k9999", 0), 0u);
+}
+
+TEST(RateLimiter, AnswersAsUnboundedBucketsWhileUnderTheBound) {
+  // Forgetting a full bucket changes no answer, so below the bound every answer is that of a
+  // bucket per key kept for ever: many keys coming and going through the tables.
+  limits::rate_limiter r(cfg(20, 3));
+  struct model_bucket {
+    double tokens = 3;
+    std::int64_t last_ms = 0;
+  };
+  std::map<std::string, model_bucket> model;
+  std::uint64_t seed = 12345;
+  std::int64_t now = 0;
+  for (int i = 0; i < 50'000; ++i) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::string key = "u" + std::to_string((seed >> 33) % 500);
+    if ((seed >> 20) % 4 == 0) now += static_cast<std::int64_t>((seed >> 40) % 50);
+    auto [it, fresh] = model.try_emplace(key);
+    model_bucket& b = it->second;
+    if (fresh) b.last_ms = now;
+    if (now > b.last_ms) {
+      b.tokens = std::min(3.0, b.tokens + static_cast<double>(now - b.last_ms) * 20 / 1000.0);
+      b.last_ms = now;
+    }
+    std::uint32_t want = 0;
+    if (b.tokens >= 1.0) {
+      b.tokens -= 1.0;
+    } else {
+      want = static_cast<std::uint32_t>(std::clamp(std::ceil((1.0 - b.tokens) * 1000.0 / 20), 1.0, 4.0e9));
+    }
+    ASSERT_EQ(r.check_user(key, now), want) << "step " << i << " key " << key;
+  }
+  EXPECT_LT(r.user_keys(), 500u);  // full buckets were forgotten on the way
 }
