@@ -179,6 +179,10 @@ void register_core_routes(router& r, context& ctx) {
            {"store", st.current == store::store_health::state::low_space ? "low_space"
                                                                           : "failing"}}));
     }
+    // Cluster mode: until the bus's connection is up a publish would be refused (503).
+    if (ctx.bus_connected && !ctx.bus_connected())
+      return respond(error_response(errc::unavailable, "bus: not connected to Redis",
+                                    {{"status", "not_ready"}, {"bus", "disconnected"}}));
     respond(json_response({{"status", "ready"}}));
   });
   r.add("GET", "/metrics", [&ctx](const request&, responder respond) {

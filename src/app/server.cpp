@@ -234,6 +234,7 @@ void server::impl::build_modules() {
                                                        cfg.limits.max_connections_per_ip);
   ctx.reset(new api::context{cfg, *hub, *presence, registry, *auth, *rate, metrics});
   ctx->store = &db->health();
+  if (bus_writer) ctx->bus_connected = [w = bus_writer] { return w->connected(); };
   router = std::make_unique<api::router>(*ctx);
   api::register_core_routes(*router, *ctx);
   api::register_sale_routes(*router, *ctx);

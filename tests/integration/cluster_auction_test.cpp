@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness_cluster.hpp"
 #include "harness.hpp"
 #include "harness_redis.hpp"
 
@@ -53,7 +54,7 @@ json node_config(const redis_server& r, const json& auctions) {
 struct cluster {
   cluster(std::size_t n, const json& auctions) {
     for (std::size_t i = 0; i < n; ++i)
-      nodes.push_back(std::make_unique<daemon>(node_config(redis, auctions)));
+      nodes.push_back(start_cluster_node(node_config(redis, auctions)));
   }
   std::uint16_t port(std::size_t i) const { return nodes[i]->port(); }
   redis_server redis;
@@ -182,7 +183,7 @@ TEST(ClusterAuction, PeriodicCountdownsAreEachNodesOwnNotTheBus) {
   for (auto& n : c.nodes) {
     json cfg = node_config(c.redis, auctions);
     cfg["countdown_sync_ms"] = 200;
-    n = std::make_unique<daemon>(cfg);
+    n = start_cluster_node(cfg);
   }
   std::vector<std::unique_ptr<sse_client>> subs;
   for (std::size_t i = 0; i < 3; ++i)
@@ -343,7 +344,7 @@ TEST(ClusterAuction, ALostReplyIsRetriedUnderTheSameRequestIdAndCountedOnce) {
   json cfg = node_config(c.redis, json::array({auction("a", iso_from_now(-60s), "+1h")}));
   cfg["storage"]["redis_timeout_ms"] = 1000;
   cfg["storage"]["redis_reconnect_max_ms"] = 100;
-  c.nodes[0] = std::make_unique<daemon>(cfg);
+  c.nodes[0] = start_cluster_node(cfg);
   ASSERT_EQ(bid(c.port(0), "ann", 100).status, 200u);
 
   c.redis.pause();

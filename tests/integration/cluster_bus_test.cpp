@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness_cluster.hpp"
 #include "harness.hpp"
 #include "harness_redis.hpp"
 
@@ -32,7 +33,7 @@ json node_config(const redis_server& r) {
 struct cluster {
   explicit cluster(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
-      nodes.push_back(std::make_unique<daemon>(node_config(redis)));
+      nodes.push_back(start_cluster_node(node_config(redis)));
   }
   std::uint16_t port(std::size_t i) const { return nodes[i]->port(); }
   redis_server redis;
@@ -181,6 +182,13 @@ TEST(ClusterBus, RedisDownRefusesPublishesWhileStreamsStayOpen) {
   }));
   EXPECT_EQ(refused.json().at("error"), "unavailable");
   EXPECT_TRUE(refused.headers.count("retry-after"));
+  // Not ready while its bus is down: a load balancer sends buyers elsewhere.
+  http_reply not_ready;
+  ASSERT_TRUE(wait_until(10s, [&] {
+    not_ready = http(c.port(1), "GET", "/readyz");
+    return not_ready.status == 503;
+  }));
+  EXPECT_EQ(not_ready.json().at("bus"), "disconnected");
   EXPECT_EQ(http(c.port(1), "GET", "/metrics").body.find("\nrushcast_bus_publish_failures_total 0\n"),
             std::string::npos);  // counted
   // The streams stay open: heartbeats go on, nothing ends them.
@@ -196,6 +204,7 @@ TEST(ClusterBus, RedisDownRefusesPublishesWhileStreamsStayOpen) {
     ok = http(c.port(1), "POST", "/api/publish", body, publish_headers);
     return ok.status == 200;
   })) << ok.status << " " << ok.body;
+  EXPECT_EQ(http(c.port(1), "GET", "/readyz").status, 200);
   for (auto* s : {&a, &b}) {
     auto ev = s->next_named("message", 10s);
     ASSERT_TRUE(ev);

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness_cluster.hpp"
 #include "harness.hpp"
 #include "harness_redis.hpp"
 
@@ -31,7 +32,7 @@ json node_config(const redis_server& r, json bus_extra = json::object()) {
 struct cluster {
   explicit cluster(std::size_t n, json bus_extra = json::object()) {
     for (std::size_t i = 0; i < n; ++i)
-      nodes.push_back(std::make_unique<daemon>(node_config(redis, bus_extra)));
+      nodes.push_back(start_cluster_node(node_config(redis, bus_extra)));
   }
   std::uint16_t port(std::size_t i) const { return nodes[i]->port(); }
   redis_server redis;

@@ -1,6 +1,10 @@
 // A redis-server and N daemons in cluster mode, for the cluster engine tests.
 #include "harness_cluster.hpp"
 
+#include <chrono>
+
+#include <gtest/gtest.h>
+
 namespace rushcast::test {
 
 nlohmann::json cluster_node_config(const redis_server& r) {
@@ -16,10 +20,19 @@ nlohmann::json cluster_node_config(const redis_server& r) {
         {"per_ip_burst", 1000000}}}};
 }
 
+std::unique_ptr<daemon> start_cluster_node(const nlohmann::json& cfg) {
+  auto d = std::make_unique<daemon>(cfg);
+  const std::uint16_t port = d->port();
+  if (!wait_until(std::chrono::seconds(10),
+                  [&] { return http(port, "GET", "/readyz").status == 200; }))
+    ADD_FAILURE() << "cluster node on port " << port << " not ready within 10 s";
+  return d;
+}
+
 test_cluster::test_cluster(std::size_t n, const nlohmann::json& overrides) {
   nlohmann::json cfg = cluster_node_config(redis_);
   cfg.merge_patch(overrides);
-  for (std::size_t i = 0; i < n; ++i) nodes_.push_back(std::make_unique<daemon>(cfg));
+  for (std::size_t i = 0; i < n; ++i) nodes_.push_back(start_cluster_node(cfg));
 }
 
 }  // namespace rushcast::test

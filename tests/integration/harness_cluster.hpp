@@ -17,6 +17,9 @@ namespace rushcast::test {
 // The config every node gets: storage.backend redis at r, a short bus block and heartbeat,
 // loose rate limits, no sales or auctions (the overrides add them).
 nlohmann::json cluster_node_config(const redis_server& r);
+// A cluster node, returned once /readyz says it is ready: its bus connection is up, so a
+// publish, purchase or bid right away is not refused while it still connects to Redis.
+std::unique_ptr<daemon> start_cluster_node(const nlohmann::json& cfg);
 
 class test_cluster {
 public:

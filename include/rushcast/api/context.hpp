@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include "rushcast/core/clock.hpp"
 
@@ -31,6 +32,9 @@ struct context {
   std::atomic<bool> ready{false};  // /readyz: set once listeners are bound and the store is recovered
   // /readyz also needs the store to take writes; null = no store to ask (unit tests).
   const store::store_health* store = nullptr;
+  // Cluster mode: /readyz also needs this node's connection to the bus (Redis) up, since every
+  // publish, purchase and bid goes there; empty = single node.
+  std::function<bool()> bus_connected;
 };
 
 // The server clock lives in core/clock.hpp; handlers name it unqualified inside api.
