@@ -404,7 +404,14 @@ TEST(AuctionRunnerBatchWait, StopSendsHeldBidsToTheStore) {
 
 TEST(AuctionRunnerBatchWait, WithoutAWaitEveryBidOpensAWriteBehindARunningOne) {
   fixture f;  // batch_wait 0
-  f.bid("u1", 200);
-  f.bid("u2", 300);
+  auto a = f.bid("u1", 200);
+  auto b = f.bid("u2", 300);
   EXPECT_EQ(f.st->writes, 2);
+  // Both answered once durable (and no write is left holding the runner).
+  f.st->finish_bid();
+  f.st->finish_bid();
+  f.poll();
+  ASSERT_TRUE(a->has_value());
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->code, errc::ok);
 }
