@@ -24,12 +24,9 @@ std::vector<std::pair<std::string, std::string>> headers_of(const response& r) {
   return out;
 }
 
+using test::make_request;
 request make(std::string method, std::string path) {
-  request r;
-  r.method = std::move(method);
-  r.path = path;
-  r.target = std::move(path);
-  return r;
+  return make_request(std::move(method), std::move(path));
 }
 
 }  // namespace

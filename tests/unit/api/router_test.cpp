@@ -17,12 +17,9 @@ using namespace rushcast::api;
 
 namespace {
 
+using test::make_request;
 request make(std::string method, std::string path) {
-  request r;
-  r.method = std::move(method);
-  r.path = path;
-  r.target = std::move(path);
-  return r;
+  return make_request(std::move(method), std::move(path));
 }
 
 // Dispatches and returns the answer, which these handlers give synchronously.

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "rushcast/api/context.hpp"
+#include "rushcast/api/http_types.hpp"
 #include "rushcast/auth/authenticator.hpp"
 #include "rushcast/config/config.hpp"
 #include "rushcast/engine/registry.hpp"
@@ -34,5 +35,14 @@ struct api_fixture {
     return hub.history_since({topic}, marker_id).replay;
   }
 };
+
+// A request as the session hands it to the router: method and target (here the bare path).
+inline api::request make_request(std::string method, std::string path) {
+  api::request r;
+  r.method = std::move(method);
+  r.path = path;
+  r.target = std::move(path);
+  return r;
+}
 
 }  // namespace rushcast::test
