@@ -234,7 +234,12 @@ void server::impl::build_modules() {
                                                        cfg.limits.max_connections_per_ip);
   ctx.reset(new api::context{cfg, *hub, *presence, registry, *auth, *rate, metrics});
   ctx->store = &db->health();
-  if (bus_writer) ctx->bus_connected = [w = bus_writer] { return w->connected(); };
+  // Weak: the context outlives the teardown of the control io_context, the client must not.
+  if (bus_writer)
+    ctx->bus_connected = [w = std::weak_ptr<redis::client>(bus_writer)] {
+      auto c = w.lock();
+      return c && c->connected();
+    };
   router = std::make_unique<api::router>(*ctx);
   api::register_core_routes(*router, *ctx);
   api::register_sale_routes(*router, *ctx);
