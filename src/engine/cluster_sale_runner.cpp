@@ -5,6 +5,7 @@
 #include "rushcast/engine/cluster_sale_runner.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <future>
 
 #include <boost/asio/dispatch.hpp>
@@ -32,6 +33,11 @@ bool worth_retrying(const boost::system::error_code& ec) {
          ec == redis::error::timeout || ec == redis::error::too_many_pending;
 }
 
+// Sent, with no answer: Redis may have admitted the call's buyers.
+bool outcome_unknown(const boost::system::error_code& ec) {
+  return ec == redis::error::connection_lost || ec == redis::error::timeout;
+}
+
 user_answer earlier_answer(const std::string& sale_id, std::int64_t position, bool done) {
   user_answer a;
   a.position = position;
@@ -46,7 +52,9 @@ user_answer earlier_answer(const std::string& sale_id, std::int64_t position, bo
 struct cluster_sale_runner::batch {
   std::vector<waiter> waiters;
   std::vector<std::string> command;
-  int attempts = 0;
+  // Set at its first failure that may be retried: it is tried again until then.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  bool maybe_applied = false;  // sent once with no answer: Redis may have admitted its buyers
   std::unique_ptr<asio::steady_timer> retry_timer;
 };
 
@@ -72,7 +80,7 @@ cluster_sale_runner::cluster_sale_runner(asio::any_io_executor executor, hub::hu
   opt_.max_batch = std::clamp<std::size_t>(opt_.max_batch, 1, 1000);
   opt_.max_calls_in_flight = std::max<std::size_t>(1, opt_.max_calls_in_flight);
   opt_.poll = std::max(opt_.poll, milliseconds(10));
-  opt_.max_attempts = std::max(1, opt_.max_attempts);
+  opt_.retry_tick = std::max(opt_.retry_tick, std::chrono::milliseconds(1));
   const std::string labels = "sale=\"" + id_ + "\"";
   stock_gauge_ = &metrics_.gauge("rushcast_sale_stock", labels);
   queued_gauge_ = &metrics_.gauge("rushcast_sale_queued", labels);
@@ -202,7 +210,6 @@ void cluster_sale_runner::flush() {
 }
 
 void cluster_sale_runner::send(std::shared_ptr<batch> b) {
-  ++b->attempts;
   client_->execute(b->command, [w = weak_from_this(), b](boost::system::error_code ec,
                                                          redis::reply r) mutable {
     auto self = w.lock();
@@ -215,15 +222,22 @@ void cluster_sale_runner::send(std::shared_ptr<batch> b) {
 
 void cluster_sale_runner::on_admit(std::shared_ptr<batch> b, boost::system::error_code ec,
                                    const redis::reply& r) {
-  if (ec && worth_retrying(ec) && b->attempts < opt_.max_attempts && !stopped_) {
-    // Same command, same request ids: an admission the lost reply carried is replayed, not
-    // made again. The call keeps its place among the calls in flight meanwhile.
-    const auto wait = opt_.retry_after * (1 << (b->attempts - 1));
-    b->retry_timer = std::make_unique<asio::steady_timer>(strand_, wait);
-    b->retry_timer->async_wait([w = weak_from_this(), b](boost::system::error_code) {
-      if (auto self = w.lock()) self->send(b);
-    });
-    return;
+  if (ec && worth_retrying(ec) && !stopped_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!b->deadline) b->deadline = now + opt_.unsent_grace;
+    if (!b->maybe_applied && outcome_unknown(ec)) {
+      b->maybe_applied = true;
+      b->deadline = now + opt_.outcome_deadline;
+    }
+    if (now < *b->deadline) {
+      // Same command, same request ids: an admission the lost reply carried is replayed, not
+      // made again. The call keeps its place among the calls in flight meanwhile.
+      b->retry_timer = std::make_unique<asio::steady_timer>(strand_, opt_.retry_tick);
+      b->retry_timer->async_wait([w = weak_from_this(), b](boost::system::error_code) {
+        if (auto self = w.lock()) self->send(b);
+      });
+      return;
+    }
   }
   --calls_in_flight_;
   if (ec) {

@@ -119,6 +119,7 @@ void start_cluster_sales(registry& reg, const engine_deps& deps) {
     opt.countdown_sync = std::chrono::milliseconds(cfg.countdown_sync_ms);
     opt.max_batch = std::min<std::size_t>(1000, std::max<std::size_t>(1, cfg.storage.group_commit_max));
     opt.node_id = node_id;
+    opt.outcome_deadline = std::chrono::milliseconds(cfg.storage.redis_timeout_ms);
     auto runner = std::make_shared<cluster_sale_runner>(deps.executor, deps.hub, deps.metrics,
                                                         shared_client, std::move(p), opt,
                                                         meta->now_ms - a.local_ms);

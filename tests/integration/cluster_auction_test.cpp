@@ -349,10 +349,18 @@ TEST(ClusterAuction, ALostReplyIsRetriedUnderTheSameRequestIdAndCountedOnce) {
 
   c.redis.pause();
   http_reply r;
-  std::thread bidder([&] { r = bid(c.port(0), "bob", 150); });
+  std::string failed;
+  std::thread bidder([&] {
+    try {
+      r = bid(c.port(0), "bob", 150);
+    } catch (const std::exception& e) {
+      failed = e.what();
+    }
+  });
   std::this_thread::sleep_for(1300ms);  // past the reply timeout: the connection was dropped
   c.redis.resume();
   bidder.join();
+  ASSERT_EQ(failed, "") << c.nodes[0]->log();
   EXPECT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.json().value("currentPrice", 0), 150);
   auto s = state(c.port(0));

@@ -243,7 +243,10 @@ TEST(ClusterSale, KilledNodeAnswersStandAndTheOthersCompleteTheQueue) {
 }
 
 TEST(ClusterSale, RedisCrashAndAofRestartLoseNothingAcknowledgedAndAdmitNothingTwice) {
-  test_cluster c(2, with_sales(json::array({sale("aof", 1000, 200)})));
+  // A call whose outcome the crash made unknown is sent again until redis_timeout_ms after it
+  // failed, and new calls get 503 while Redis is away: an outage longer than that is seen.
+  test_cluster c(2, with_sales(json::array({sale("aof", 1000, 200)}),
+                               json{{"storage", {{"redis_timeout_ms", 1000}}}}));
   std::atomic<bool> crashed{false};
   std::mutex mu;
   std::map<std::string, long long> acked;  // user -> position
@@ -280,7 +283,7 @@ TEST(ClusterSale, RedisCrashAndAofRestartLoseNothingAcknowledgedAndAdmitNothingT
   }, 5ms));
   c.redis().kill9();
   crashed = true;
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(1500ms);
   c.redis().start();
   for (auto& th : pool) th.join();
 
@@ -374,7 +377,14 @@ TEST(ClusterSale, CallWhoseReplyWasLostIsSentAgainWithTheSameRequestId) {
   // unknown) while the purchase sits in Redis's socket buffer, to run once Redis goes on.
   c.redis().pause();
   http_reply r;
-  std::thread buyer([&] { r = buy(c.port(0), "lost", "u"); });
+  std::string failed;
+  std::thread buyer([&] {
+    try {
+      r = buy(c.port(0), "lost", "u");
+    } catch (const std::exception& e) {
+      failed = e.what();
+    }
+  });
   auto timeouts = [&] {
     const std::string log = c.node(0).log();
     std::size_t n = 0;
@@ -385,8 +395,12 @@ TEST(ClusterSale, CallWhoseReplyWasLostIsSentAgainWithTheSameRequestId) {
   };
   // The bus reader's connection and the sales' connection both gave up on Redis.
   const bool timed_out = wait_until(10s, [&] { return timeouts() >= 2; }, 5ms);
+  // Redis comes back 400 ms after the timeout: past three quick tries (100 and 200 ms apart),
+  // within the call's deadline (redis_timeout_ms after its failure).
+  std::this_thread::sleep_for(400ms);
   c.redis().resume();
   buyer.join();
+  ASSERT_EQ(failed, "") << c.node(0).log();
   ASSERT_TRUE(timed_out) << c.node(0).log();
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.json().at("status"), "queued");

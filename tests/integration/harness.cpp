@@ -2,6 +2,9 @@
 #include "harness_detail.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,7 +42,6 @@ using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 using detail::run_until;
-using detail::set_timeouts;
 
 namespace {
 
@@ -207,9 +209,12 @@ void daemon::start() {
   ::unlink(port_file.c_str());
   std::string cfg = dir_ + "/config.json";
   std::string logf = dir_ + "/daemon.log";
+  const bool main_thread = detail::on_main_thread();
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    detail::die_with_parent(main_thread, parent);
     int fd = ::open(logf.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
@@ -293,27 +298,81 @@ http_ns::request<http_ns::string_body> make_request(std::uint16_t port, const st
 
 }  // namespace
 
-void detail::set_timeouts(tcp::socket& s, int seconds) {
-  timeval tv{seconds, 0};
-  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+std::size_t detail::read_some_by(tcp::socket& s, void* data, std::size_t size,
+                                clock_type::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    if (left.count() <= 0) throw std::runtime_error("no reply within the test's deadline");
+    pollfd p{s.native_handle(), POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) throw std::runtime_error("poll failed");
+    if (ready <= 0) continue;
+    const ssize_t n = ::recv(s.native_handle(), data, size, MSG_DONTWAIT);
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n == 0) throw std::runtime_error("the peer closed the connection");
+    if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+      throw std::runtime_error(std::string("recv failed: ") + std::strerror(errno));
+  }
 }
+
+bool detail::on_main_thread() { return ::gettid() == ::getpid(); }
+
+void detail::die_with_parent(bool forked_by_main_thread, pid_t parent) {
+  if (!forked_by_main_thread) return;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
+}
+
+namespace {
+
+// Writes req and reads its answer on s within 30 s (see harness_detail.hpp for why no
+// blocking call). On time-out the socket is closed and the pending handler run before the
+// locals it refers to go away.
+http_reply exchange(asio::io_context& io, tcp::socket& s, beast::flat_buffer& buf,
+                    http_ns::request<http_ns::string_body>& req) {
+  const auto deadline = clock_type::now() + 30s;
+  boost::system::error_code ec;
+  bool done = false;
+  http_ns::response_parser<http_ns::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  http_ns::async_write(s, req, [&](boost::system::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  if (run_until(io, deadline, [&] { return done; }) && !ec) {
+    done = false;
+    http_ns::async_read(s, buf, parser, [&](boost::system::error_code e, std::size_t) {
+      ec = e;
+      done = true;
+    });
+    run_until(io, deadline, [&] { return done; });
+  }
+  if (!done) {
+    boost::system::error_code ignored;
+    s.close(ignored);
+    io.restart();
+    io.run();
+    throw std::runtime_error(std::string(req.method_string()) + " " + std::string(req.target()) +
+                             ": no answer within 30 s");
+  }
+  if (ec) throw boost::system::system_error(ec, std::string(req.method_string()) + " " +
+                                                    std::string(req.target()));
+  auto res = parser.release();
+  return to_reply(res);
+}
+
+}  // namespace
 
 http_reply http(std::uint16_t port, const std::string& method, const std::string& target,
                 const std::string& body, headers_t headers) {
   asio::io_context io;
   tcp::socket s(io);
   s.connect({asio::ip::make_address("127.0.0.1"), port});
-  set_timeouts(s, 30);
   auto req = make_request(port, method, target, body, headers);
   req.keep_alive(false);
-  http_ns::write(s, req);
   beast::flat_buffer buf;
-  http_ns::response_parser<http_ns::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  http_ns::read(s, buf, parser);
-  auto res = parser.release();
-  return to_reply(res);
+  return exchange(io, s, buf, req);
 }
 
 struct http_conn::impl {
@@ -327,7 +386,6 @@ http_conn::http_conn(std::uint16_t port) : impl_(std::make_unique<impl>()) {
   impl_->port = port;
   impl_->s.connect({asio::ip::make_address("127.0.0.1"), port});
   impl_->s.set_option(tcp::no_delay(true));
-  set_timeouts(impl_->s, 30);
 }
 
 http_conn::~http_conn() = default;
@@ -335,12 +393,7 @@ http_conn::~http_conn() = default;
 http_reply http_conn::request(const std::string& method, const std::string& target,
                               const std::string& body, headers_t headers) {
   auto req = make_request(impl_->port, method, target, body, headers);
-  http_ns::write(impl_->s, req);
-  http_ns::response_parser<http_ns::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  http_ns::read(impl_->s, impl_->buf, parser);
-  auto res = parser.release();
-  return to_reply(res);
+  return exchange(impl_->io, impl_->s, impl_->buf, req);
 }
 
 std::string publish(std::uint16_t port, const std::string& topic, const std::string& event,

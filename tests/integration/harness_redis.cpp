@@ -16,10 +16,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include "harness.hpp"
+#include "harness_detail.hpp"
 
 namespace rushcast::test {
 
@@ -51,24 +51,27 @@ std::string resp_command(const std::vector<std::string>& args) {
   return out;
 }
 
-// One reply read off a blocking socket: enough RESP for the harness's checks (a line, or a
-// bulk string); arrays come back as their first line and are not used by the harness.
+// One reply, read within 30 s (harness_detail.hpp says why not with blocking reads): enough
+// RESP for the harness's checks (a line, or a bulk string); arrays come back as their first
+// line and are not used by the harness.
 std::string read_reply(tcp::socket& s) {
-  std::string line;
-  char c = 0;
-  while (asio::read(s, asio::buffer(&c, 1)) == 1) {
-    line += c;
-    if (line.size() >= 2 && line.compare(line.size() - 2, 2, "\r\n") == 0) break;
-  }
-  if (!line.empty() && line[0] == '$') {
-    long n = std::stol(line.substr(1));
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::string got;
+  char buf[4096];
+  auto fill = [&] { got.append(buf, detail::read_some_by(s, buf, sizeof buf, deadline)); };
+  std::size_t eol;
+  while ((eol = got.find("\r\n")) == std::string::npos) fill();
+  if (got[0] == '$') {
+    const long n = std::stol(got.substr(1, eol - 1));
     if (n >= 0) {
-      std::string body(static_cast<std::size_t>(n) + 2, '\0');
-      asio::read(s, asio::buffer(body));
-      line += body;
+      const std::size_t total = eol + 2 + static_cast<std::size_t>(n) + 2;
+      while (got.size() < total) fill();
+      got.resize(total);
+      return got;
     }
   }
-  return line;
+  got.resize(eol + 2);
+  return got;
 }
 
 }  // namespace
@@ -124,13 +127,19 @@ void redis_server::start() {
 
 bool redis_server::try_start() {
   const std::string conf = dir_ + "/redis.conf";
+  const bool main_thread = detail::on_main_thread();
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    detail::die_with_parent(main_thread, parent);
+    // Its log goes to redis.log; stderr too is closed off, or a redis-server left behind would
+    // hold ctest's output pipe open and turn any crash of the test into a 300 s time-out.
     int fd = ::open("/dev/null", O_RDWR);
     if (fd >= 0) {
       ::dup2(fd, 0);
       ::dup2(fd, 1);
+      ::dup2(fd, 2);
       ::close(fd);
     }
     ::execlp("redis-server", "redis-server", conf.c_str(), static_cast<char*>(nullptr));

@@ -41,7 +41,6 @@ using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 using detail::run_until;
-using detail::set_timeouts;
 
 // ---- SSE ----------------------------------------------------------------------------------
 
@@ -247,11 +246,24 @@ ws_client::ws_client(std::uint16_t port, const std::string& path, headers_t head
     : impl_(std::make_unique<impl>()) {
   auto& s = beast::get_lowest_layer(impl_->ws);
   s.connect({asio::ip::make_address("127.0.0.1"), port});
-  set_timeouts(s, 30);
   impl_->ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& r) {
     for (auto& [k, v] : headers) r.set(k, v);
   }));
-  impl_->ws.handshake("127.0.0.1:" + std::to_string(port), path);
+  // Async under a deadline, not a blocking call (harness_detail.hpp says why).
+  boost::system::error_code ec;
+  bool done = false;
+  impl_->ws.async_handshake("127.0.0.1:" + std::to_string(port), path,
+                            [&](boost::system::error_code e) {
+                              ec = e;
+                              done = true;
+                            });
+  if (!run_until(impl_->io, clock_type::now() + 30s, [&] { return done; })) {
+    s.close(ec);
+    impl_->io.restart();
+    impl_->io.run();
+    throw std::runtime_error("WebSocket handshake on " + path + ": no answer within 30 s");
+  }
+  if (ec) throw boost::system::system_error(ec, "WebSocket handshake on " + path);
 }
 
 ws_client::~ws_client() {

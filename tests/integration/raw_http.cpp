@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -28,6 +30,8 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes,
                static_cast<suseconds_t>((left.count() % 1000) * 1000)};
     ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+    // A socket with SO_RCVTIMEO fails with EINTR when the process is stopped and resumed.
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // closed, reset or timed out
     out.append(buf, static_cast<std::size_t>(n));
   }

@@ -41,11 +41,15 @@ struct cluster_sale_options {
   std::size_t max_batch = 512;
   std::size_t max_calls_in_flight = 4;
   std::size_t max_waiting = 65536;
-  // A call whose outcome is unknown (connection lost, timeout) or that was not sent is sent
-  // again with the same request ids, at most this many times in all, retry_after apart
-  // (doubling); then its buyers are told unavailable.
-  int max_attempts = 3;
-  std::chrono::milliseconds retry_after{100};
+  // A call whose outcome is unknown (sent, then the connection was lost or timed out) is sent
+  // again with the same request ids, retry_tick apart, until outcome_deadline after that
+  // failure (storage.redis_timeout_ms, as for bids): a reconnect slower than a few quick tries
+  // still gives its buyers the answer Redis holds. A call that was never sent (not connected,
+  // too many pending) is tried for unsent_grace only: while Redis is away, new buyers hear
+  // 503 at once. After either, its buyers are told unavailable.
+  std::chrono::milliseconds outcome_deadline{5000};
+  std::chrono::milliseconds unsent_grace{300};
+  std::chrono::milliseconds retry_tick{50};
   // While the queue is empty (or process_rate_per_s is 0 and a call completed nothing), the
   // next rc_sale_complete waits this long.
   std::chrono::milliseconds complete_idle{50};
