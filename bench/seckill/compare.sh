@@ -5,7 +5,8 @@
 #   bench/seckill/compare.sh REPS TARGET...
 # TARGET: `nginx` (bench/seckill/nginx-peer.conf: a fixed `queued` body, the HTTP ceiling) or the
 # path of a rushcast binary (a fresh daemon and data dir per run, bench/seckill/config.json).
-# Env: CONNS (64), THREADS (2), DURATION (10s), RESULTS (append everything to this file).
+# Env: CONNS (64), THREADS (2), DURATION (10s), RESULTS (append everything to this file),
+# CONFIG (the daemons' config, default bench/seckill/config.json).
 # Loopback only; every server it starts is stopped by PID at the end of its run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +35,7 @@ start_nginx() {
 }
 start_rushcast() {
   scratch=$(mktemp -d /tmp/rushcast-seckill-cmp.XXXXXX)
-  "$1" --config "$here/config.json" --listen 127.0.0.1:0 --port-file "$scratch/port" \
+  "$1" --config "${CONFIG:-$here/config.json}" --listen 127.0.0.1:0 --port-file "$scratch/port" \
     --data-dir "$scratch" >"$scratch/daemon.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do [[ -s "$scratch/port" ]] && break; sleep 0.1; done

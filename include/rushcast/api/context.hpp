@@ -34,7 +34,7 @@ struct context {
   const store::store_health* store = nullptr;
   // Cluster mode: /readyz also needs this node's connection to the bus (Redis) up, since every
   // publish, purchase and bid goes there; empty = single node.
-  std::function<bool()> bus_connected;
+  std::function<bool()> bus_connected{};
 };
 
 // The server clock lives in core/clock.hpp; handlers name it unqualified inside api.
