@@ -46,10 +46,6 @@ constexpr std::chrono::milliseconds retry_tick{50};
 // The recent bids a node keeps in its view (GET shows at most this many).
 constexpr std::size_t recent_capacity = auction::recent_capacity;
 
-bool outcome_unknown(boost::system::error_code ec) {
-  return ec == redis::error::connection_lost || ec == redis::error::timeout;
-}
-
 }  // namespace
 
 // What other threads read (snapshots, GET): the state as Redis last told this node.
@@ -288,7 +284,7 @@ void cluster_auction_runner::on_bids(call& c, boost::system::error_code ec,
   const auto now = std::chrono::steady_clock::now();
   std::vector<queued> give_up;
   for (auto& q : c.bids) {
-    if (!q.maybe_applied && outcome_unknown(ec)) {
+    if (!q.maybe_applied && redis::outcome_unknown(ec)) {
       q.maybe_applied = true;
       q.deadline = now + opt_.outcome_deadline;
     }

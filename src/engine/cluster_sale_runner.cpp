@@ -33,10 +33,6 @@ bool worth_retrying(const boost::system::error_code& ec) {
          ec == redis::error::timeout || ec == redis::error::too_many_pending;
 }
 
-// Sent, with no answer: Redis may have admitted the call's buyers.
-bool outcome_unknown(const boost::system::error_code& ec) {
-  return ec == redis::error::connection_lost || ec == redis::error::timeout;
-}
 
 user_answer earlier_answer(const std::string& sale_id, std::int64_t position, bool done) {
   user_answer a;
@@ -225,7 +221,7 @@ void cluster_sale_runner::on_admit(std::shared_ptr<batch> b, boost::system::erro
   if (ec && worth_retrying(ec) && !stopped_) {
     const auto now = std::chrono::steady_clock::now();
     if (!b->deadline) b->deadline = now + opt_.unsent_grace;
-    if (!b->maybe_applied && outcome_unknown(ec)) {
+    if (!b->maybe_applied && redis::outcome_unknown(ec)) {
       b->maybe_applied = true;
       b->deadline = now + opt_.outcome_deadline;
     }

@@ -37,4 +37,8 @@ boost::system::error_code make_error_code(error e) noexcept {
   return {static_cast<int>(e), redis_category()};
 }
 
+bool outcome_unknown(const boost::system::error_code& ec) noexcept {
+  return ec == error::connection_lost || ec == error::timeout;
+}
+
 }  // namespace rushcast::redis

@@ -21,6 +21,9 @@ enum class error {
 const boost::system::error_category& redis_category() noexcept;
 boost::system::error_code make_error_code(error e) noexcept;
 
+// Sent, with no answer (the connection dropped or timed out): Redis may have run the command.
+bool outcome_unknown(const boost::system::error_code& ec) noexcept;
+
 }  // namespace rushcast::redis
 
 namespace boost::system {
